@@ -1,0 +1,78 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"hash/fnv"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// Tx is a transaction with its dialect. It embeds *sqlx.Tx; like DB, it
+// expects queries with "?" placeholders to be passed through Rebind.
+type Tx struct {
+	*sqlx.Tx
+	dialect Dialect
+}
+
+// Dialect returns the SQL dialect of the transaction's database.
+func (tx *Tx) Dialect() Dialect { return tx.dialect }
+
+// InTx runs fn in a transaction and commits it when fn returns nil. It
+// rolls back when fn returns an error or panics, and returns fn's error
+// (the panic is re-raised). Driver errors are passed through Classify.
+//
+// On SQLite the transaction holds the database's write lock from its start
+// (BEGIN IMMEDIATE), so transactions of one database run one at a time. On
+// PostgreSQL they run at READ COMMITTED; use Tx.Lock to serialize work that
+// must not interleave.
+func (db *DB) InTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
+	sqltx, err := db.BeginTxx(ctx, nil)
+	if err != nil {
+		return wrapf(err, "begin transaction")
+	}
+	tx := &Tx{Tx: sqltx, dialect: db.dialect}
+
+	defer func() {
+		if p := recover(); p != nil {
+			_ = sqltx.Rollback()
+			panic(p)
+		}
+	}()
+
+	if err := fn(tx); err != nil {
+		if rbErr := sqltx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
+			return errors.Join(Classify(err), fmt.Errorf("roll back transaction: %w", rbErr))
+		}
+		return Classify(err)
+	}
+
+	if err := sqltx.Commit(); err != nil {
+		return wrapf(err, "commit transaction")
+	}
+	return nil
+}
+
+// Lock takes an exclusive lock named key that is held until the
+// transaction ends, so that transactions taking the same key run one at a
+// time. On PostgreSQL it is a transaction-level advisory lock; on SQLite
+// every write transaction already holds the database's single write lock,
+// so Lock does nothing.
+func (tx *Tx) Lock(ctx context.Context, key string) error {
+	if tx.dialect != Postgres {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", lockID(key)); err != nil {
+		return wrapf(err, "lock %q", key)
+	}
+	return nil
+}
+
+// lockID maps a lock name onto PostgreSQL's 64-bit advisory lock space.
+func lockID(key string) int64 {
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(key))
+	return int64(h.Sum64())
+}

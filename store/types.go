@@ -1,0 +1,121 @@
+package store
+
+import (
+	"database/sql/driver"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// TimeLayout is the text form of timestamps in SQLite: UTC with
+// microseconds, always the same width, so text order is time order.
+// PostgreSQL accepts the same text for timestamptz parameters.
+const TimeLayout = "2006-01-02T15:04:05.000000Z"
+
+// Time is a timestamp column value. It is written in UTC, truncated to
+// microseconds (the resolution of both databases), and read back in UTC
+// whichever driver returns it. Use *Time for nullable columns.
+type Time struct {
+	time.Time
+}
+
+// NewTime returns t as a column value, in UTC and truncated to
+// microseconds.
+func NewTime(t time.Time) Time {
+	return Time{t.UTC().Truncate(time.Microsecond)}
+}
+
+// Now returns the current time as a column value.
+func Now() Time { return NewTime(time.Now()) }
+
+// Value implements driver.Valuer. A zero Time is rejected, because a
+// stored "0001-01-01" hides a missing value; use a nil *Time for NULL.
+func (t Time) Value() (driver.Value, error) {
+	if t.IsZero() {
+		return nil, fmt.Errorf("store.Time is zero: set a timestamp or store NULL with a nil *Time")
+	}
+	return t.UTC().Truncate(time.Microsecond).Format(TimeLayout), nil
+}
+
+// readLayouts are the forms a timestamp may take when read back: ours,
+// RFC 3339 from other writers, and the forms SQLite and drivers produce.
+var readLayouts = []string{
+	TimeLayout,
+	time.RFC3339Nano,
+	"2006-01-02 15:04:05.999999999-07:00",
+	"2006-01-02 15:04:05.999999999Z07:00",
+	"2006-01-02 15:04:05.999999999",
+	"2006-01-02T15:04:05.999999999",
+	"2006-01-02 15:04:05.999999999 -0700 MST",
+}
+
+// Scan implements sql.Scanner. Text without a zone is taken as UTC.
+func (t *Time) Scan(src any) error {
+	switch v := src.(type) {
+	case time.Time:
+		t.Time = v.UTC()
+		return nil
+	case string:
+		return t.parse(v)
+	case []byte:
+		return t.parse(string(v))
+	case nil:
+		return fmt.Errorf("store.Time cannot hold NULL: scan into a *Time")
+	}
+	return fmt.Errorf("store.Time cannot scan %T", src)
+}
+
+func (t *Time) parse(s string) error {
+	for _, layout := range readLayouts {
+		parsed, err := time.Parse(layout, s)
+		if err == nil {
+			t.Time = parsed.UTC()
+			return nil
+		}
+	}
+	return fmt.Errorf("store.Time: %q is not a timestamp", s)
+}
+
+// JSON is a JSON column value holding a V. It is written as JSON text,
+// which PostgreSQL stores as jsonb and SQLite as text, and decoded on read.
+// A nil map or slice is written as null, so callers that want "{}" or "[]"
+// must store an empty value.
+type JSON[T any] struct {
+	V T
+}
+
+// NewJSON returns v as a JSON column value.
+func NewJSON[T any](v T) JSON[T] { return JSON[T]{V: v} }
+
+// Value implements driver.Valuer.
+func (j JSON[T]) Value() (driver.Value, error) {
+	b, err := json.Marshal(j.V)
+	if err != nil {
+		return nil, fmt.Errorf("encode JSON column: %w", err)
+	}
+	return string(b), nil
+}
+
+// Scan implements sql.Scanner.
+func (j *JSON[T]) Scan(src any) error {
+	var b []byte
+	switch v := src.(type) {
+	case string:
+		b = []byte(v)
+	case []byte:
+		b = v
+	case nil:
+		var zero T
+		j.V = zero
+		return nil
+	default:
+		return fmt.Errorf("JSON column cannot scan %T", src)
+	}
+
+	var v T
+	if err := json.Unmarshal(b, &v); err != nil {
+		return fmt.Errorf("decode JSON column: %w", err)
+	}
+	j.V = v
+	return nil
+}
