@@ -1,0 +1,401 @@
+package catalogue_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/matryer/is"
+
+	"github.com/ghillie/ghillie/catalogue"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+// validCatalogue returns a small valid catalogue built in memory, with the
+// defaults that Parse would fill written out.
+func validCatalogue() *catalogue.Catalogue {
+	component := func(key, repository string) catalogue.Component {
+		c := catalogue.Component{
+			Key:       key,
+			Name:      strings.ToUpper(key),
+			Type:      catalogue.ComponentService,
+			Lifecycle: catalogue.LifecycleActive,
+		}
+		if repository != "" {
+			c.Repository = &catalogue.Repository{
+				Owner: "example", Name: repository, DefaultBranch: "main",
+			}
+		}
+		return c
+	}
+
+	return &catalogue.Catalogue{
+		Version: 1,
+		Programmes: []catalogue.Programme{
+			{Key: "retail", Name: "Retail", Projects: []string{"shop"}},
+		},
+		Projects: []catalogue.Project{
+			{
+				Key:       "shop",
+				Name:      "Shop",
+				Programme: ptr("retail"),
+				Components: []catalogue.Component{
+					component("shop-api", "shop"),
+					component("shop-worker", "shop-worker"),
+				},
+			},
+			{
+				Key:        "billing",
+				Name:       "Billing",
+				Components: []catalogue.Component{component("billing-api", "billing")},
+			},
+		},
+	}
+}
+
+func TestValidateValid(t *testing.T) {
+	is := is.New(t)
+
+	is.NoErr(catalogue.Validate(validCatalogue()))
+	is.NoErr(catalogue.Validate(loadWildside(t)))
+}
+
+func TestValidateAllowed(t *testing.T) {
+	tests := []struct {
+		name   string
+		modify func(c *catalogue.Catalogue)
+	}{
+		{"shared repository", func(c *catalogue.Catalogue) {
+			// Components of a monorepo share one repository.
+			c.Projects[1].Components[0].Repository.Name = "shop"
+		}},
+		{"cross-project link", func(c *catalogue.Catalogue) {
+			c.Projects[1].Components[0].DependsOn = []catalogue.ComponentLink{
+				{Component: "shop-api", Kind: catalogue.LinkRuntime},
+			}
+		}},
+		{"same target in two relationships", func(c *catalogue.Catalogue) {
+			link := catalogue.ComponentLink{Component: "shop-worker", Kind: catalogue.LinkDev}
+			c.Projects[0].Components[0].DependsOn = []catalogue.ComponentLink{link}
+			c.Projects[0].Components[0].BlockedBy = []catalogue.ComponentLink{link}
+		}},
+		{"programme key equal to a project key", func(c *catalogue.Catalogue) {
+			c.Programmes[0].Key = "shop"
+			c.Projects[0].Programme = ptr("shop")
+		}},
+		{"longest key", func(c *catalogue.Catalogue) {
+			c.Projects[0].Key = strings.Repeat("a", 63)
+			c.Programmes[0].Projects[0] = c.Projects[0].Key
+		}},
+		{"single-character key with inner double hyphen", func(c *catalogue.Catalogue) {
+			c.Projects[0].Key = "a"
+			c.Projects[1].Key = "b--c"
+			c.Programmes[0].Projects[0] = "a"
+		}},
+		{"name of 255 characters", func(c *catalogue.Catalogue) {
+			c.Projects[0].Name = strings.Repeat("é", 255)
+		}},
+		{"programme listing a project without a programme field", func(c *catalogue.Catalogue) {
+			c.Programmes[0].Projects = append(c.Programmes[0].Projects, "billing")
+		}},
+		{"repository segments with dots and underscores", func(c *catalogue.Catalogue) {
+			c.Projects[1].Components[0].Repository.Owner = "Example_Org"
+			c.Projects[1].Components[0].Repository.Name = "billing.api-v2"
+		}},
+	}
+
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			is := is.New(t)
+			c := validCatalogue()
+			tt.modify(c)
+
+			is.NoErr(catalogue.Validate(c))
+		})
+	}
+}
+
+func TestValidateInvalid(t *testing.T) {
+	const slugRule = ": use a slug of 1 to 63 lowercase letters, digits and hyphens that " +
+		"starts and ends with a letter or digit"
+	const segmentRule = ": use only letters, digits, dots, underscores and hyphens"
+
+	link := func(target string) catalogue.ComponentLink {
+		return catalogue.ComponentLink{Component: target, Kind: catalogue.LinkRuntime}
+	}
+
+	tests := []struct {
+		name   string
+		modify func(c *catalogue.Catalogue)
+		want   []string
+	}{
+		{
+			name:   "version zero",
+			modify: func(c *catalogue.Catalogue) { c.Version = 0 },
+			want:   []string{"version: version must be at least 1, got 0"},
+		},
+		{
+			name:   "uppercase key",
+			modify: func(c *catalogue.Catalogue) { c.Projects[1].Key = "Billing" },
+			want:   []string{`projects[1].key: invalid key "Billing"` + slugRule},
+		},
+		{
+			name:   "key with a trailing newline",
+			modify: func(c *catalogue.Catalogue) { c.Projects[1].Key = "billing\n" },
+			want:   []string{`projects[1].key: invalid key "billing\n"` + slugRule},
+		},
+		{
+			name:   "key of 64 characters",
+			modify: func(c *catalogue.Catalogue) { c.Projects[1].Key = strings.Repeat("b", 64) },
+			want:   []string{`projects[1].key: invalid key "` + strings.Repeat("b", 64) + `"` + slugRule},
+		},
+		{
+			name: "key with leading hyphen and empty key",
+			modify: func(c *catalogue.Catalogue) {
+				c.Projects[0].Components[0].Key = "-api"
+				c.Programmes[0].Key = ""
+			},
+			want: []string{
+				`projects[0].programme: unknown programme "retail"`,
+				`projects[0].components[0].key: invalid key "-api"` + slugRule,
+				`programmes[0].key: invalid key ""` + slugRule,
+				`programmes[0].projects[0]: project "shop" is listed by programme "" ` +
+					`but its programme field is "retail"`,
+			},
+		},
+		{
+			name: "blank names",
+			modify: func(c *catalogue.Catalogue) {
+				c.Projects[0].Name = " \t"
+				c.Projects[0].Components[1].Name = ""
+				c.Programmes[0].Name = "\n"
+			},
+			want: []string{
+				"projects[0].name: name must not be blank",
+				"projects[0].components[1].name: name must not be blank",
+				"programmes[0].name: name must not be blank",
+			},
+		},
+		{
+			name: "name of 256 characters",
+			modify: func(c *catalogue.Catalogue) {
+				c.Projects[0].Components[0].Name = strings.Repeat("é", 256)
+			},
+			want: []string{
+				"projects[0].components[0].name: name is 256 characters long; the maximum is 255",
+			},
+		},
+		{
+			name: "empty enum values",
+			modify: func(c *catalogue.Catalogue) {
+				c.Projects[1].Components[0].Type = ""
+				c.Projects[1].Components[0].Lifecycle = ""
+				c.Projects[1].Components[0].DependsOn = []catalogue.ComponentLink{
+					{Component: "shop-api"},
+				}
+			},
+			want: []string{
+				`projects[1].components[0].type: invalid component type ""; allowed values: ` +
+					"data-pipeline, job, library, other, service, tooling, ui",
+				`projects[1].components[0].lifecycle: invalid lifecycle ""; allowed values: ` +
+					"active, deprecated, planned",
+				`projects[1].components[0].depends_on[0].kind: invalid link kind ""; ` +
+					"allowed values: dev, ops, runtime, test",
+			},
+		},
+		{
+			name: "self link is reported once",
+			modify: func(c *catalogue.Catalogue) {
+				c.Projects[0].Components[1].BlockedBy = []catalogue.ComponentLink{link("shop-worker")}
+			},
+			want: []string{
+				`projects[0].components[1].blocked_by[0]: component "shop-worker" ` +
+					"cannot reference itself",
+			},
+		},
+		{
+			name: "unknown and duplicate links in relationship order",
+			modify: func(c *catalogue.Catalogue) {
+				api := &c.Projects[0].Components[0]
+				api.EmitsEventsTo = []catalogue.ComponentLink{link("billing-api"), link("billing-api")}
+				api.DependsOn = []catalogue.ComponentLink{link("billing-apl")}
+			},
+			want: []string{
+				`projects[0].components[0].depends_on[0]: unknown component "billing-apl"`,
+				`projects[0].components[0].emits_events_to[1]: duplicate link to component ` +
+					`"billing-api"; first listed at emits_events_to[0]`,
+			},
+		},
+		{
+			name: "duplicate keys",
+			modify: func(c *catalogue.Catalogue) {
+				c.Projects[1].Key = "shop"
+				c.Projects[1].Components[0].Key = "shop-worker"
+				c.Programmes = append(c.Programmes, catalogue.Programme{Key: "retail", Name: "Again"})
+			},
+			want: []string{
+				`projects[1].key: duplicate project key "shop"; first defined at projects[0]`,
+				`projects[1].components[0].key: duplicate component key "shop-worker"; ` +
+					`already used in project "shop" at projects[0].components[1]`,
+				`programmes[1].key: duplicate programme key "retail"; first defined at programmes[0]`,
+			},
+		},
+		{
+			name: "invalid repository",
+			modify: func(c *catalogue.Catalogue) {
+				c.Projects[1].Components[0].Repository = &catalogue.Repository{
+					Owner:              "example org",
+					Name:               strings.Repeat("r", 256),
+					DefaultBranch:      " ",
+					DocumentationPaths: []string{"", "docs/" + strings.Repeat("x", 508)},
+				}
+			},
+			want: []string{
+				`projects[1].components[0].repository.owner: invalid repository owner ` +
+					`"example org"` + segmentRule,
+				"projects[1].components[0].repository.name: " +
+					"repository name is 256 characters long; the maximum is 255",
+				"projects[1].components[0].repository.default_branch: " +
+					"default_branch must not be blank",
+				"projects[1].components[0].repository.documentation_paths[0]: " +
+					"documentation path must not be blank",
+				"projects[1].components[0].repository.documentation_paths[1]: " +
+					"documentation path is 513 characters long; the maximum is 512",
+			},
+		},
+		{
+			name: "repository spelt two ways with two branches",
+			modify: func(c *catalogue.Catalogue) {
+				c.Projects[1].Components[0].Repository = &catalogue.Repository{
+					Owner: "Example", Name: "Shop", DefaultBranch: "develop",
+				}
+			},
+			want: []string{
+				`projects[1].components[0].repository: repository "Example/Shop" is spelled ` +
+					`"example/shop" at projects[0].components[0].repository; use one ` +
+					"spelling, because GitHub ignores case in repository names",
+				"projects[1].components[0].repository.default_branch: default_branch " +
+					`"develop" conflicts with "main" for the same repository at ` +
+					"projects[0].components[0].repository",
+			},
+		},
+		{
+			name: "programme references",
+			modify: func(c *catalogue.Catalogue) {
+				c.Projects[1].Programme = ptr("finance")
+				c.Programmes = append(c.Programmes, catalogue.Programme{
+					Key: "online", Name: "Online", Projects: []string{"shop", "billing", "web"},
+				})
+			},
+			want: []string{
+				`projects[1].programme: unknown programme "finance"`,
+				`programmes[1].projects[0]: project "shop" is already listed by programme ` +
+					`"retail" at programmes[0].projects[0]`,
+				`programmes[1].projects[1]: project "billing" is listed by programme ` +
+					`"online" but its programme field is "finance"`,
+				`programmes[1].projects[2]: unknown project "web"`,
+			},
+		},
+		{
+			name: "blank project documentation path",
+			modify: func(c *catalogue.Catalogue) {
+				c.Projects[0].DocumentationPaths = []string{"docs/roadmap.md", "   "}
+			},
+			want: []string{
+				"projects[0].documentation_paths[1]: documentation path must not be blank",
+			},
+		},
+	}
+
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := validCatalogue()
+			tt.modify(c)
+
+			assertIssues(t, issueStrings(t, catalogue.Validate(c)), tt.want)
+		})
+	}
+}
+
+func TestValidateNil(t *testing.T) {
+	is := is.New(t)
+
+	err := catalogue.Validate(nil)
+
+	var validationErr *catalogue.ValidationError
+	is.True(errors.As(err, &validationErr))
+	is.Equal(err.Error(), "catalogue is nil")
+}
+
+func TestValidateIssuesHaveNoPosition(t *testing.T) {
+	is := is.New(t)
+	c := validCatalogue()
+	c.Version = 0
+
+	issues := issueStrings(t, catalogue.Validate(c))
+
+	is.Equal(issues, []string{"version: version must be at least 1, got 0"})
+}
+
+func TestIssueString(t *testing.T) {
+	tests := []struct {
+		name  string
+		issue catalogue.Issue
+		want  string
+	}{
+		{
+			name: "full",
+			issue: catalogue.Issue{
+				File: "wildside.yaml", Line: 42, Column: 11,
+				Path:    "projects[0].components[2].depends_on[1]",
+				Message: `unknown component "ortho-confg"`,
+			},
+			want: `wildside.yaml:42:11: projects[0].components[2].depends_on[1]: ` +
+				`unknown component "ortho-confg"`,
+		},
+		{
+			name:  "file level",
+			issue: catalogue.Issue{File: "empty.yaml", Message: "catalogue file is empty"},
+			want:  "empty.yaml: catalogue file is empty",
+		},
+		{
+			name:  "no column",
+			issue: catalogue.Issue{File: "a.yaml", Line: 3, Path: "version", Message: "m"},
+			want:  "a.yaml:3: version: m",
+		},
+		{
+			name:  "no file",
+			issue: catalogue.Issue{Line: 3, Column: 1, Message: "m"},
+			want:  "3:1: m",
+		},
+		{
+			name:  "path only",
+			issue: catalogue.Issue{Path: "projects[1].key", Message: "m"},
+			want:  "projects[1].key: m",
+		},
+		{
+			name:  "message only",
+			issue: catalogue.Issue{Message: "catalogue is nil"},
+			want:  "catalogue is nil",
+		},
+	}
+
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			is := is.New(t)
+
+			is.Equal(tt.issue.String(), tt.want)
+		})
+	}
+}
+
+func TestValidationErrorJoinsIssues(t *testing.T) {
+	is := is.New(t)
+	err := &catalogue.ValidationError{Issues: []catalogue.Issue{
+		{File: "a.yaml", Line: 1, Column: 1, Message: "first"},
+		{File: "a.yaml", Line: 2, Column: 3, Path: "projects", Message: "second"},
+	}}
+
+	is.Equal(err.Error(), "a.yaml:1:1: first\na.yaml:2:3: projects: second")
+}
