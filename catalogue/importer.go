@@ -1,0 +1,169 @@
+package catalogue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/ghillie/ghillie/store"
+)
+
+// Estate names the estate a catalogue is imported into. Catalogue files do
+// not name their estate, so the caller does.
+type Estate struct {
+	// Key identifies the estate: a lowercase slug of at most 63
+	// characters, such as "wildside".
+	Key string
+
+	// Name is the estate's display name. Empty means the key for a new
+	// estate and the stored name for an existing one.
+	Name string
+}
+
+func (e Estate) validate() error {
+	if !keyRegexp.MatchString(e.Key) {
+		return fmt.Errorf("invalid estate key %q: use 1 to 63 lowercase letters, digits "+
+			"and dashes, starting and ending with a letter or digit", e.Key)
+	}
+	if len(e.Name) > maxNameLength {
+		return fmt.Errorf("estate name for %q is %d characters long: the maximum is %d",
+			e.Key, len(e.Name), maxNameLength)
+	}
+	return nil
+}
+
+// Counts tallies the rows of one kind that an import changed.
+type Counts struct {
+	Created int `json:"created" yaml:"created"`
+	Updated int `json:"updated" yaml:"updated"`
+	Deleted int `json:"deleted" yaml:"deleted"`
+}
+
+// ImportResult describes what an import changed.
+type ImportResult struct {
+	EstateKey string `json:"estate_key" yaml:"estate_key"`
+	CommitSHA string `json:"commit_sha" yaml:"commit_sha"`
+
+	// Skipped reports whether the commit had already been imported into
+	// the estate, in which case nothing changed.
+	Skipped bool `json:"skipped" yaml:"skipped"`
+
+	Projects     Counts `json:"projects" yaml:"projects"`
+	Components   Counts `json:"components" yaml:"components"`
+	Repositories Counts `json:"repositories" yaml:"repositories"`
+	Edges        Counts `json:"edges" yaml:"edges"`
+}
+
+// Importer reconciles catalogues into the catalogue tables: estates,
+// projects, components, catalogue_repositories, component_edges and
+// catalogue_imports. It is safe for concurrent use; imports run one at a
+// time.
+type Importer struct {
+	db     *store.DB
+	logger *slog.Logger
+	now    func() time.Time
+}
+
+// NewImporter returns an importer writing to db. A nil logger means
+// silent.
+func NewImporter(db *store.DB, logger *slog.Logger) *Importer {
+	return &Importer{db: db, logger: logger, now: time.Now}
+}
+
+// ImportFile loads and validates the catalogue at path, then imports it
+// (see Import). A catalogue with problems returns a *ValidationError and
+// changes nothing.
+func (im *Importer) ImportFile(ctx context.Context, estate Estate, path, commitSHA string) (ImportResult, error) {
+	if err := estate.validate(); err != nil {
+		return ImportResult{EstateKey: estate.Key, CommitSHA: commitSHA}, err
+	}
+
+	c, err := LoadFile(path)
+	if err != nil {
+		return ImportResult{EstateKey: estate.Key, CommitSHA: commitSHA}, err
+	}
+	return im.Import(ctx, estate, c, commitSHA)
+}
+
+// Import makes the estate's stored catalogue match c, in one transaction.
+//
+// Projects, components and edges of the estate that c no longer lists are
+// deleted. Repositories are shared by every estate that catalogues them,
+// so a repository is deleted only when this estate linked it before and
+// no component of any estate links it now. A component moved to another
+// project keeps its id and edges.
+//
+// When commitSHA is not empty the import is recorded, and importing the
+// same commit into the estate again is skipped and changes nothing. An
+// empty commitSHA always imports and records nothing.
+//
+// c is validated first: a *ValidationError, like any other error, leaves
+// the database as it was.
+func (im *Importer) Import(ctx context.Context, estate Estate, c *Catalogue, commitSHA string) (ImportResult, error) {
+	result := ImportResult{EstateKey: estate.Key, CommitSHA: commitSHA}
+
+	if err := estate.validate(); err != nil {
+		return result, err
+	}
+	if len(commitSHA) > 64 {
+		return result, fmt.Errorf("commit SHA %q is longer than 64 characters", commitSHA)
+	}
+	if err := Validate(c); err != nil {
+		return result, err
+	}
+
+	started := im.now()
+	err := im.db.InTx(ctx, func(tx *store.Tx) error {
+		run := &importRun{
+			tx:      tx,
+			catalog: c,
+			now:     store.NewTime(im.now()),
+			result:  &result,
+		}
+		return run.apply(ctx, estate, commitSHA)
+	})
+	if err != nil {
+		return ImportResult{EstateKey: estate.Key, CommitSHA: commitSHA},
+			fmt.Errorf("import catalogue into estate %q: %w", estate.Key, err)
+	}
+
+	im.log(ctx, result, im.now().Sub(started))
+	return result, nil
+}
+
+func (im *Importer) log(ctx context.Context, r ImportResult, elapsed time.Duration) {
+	if im.logger == nil {
+		return
+	}
+	if r.Skipped {
+		im.logger.InfoContext(ctx, "catalogue.import.skipped",
+			slog.String("estate_key", r.EstateKey), slog.String("commit_sha", r.CommitSHA))
+		return
+	}
+	im.logger.InfoContext(ctx, "catalogue.import.completed",
+		slog.String("estate_key", r.EstateKey),
+		slog.String("commit_sha", r.CommitSHA),
+		slog.Int("projects_created", r.Projects.Created),
+		slog.Int("projects_updated", r.Projects.Updated),
+		slog.Int("projects_deleted", r.Projects.Deleted),
+		slog.Int("components_created", r.Components.Created),
+		slog.Int("components_updated", r.Components.Updated),
+		slog.Int("components_deleted", r.Components.Deleted),
+		slog.Int("repositories_created", r.Repositories.Created),
+		slog.Int("repositories_updated", r.Repositories.Updated),
+		slog.Int("repositories_deleted", r.Repositories.Deleted),
+		slog.Int("edges_created", r.Edges.Created),
+		slog.Int("edges_updated", r.Edges.Updated),
+		slog.Int("edges_deleted", r.Edges.Deleted),
+		slog.Duration("duration", elapsed))
+}
+
+// importLock serializes imports of every estate. Repositories are shared
+// across estates, so two estates importing the same new repository at
+// once would otherwise both insert it.
+const importLock = "ghillie.catalogue.import"
+
+// errSkipped ends an import whose commit was already imported.
+var errSkipped = errors.New("commit already imported")
