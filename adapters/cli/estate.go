@@ -1,0 +1,125 @@
+package cli
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ghillie/ghillie/catalogue"
+)
+
+func (a *app) estateCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "estate",
+		Short: "Import estate catalogues and list estates",
+	}
+	cmd.AddCommand(a.estateImportCommand(), a.estateListCommand())
+	return cmd
+}
+
+func (a *app) estateImportCommand() *cobra.Command {
+	var estate catalogue.Estate
+	var path, commitSHA string
+
+	cmd := &cobra.Command{
+		Use:   "import",
+		Short: "Import a catalogue file into an estate",
+		Long: "Reconcile the estate's projects, components, repositories and relationships\n" +
+			"with a catalogue file, in one transaction. Entries the file no longer has are\n" +
+			"deleted. Importing a commit the estate already has changes nothing; an empty\n" +
+			"--commit-sha always imports and records nothing. An invalid catalogue changes\n" +
+			"nothing and exits with status 1.",
+		Args: exactArgs(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+
+			db, err := a.openDB(ctx)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+
+			res, err := catalogue.NewImporter(db, a.logger).ImportFile(ctx, estate, path, commitSHA)
+			if err != nil {
+				return err
+			}
+			return a.render(res, importTable(res))
+		},
+	}
+
+	flags := cmd.Flags()
+	flags.StringVar(&estate.Key, "estate-key", "", "key of the estate to import into, such as wildside")
+	flags.StringVar(&estate.Name, "estate-name", "",
+		"display name of the estate (default: the key for a new estate, else unchanged)")
+	flags.StringVar(&path, "catalogue-path", "", "catalogue YAML file to import")
+	flags.StringVar(&commitSHA, "commit-sha", "",
+		"commit of the catalogue file, recorded so the same commit is imported only once")
+	for _, name := range []string{"estate-key", "catalogue-path", "commit-sha"} {
+		_ = cmd.MarkFlagRequired(name)
+	}
+	return cmd
+}
+
+func importTable(res catalogue.ImportResult) table {
+	t := table{header: []string{"ESTATE", "COMMIT", "KIND", "CREATED", "UPDATED", "DELETED"}}
+	if res.Skipped {
+		t.header = []string{"ESTATE", "COMMIT", "RESULT"}
+		t.rows = [][]string{{res.EstateKey, res.CommitSHA, "skipped: commit already imported"}}
+		return t
+	}
+
+	for _, kind := range []struct {
+		name   string
+		counts catalogue.Counts
+	}{
+		{"projects", res.Projects},
+		{"components", res.Components},
+		{"repositories", res.Repositories},
+		{"edges", res.Edges},
+	} {
+		t.rows = append(t.rows, []string{res.EstateKey, res.CommitSHA, kind.name,
+			strconv.Itoa(kind.counts.Created), strconv.Itoa(kind.counts.Updated),
+			strconv.Itoa(kind.counts.Deleted)})
+	}
+	return t
+}
+
+func (a *app) estateListCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "list",
+		Short: "List the estates in the database",
+		Args:  exactArgs(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+
+			db, err := a.openDB(ctx)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+
+			estates, err := catalogue.ListEstates(ctx, db)
+			if err != nil {
+				return err
+			}
+
+			t := table{header: []string{"KEY", "NAME", "PROJECTS", "COMPONENTS", "REPOSITORIES",
+				"LAST COMMIT", "IMPORTED AT"}}
+			for _, e := range estates {
+				imported := "-"
+				if e.LastImportedAt != nil {
+					imported = e.LastImportedAt.UTC().Format(time.RFC3339)
+				}
+				commit := e.LastCommitSHA
+				if commit == "" {
+					commit = "-"
+				}
+				t.rows = append(t.rows, []string{e.Key, e.Name, fmt.Sprint(e.Projects),
+					fmt.Sprint(e.Components), fmt.Sprint(e.Repositories), commit, imported})
+			}
+			return a.render(estates, t)
+		},
+	}
+}
