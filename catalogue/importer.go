@@ -56,6 +56,23 @@ type ImportResult struct {
 	Edges        Counts `json:"edges" yaml:"edges"`
 }
 
+// KindCounts names the kind of row that Counts tallies.
+type KindCounts struct {
+	Kind string
+	Counts
+}
+
+// ByKind returns the counts in a fixed order: projects, components,
+// repositories, edges.
+func (r ImportResult) ByKind() []KindCounts {
+	return []KindCounts{
+		{"projects", r.Projects},
+		{"components", r.Components},
+		{"repositories", r.Repositories},
+		{"edges", r.Edges},
+	}
+}
+
 // Importer reconciles catalogues into the catalogue tables: estates,
 // projects, components, catalogue_repositories, component_edges and
 // catalogue_imports. It is safe for concurrent use; imports run one at a
@@ -142,22 +159,20 @@ func (im *Importer) log(ctx context.Context, r ImportResult, elapsed time.Durati
 			slog.String("estate_key", r.EstateKey), slog.String("commit_sha", r.CommitSHA))
 		return
 	}
-	im.logger.InfoContext(ctx, "catalogue.import.completed",
+
+	attrs := []slog.Attr{
 		slog.String("estate_key", r.EstateKey),
 		slog.String("commit_sha", r.CommitSHA),
-		slog.Int("projects_created", r.Projects.Created),
-		slog.Int("projects_updated", r.Projects.Updated),
-		slog.Int("projects_deleted", r.Projects.Deleted),
-		slog.Int("components_created", r.Components.Created),
-		slog.Int("components_updated", r.Components.Updated),
-		slog.Int("components_deleted", r.Components.Deleted),
-		slog.Int("repositories_created", r.Repositories.Created),
-		slog.Int("repositories_updated", r.Repositories.Updated),
-		slog.Int("repositories_deleted", r.Repositories.Deleted),
-		slog.Int("edges_created", r.Edges.Created),
-		slog.Int("edges_updated", r.Edges.Updated),
-		slog.Int("edges_deleted", r.Edges.Deleted),
-		slog.Duration("duration", elapsed))
+	}
+	for _, kind := range r.ByKind() {
+		attrs = append(attrs,
+			slog.Int(kind.Kind+"_created", kind.Created),
+			slog.Int(kind.Kind+"_updated", kind.Updated),
+			slog.Int(kind.Kind+"_deleted", kind.Deleted))
+	}
+	attrs = append(attrs, slog.Duration("duration", elapsed))
+
+	im.logger.LogAttrs(ctx, slog.LevelInfo, "catalogue.import.completed", attrs...)
 }
 
 // importLock serializes imports of every estate. Repositories are shared

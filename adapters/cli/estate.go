@@ -70,18 +70,9 @@ func importTable(res catalogue.ImportResult) table {
 		return t
 	}
 
-	for _, kind := range []struct {
-		name   string
-		counts catalogue.Counts
-	}{
-		{"projects", res.Projects},
-		{"components", res.Components},
-		{"repositories", res.Repositories},
-		{"edges", res.Edges},
-	} {
-		t.rows = append(t.rows, []string{res.EstateKey, res.CommitSHA, kind.name,
-			strconv.Itoa(kind.counts.Created), strconv.Itoa(kind.counts.Updated),
-			strconv.Itoa(kind.counts.Deleted)})
+	for _, kind := range res.ByKind() {
+		t.rows = append(t.rows, []string{res.EstateKey, res.CommitSHA, kind.Kind,
+			strconv.Itoa(kind.Created), strconv.Itoa(kind.Updated), strconv.Itoa(kind.Deleted)})
 	}
 	return t
 }

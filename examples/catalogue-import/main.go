@@ -57,17 +57,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	fmt.Fprintf(stdout, "estate %s, commit %q, skipped %t\n", res.EstateKey, res.CommitSHA, res.Skipped)
-	for _, kind := range []struct {
-		name   string
-		counts catalogue.Counts
-	}{
-		{"projects", res.Projects},
-		{"components", res.Components},
-		{"repositories", res.Repositories},
-		{"edges", res.Edges},
-	} {
+	for _, kind := range res.ByKind() {
 		fmt.Fprintf(stdout, "%-12s created %d, updated %d, deleted %d\n",
-			kind.name, kind.counts.Created, kind.counts.Updated, kind.counts.Deleted)
+			kind.Kind, kind.Created, kind.Updated, kind.Deleted)
 	}
 	return nil
 }
