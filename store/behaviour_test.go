@@ -81,6 +81,28 @@ func TestClassifyUniqueNamesConstraint(t *testing.T) {
 		is.True(errors.As(store.Classify(err), &classified))
 		want := map[store.Dialect]string{store.SQLite: "estates.key", store.Postgres: "ix_estates_key"}
 		is.Equal(classified.Constraint, want[db.Dialect()])
+
+		insertRepo := db.Rebind("INSERT INTO catalogue_repositories (id, owner, name, default_branch) " +
+			"VALUES (?, ?, ?, 'main')")
+		_, err = db.ExecContext(ctx, insertRepo, store.NewID(), "org", "repo")
+		is.NoErr(err)
+		_, err = db.ExecContext(ctx, insertRepo, store.NewID(), "Org", "Repo")
+		is.True(errors.As(store.Classify(err), &classified))
+		is.Equal(classified.Constraint, "uq_catalogue_repository_slug") // expression index named
+	})
+}
+
+func TestClassifyForeignKeyConstraint(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		is := is.New(t)
+
+		_, err := db.Exec(db.Rebind("INSERT INTO projects (id, estate_id, key, name) VALUES (?, ?, ?, ?)"),
+			store.NewID(), "missing", "p", "P")
+		var classified *store.Error
+		is.True(errors.As(store.Classify(err), &classified))
+		is.True(errors.Is(classified, store.ErrForeignKeyViolation))
+		want := map[store.Dialect]string{store.SQLite: "", store.Postgres: "projects_estate_id_fkey"}
+		is.Equal(classified.Constraint, want[db.Dialect()]) // SQLite does not name it
 	})
 }
 

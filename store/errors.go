@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"regexp"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -144,10 +145,13 @@ func classifySQLite(err error) *Error {
 	return nil
 }
 
-// sqliteConstraint extracts what SQLite names after "constraint failed: ",
-// such as "estates.key" from
-// "UNIQUE constraint failed: estates.key (2067)".
+// sqliteConstraint extracts the constraint that a SQLite message names:
+// "estates.key" from "UNIQUE constraint failed: estates.key (2067)", the
+// index name for an expression index, or the expression of an unnamed
+// CHECK. SQLite names nothing for a foreign key, so that returns "".
 func sqliteConstraint(msg string) string {
+	msg = sqliteCodeSuffix.ReplaceAllString(msg, "")
+
 	// modernc prefixes SQLite's own message with "constraint failed: ",
 	// so the name follows the last occurrence.
 	i := strings.LastIndex(msg, "constraint failed: ")
@@ -155,11 +159,17 @@ func sqliteConstraint(msg string) string {
 		return ""
 	}
 	after := msg[i+len("constraint failed: "):]
-	if end := strings.IndexAny(after, " )"); end >= 0 {
-		after = after[:end]
+	if strings.Contains(after, "constraint failed") {
+		return ""
+	}
+	if name, ok := strings.CutPrefix(after, "index '"); ok {
+		return strings.TrimSuffix(name, "'")
 	}
 	return after
 }
+
+// sqliteCodeSuffix matches the result code that modernc appends.
+var sqliteCodeSuffix = regexp.MustCompile(` \(\d+\)$`)
 
 func isConnectionError(err error) bool {
 	var connectErr *pgconn.ConnectError

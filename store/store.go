@@ -3,14 +3,19 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	"github.com/jmoiron/sqlx"
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"modernc.org/sqlite" // registers the "sqlite" driver
+	sqlite3 "modernc.org/sqlite/lib"
 )
 
 // SQLiteBusyTimeout is how long a SQLite statement waits for another
@@ -40,14 +45,25 @@ func (db *DB) Dialect() Dialect { return db.dialect }
 func (db *DB) String() string { return db.target }
 
 // Open connects to the database that url names (see ParseURL for the
-// accepted forms) and checks that it answers. It does not apply
+// accepted forms) and checks that it responds. It does not apply
 // migrations: call Migrate for that.
 //
-// A SQLite file is created when missing, but its parent folder must exist.
-// An in-memory SQLite database lives as long as the DB and is limited to
-// one connection, because each SQLite connection to ":memory:" would
-// otherwise see its own empty database.
+// A SQLite file is created when missing, but its folder must exist. An
+// in-memory SQLite database lives as long as the DB and is limited to one
+// connection, because each SQLite connection to ":memory:" would otherwise
+// see its own empty database.
 func Open(ctx context.Context, rawURL string) (*DB, error) {
+	return open(ctx, rawURL, false)
+}
+
+// OpenExisting is Open for callers that only use a database that already
+// exists: a missing SQLite file is an error wrapping fs.ErrNotExist
+// instead of a new empty file.
+func OpenExisting(ctx context.Context, rawURL string) (*DB, error) {
+	return open(ctx, rawURL, true)
+}
+
+func open(ctx context.Context, rawURL string, mustExist bool) (*DB, error) {
 	target, err := ParseURL(rawURL)
 	if err != nil {
 		return nil, err
@@ -56,7 +72,7 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 	var db *DB
 	switch target.Dialect {
 	case SQLite:
-		db, err = openSQLite(target.Path)
+		db, err = openSQLite(target.Path, mustExist)
 	case Postgres:
 		db, err = openPostgres(target.DSN)
 	}
@@ -67,12 +83,24 @@ func Open(ctx context.Context, rawURL string) (*DB, error) {
 
 	if err := db.PingContext(ctx); err != nil {
 		_ = db.Close()
-		return nil, fmt.Errorf("connect to database %s: %w", Redact(rawURL), Classify(err))
+		err = Classify(err)
+		if target.Dialect == SQLite && isSQLiteAccessError(err) {
+			return nil, fmt.Errorf("open database %s: this user cannot write the file or its folder, "+
+				"where SQLite keeps its -wal and -shm files; check their permissions: %w", db, err)
+		}
+		return nil, fmt.Errorf("connect to database %s: %w", db, err)
 	}
 	return db, nil
 }
 
-func openSQLite(path string) (*DB, error) {
+func openSQLite(path string, mustExist bool) (*DB, error) {
+	memory := path == memoryPath
+	if !memory {
+		if err := checkSQLitePath(path, mustExist); err != nil {
+			return nil, err
+		}
+	}
+
 	params := url.Values{}
 	params.Set("_busy_timeout", fmt.Sprint(SQLiteBusyTimeout.Milliseconds()))
 	params.Set("_foreign_keys", "1")
@@ -83,7 +111,6 @@ func openSQLite(path string) (*DB, error) {
 	// writes first, and the busy timeout cannot help.
 	params.Set("_txlock", "immediate")
 
-	memory := path == memoryPath
 	if !memory {
 		params.Set("_journal_mode", "WAL")
 	}
@@ -100,6 +127,54 @@ func openSQLite(path string) (*DB, error) {
 		sqldb.SetConnMaxIdleTime(0)
 	}
 	return &DB{DB: sqlx.NewDb(sqldb, "sqlite"), dialect: SQLite}, nil
+}
+
+// checkSQLitePath explains the usual reasons a SQLite file cannot be
+// opened, which SQLite itself reports only as "unable to open database
+// file".
+func checkSQLitePath(path string, mustExist bool) error {
+	info, err := os.Stat(path)
+	switch {
+	case err == nil && info.IsDir():
+		return fmt.Errorf("%q is a folder, not a SQLite database file", path)
+	case err == nil:
+		return nil
+	case !errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("SQLite database file %q: %w", path, err)
+	case mustExist:
+		return notExistError(fmt.Sprintf("SQLite database file %q does not exist", path))
+	}
+
+	dir := filepath.Dir(path)
+	dirInfo, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("folder %q for SQLite database %q does not exist: create it first: %w",
+			dir, filepath.Base(path), err)
+	}
+	if !dirInfo.IsDir() {
+		return fmt.Errorf("%q, the folder for SQLite database %q, is not a folder", dir, filepath.Base(path))
+	}
+	return nil
+}
+
+// notExistError is a message that matches fs.ErrNotExist with errors.Is.
+type notExistError string
+
+func (e notExistError) Error() string        { return string(e) }
+func (e notExistError) Is(target error) bool { return target == fs.ErrNotExist }
+
+// isSQLiteAccessError reports whether a SQLite error means the file or its
+// folder cannot be opened or written.
+func isSQLiteAccessError(err error) bool {
+	var liteErr *sqlite.Error
+	if !errors.As(err, &liteErr) {
+		return false
+	}
+	switch liteErr.Code() & 0xff {
+	case sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM:
+		return true
+	}
+	return false
 }
 
 // escapeSQLitePath escapes the characters that end the path part of a

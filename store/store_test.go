@@ -3,10 +3,13 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/matryer/is"
@@ -60,9 +63,42 @@ func TestOpenMissingFolder(t *testing.T) {
 
 	path := filepath.Join(t.TempDir(), "missing", "g.db")
 	_, err := store.Open(context.Background(), "sqlite:"+path)
+	is.True(errors.Is(err, fs.ErrNotExist))
+	is.True(strings.Contains(err.Error(), "does not exist: create it first"))
+	is.True(strings.Contains(err.Error(), filepath.Dir(path)))
+}
+
+func TestOpenFolderAsDatabase(t *testing.T) {
+	is := is.New(t)
+
+	dir := t.TempDir()
+	_, err := store.Open(context.Background(), "sqlite:"+dir)
 	is.True(err != nil)
-	is.True(errors.Is(err, store.ErrConnection)) // cannot open is a connectivity error
-	is.True(strings.Contains(err.Error(), path))
+	is.True(strings.Contains(err.Error(), "is a folder, not a SQLite database file"))
+}
+
+func TestOpenExistingMissingFile(t *testing.T) {
+	is := is.New(t)
+
+	path := filepath.Join(t.TempDir(), "typo.db")
+	_, err := store.OpenExisting(context.Background(), "sqlite:"+path)
+	is.True(errors.Is(err, fs.ErrNotExist))
+	_, statErr := os.Stat(path)
+	is.True(errors.Is(statErr, fs.ErrNotExist)) // no file created
+}
+
+func TestOpenExistingFile(t *testing.T) {
+	is := is.New(t)
+	ctx := context.Background()
+
+	url := "sqlite:" + filepath.Join(t.TempDir(), "g.db")
+	created, err := store.Open(ctx, url)
+	is.NoErr(err)
+	is.NoErr(created.Close())
+
+	db, err := store.OpenExisting(ctx, url)
+	is.NoErr(err)
+	is.NoErr(db.Close())
 }
 
 func TestOpenUnreachablePostgres(t *testing.T) {
@@ -105,8 +141,74 @@ func TestSchemaVersionOfEmptyDatabase(t *testing.T) {
 			is.NoErr(err)
 			is.Equal(current, int64(0))
 			is.True(latest >= 1)
+			is.Equal(len(tableNames(t, db)), 0) // reading the version created nothing
 		})
 	}
+}
+
+func TestMigrateRejectsNewerSchema(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		is := is.New(t)
+		ctx := context.Background()
+
+		_, latest, err := store.SchemaVersion(ctx, db)
+		is.NoErr(err)
+		_, err = db.ExecContext(ctx, db.Rebind(
+			"INSERT INTO goose_db_version (version_id, is_applied) VALUES (?, ?)"), latest+1, true)
+		is.NoErr(err)
+
+		err = store.Migrate(ctx, db)
+		is.True(errors.Is(err, store.ErrSchemaTooNew))
+		is.True(strings.Contains(err.Error(), fmt.Sprintf("schema version %d", latest+1)))
+	})
+}
+
+func TestMigrateConcurrently(t *testing.T) {
+	for _, d := range storetest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			is := is.New(t)
+			ctx := context.Background()
+			url := storetest.URL(t, d)
+
+			// Separate pools behave like separate processes starting at once.
+			const migrators = 4
+			var wg sync.WaitGroup
+			errs := make(chan error, migrators)
+			for range migrators {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					db, err := store.Open(ctx, url)
+					if err != nil {
+						errs <- err
+						return
+					}
+					defer db.Close()
+					errs <- store.Migrate(ctx, db)
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				is.NoErr(err)
+			}
+		})
+	}
+}
+
+func TestMissingSearchPathSchema(t *testing.T) {
+	is := is.New(t)
+	ctx := context.Background()
+
+	url := storetest.URL(t, store.Postgres)
+	url = strings.Replace(url, "search_path=", "search_path=nosuch", 1)
+	db, err := store.Open(ctx, url)
+	is.NoErr(err)
+	defer db.Close()
+
+	err = store.Migrate(ctx, db)
+	is.True(err != nil)
+	is.True(strings.Contains(err.Error(), "no schema of its search_path exists"))
 }
 
 func TestMigrationsMatchAcrossDialects(t *testing.T) {

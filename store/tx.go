@@ -31,7 +31,13 @@ func (tx *Tx) Dialect() Dialect { return tx.dialect }
 func (db *DB) InTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	sqltx, err := db.BeginTxx(ctx, nil)
 	if err != nil {
-		return wrapf(err, "begin transaction")
+		err = Classify(err)
+		if db.dialect == SQLite && errors.Is(err, ErrConflict) {
+			return fmt.Errorf("begin transaction: another connection held the SQLite write lock "+
+				"for longer than %s; retry, or use PostgreSQL for many concurrent writers: %w",
+				SQLiteBusyTimeout, err)
+		}
+		return fmt.Errorf("begin transaction: %w", err)
 	}
 	tx := &Tx{Tx: sqltx, dialect: db.dialect}
 
@@ -57,14 +63,16 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 
 // Lock takes an exclusive lock named key that is held until the
 // transaction ends, so that transactions taking the same key run one at a
-// time. On PostgreSQL it is a transaction-level advisory lock; on SQLite
-// every write transaction already holds the database's single write lock,
-// so Lock does nothing.
+// time. On PostgreSQL it is a transaction-level advisory lock scoped to the
+// current schema, so databases in separate schemas of one server do not
+// wait for each other. On SQLite every write transaction already holds the
+// database's single write lock, so Lock does nothing.
 func (tx *Tx) Lock(ctx context.Context, key string) error {
 	if tx.dialect != Postgres {
 		return nil
 	}
-	if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", lockID(key)); err != nil {
+	const lock = "SELECT pg_advisory_xact_lock(hashtextextended(coalesce(current_schema(), '') || ':' || $1, 0))"
+	if _, err := tx.ExecContext(ctx, lock, key); err != nil {
 		return wrapf(err, "lock %q", key)
 	}
 	return nil

@@ -1,9 +1,12 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 	"net/url"
+	"regexp"
 	"strings"
+	"time"
 )
 
 // Dialect names the SQL dialect of an open database.
@@ -90,6 +93,10 @@ func parseSQLite(raw, rest string) (Target, error) {
 			"for SQLite: remove everything from '?'", raw)
 	}
 
+	if strings.HasPrefix(path, "file:") {
+		return Target{}, fmt.Errorf("database URL %q names a SQLite URI filename, which is not "+
+			"supported: write sqlite:%s", raw, strings.TrimPrefix(path, "file:"))
+	}
 	if path == "" {
 		return Target{}, fmt.Errorf("database URL %q has no file path: write sqlite:PATH, or sqlite::memory: for a "+
 			"database in memory", raw)
@@ -101,25 +108,73 @@ func parseSQLite(raw, rest string) (Target, error) {
 }
 
 func parsePostgres(raw, rest string) (Target, error) {
+	// A password with an unescaped "/", "?" or "#" moves the "@" out of
+	// the authority, and the URL would then name the wrong host.
+	authority := strings.TrimPrefix(rest, "//")
+	if end := strings.IndexAny(authority, "/?#"); end >= 0 && strings.Contains(authority[end:], "@") {
+		return Target{}, fmt.Errorf("database URL %s has an \"@\" after the host: percent-encode "+
+			"\"/\", \"?\", \"#\" and \"@\" in the user name and password (for example %%2F for \"/\")",
+			Redact(raw))
+	}
+
 	u, err := url.Parse("postgres:" + rest)
 	if err != nil {
-		return Target{}, fmt.Errorf("database URL %q is not a valid URL: %w", Redact(raw), redactErr(err, raw))
+		return Target{}, fmt.Errorf("database URL %s is not a valid URL: %w", Redact(raw), redactErr(err, raw))
+	}
+	if u.Fragment != "" || strings.Contains(rest, "#") {
+		return Target{}, fmt.Errorf("database URL %s contains \"#\": percent-encode it as %%23", Redact(raw))
 	}
 	if u.Host == "" && u.Query().Get("host") == "" {
-		return Target{}, fmt.Errorf("database URL %q has no host: write postgres://USER@HOST:PORT/DB", Redact(raw))
+		return Target{}, fmt.Errorf("database URL %s has no host: write postgres://USER@HOST:PORT/DB", Redact(raw))
+	}
+
+	q := u.Query()
+	if err := translateAsyncpgParams(q); err != nil {
+		return Target{}, fmt.Errorf("database URL %s: %w", Redact(raw), err)
+	}
+
+	// Without a timeout, a server that accepts the connection and never
+	// responds blocks every command forever.
+	if q.Get("connect_timeout") == "" {
+		q.Set("connect_timeout", fmt.Sprint(int(DefaultConnectTimeout.Seconds())))
+	}
+	u.RawQuery = q.Encode()
+
+	return Target{Dialect: Postgres, DSN: u.String()}, nil
+}
+
+// DefaultConnectTimeout bounds how long connecting to PostgreSQL may take
+// when the URL sets no connect_timeout.
+const DefaultConnectTimeout = 10 * time.Second
+
+// asyncpgOnlyParams are query parameters that asyncpg understands and
+// PostgreSQL does not. pgx would send them to the server as settings,
+// which the server rejects, so they are dropped.
+var asyncpgOnlyParams = []string{
+	"prepared_statement_cache_size", "statement_cache_size",
+	"max_cached_statement_lifetime", "max_cacheable_statement_size", "command_timeout",
+}
+
+// translateAsyncpgParams rewrites the query parameters of an asyncpg URL
+// into the ones pgx understands.
+func translateAsyncpgParams(q url.Values) error {
+	for _, name := range asyncpgOnlyParams {
+		q.Del(name)
 	}
 
 	// asyncpg spells TLS as ssl=...; libpq and pgx call it sslmode.
-	q := u.Query()
-	if ssl := q.Get("ssl"); ssl != "" {
-		q.Del("ssl")
-		if q.Get("sslmode") == "" {
-			q.Set("sslmode", asyncpgSSLMode(ssl))
-		}
-		u.RawQuery = q.Encode()
+	ssl := q.Get("ssl")
+	if ssl == "" {
+		return nil
 	}
+	q.Del("ssl")
 
-	return Target{Dialect: Postgres, DSN: u.String()}, nil
+	mode := asyncpgSSLMode(ssl)
+	if current := q.Get("sslmode"); current != "" && current != mode {
+		return fmt.Errorf("ssl=%s and sslmode=%s disagree: keep only sslmode", ssl, current)
+	}
+	q.Set("sslmode", mode)
+	return nil
 }
 
 // asyncpgSSLMode maps asyncpg's ssl values onto libpq sslmode values.
@@ -133,29 +188,31 @@ func asyncpgSSLMode(v string) string {
 	return v
 }
 
-// Redact returns the URL with any password replaced by "xxxxx", so it can
-// appear in errors and logs. Strings that do not parse as URLs are returned
-// with everything between "://" and "@" hidden.
-func Redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err == nil && u.User != nil {
-		if _, has := u.User.Password(); has {
-			return u.Redacted()
-		}
-		return raw
-	}
-	if err == nil {
-		return raw
-	}
+// secretParam matches password settings in a URL query or a key=value
+// connection string, which pgx accepts besides the user-info password.
+var secretParam = regexp.MustCompile(`(?i)\b((?:ssl)?password)=([^&\s]*)`)
 
-	scheme, rest, ok := strings.Cut(raw, "://")
+// Redact returns a database URL with its passwords replaced by "xxxxx",
+// so that it can appear in errors and logs. It works on the text, without
+// parsing it as a URL, so malformed URLs are redacted too: the user-info
+// password is everything between the first ":" after "://" and the last
+// "@", and password= and sslpassword= values in the query are hidden.
+func Redact(raw string) string {
+	redacted := secretParam.ReplaceAllString(raw, "${1}=xxxxx")
+
+	scheme, rest, ok := strings.Cut(redacted, "://")
 	if !ok {
-		return raw
+		return redacted
 	}
-	if at := strings.LastIndex(rest, "@"); at >= 0 {
-		return scheme + "://xxxxx@" + rest[at+1:]
+	at := strings.LastIndex(rest, "@")
+	if at < 0 {
+		return redacted
 	}
-	return raw
+	user, password, hasPassword := strings.Cut(rest[:at], ":")
+	if !hasPassword || password == "" {
+		return redacted
+	}
+	return scheme + "://" + user + ":xxxxx@" + rest[at+1:]
 }
 
 // redactErr drops the parser's error text when it would repeat a URL that
@@ -164,5 +221,5 @@ func redactErr(err error, raw string) error {
 	if Redact(raw) == raw {
 		return err
 	}
-	return fmt.Errorf("malformed URL")
+	return errors.New("malformed URL")
 }

@@ -26,15 +26,20 @@ func TestParseURL(t *testing.T) {
 			store.Target{Dialect: store.SQLite, Path: ":memory:"}},
 		{"sqlalchemy bare", "sqlite://", store.Target{Dialect: store.SQLite, Path: ":memory:"}},
 		{"postgres", "postgres://u@db:5432/ghillie",
-			store.Target{Dialect: store.Postgres, DSN: "postgres://u@db:5432/ghillie"}},
+			store.Target{Dialect: store.Postgres, DSN: "postgres://u@db:5432/ghillie?connect_timeout=10"}},
 		{"postgresql", "postgresql://u:pw@db/ghillie",
-			store.Target{Dialect: store.Postgres, DSN: "postgres://u:pw@db/ghillie"}},
+			store.Target{Dialect: store.Postgres, DSN: "postgres://u:pw@db/ghillie?connect_timeout=10"}},
 		{"asyncpg", "postgresql+asyncpg://u:pw@db/ghillie",
-			store.Target{Dialect: store.Postgres, DSN: "postgres://u:pw@db/ghillie"}},
+			store.Target{Dialect: store.Postgres, DSN: "postgres://u:pw@db/ghillie?connect_timeout=10"}},
 		{"asyncpg ssl", "postgresql+asyncpg://u@db/g?ssl=true",
-			store.Target{Dialect: store.Postgres, DSN: "postgres://u@db/g?sslmode=require"}},
+			store.Target{Dialect: store.Postgres, DSN: "postgres://u@db/g?connect_timeout=10&sslmode=require"}},
+		{"asyncpg only params", "postgresql+asyncpg://u@db/g?prepared_statement_cache_size=0&ssl=false",
+			store.Target{Dialect: store.Postgres, DSN: "postgres://u@db/g?connect_timeout=10&sslmode=disable"}},
+		{"own timeout", "postgres://u@db/g?connect_timeout=3",
+			store.Target{Dialect: store.Postgres, DSN: "postgres://u@db/g?connect_timeout=3"}},
 		{"socket host", "postgres:///ghillie?host=/run/postgresql",
-			store.Target{Dialect: store.Postgres, DSN: "postgres:///ghillie?host=/run/postgresql"}},
+			store.Target{Dialect: store.Postgres,
+				DSN: "postgres:///ghillie?connect_timeout=10&host=%2Frun%2Fpostgresql"}},
 		{"surrounding space", "  sqlite:x.db ", store.Target{Dialect: store.SQLite, Path: "x.db"}},
 	}
 	for _, tt := range tests {
@@ -59,8 +64,14 @@ func TestParseURLErrors(t *testing.T) {
 		{"sqlite host", "sqlite://host/x.db", "names a host"},
 		{"sqlite no path", "sqlite:", "has no file path"},
 		{"sqlite query", "sqlite:x.db?mode=ro", "query parameters"},
+		{"sqlite uri", "sqlite:file:x.db", "write sqlite:x.db"},
 		{"postgres no host", "postgres:///db", "has no host"},
 		{"password hidden", "mysql://u:secret@h/db", "u:xxxxx@h"},
+		{"slash in password", "postgres://u:1234/secret@127.0.0.1/db", `percent-encode`},
+		{"hash in password", "postgres://u:2024#secret@127.0.0.1/db", `percent-encode`},
+		{"fragment", "postgres://u@127.0.0.1/db#x", `percent-encode it as %23`},
+		{"ssl disagrees", "postgresql+asyncpg://u@h/db?ssl=true&sslmode=disable", "disagree"},
+		{"keyword form", "host=127.0.0.1 password=secret", "has no scheme"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -80,7 +91,11 @@ func TestRedact(t *testing.T) {
 		{"postgres://u:secret@h/db", "postgres://u:xxxxx@h/db"},
 		{"postgres://u@h/db", "postgres://u@h/db"},
 		{"sqlite:ghillie.db", "sqlite:ghillie.db"},
-		{"postgres://u:se%zz@h/db", "postgres://xxxxx@h/db"},
+		{"postgres://u:se%zz@h/db", "postgres://u:xxxxx@h/db"},
+		{"postgres://u:1234/abc@h/db", "postgres://u:xxxxx@h/db"},
+		{"postgres://u@h/db?sslmode=disable&password=secret", "postgres://u@h/db?sslmode=disable&password=xxxxx"},
+		{"postgres://u@h/db?sslpassword=secret", "postgres://u@h/db?sslpassword=xxxxx"},
+		{"host=h password=secret user=u", "host=h password=xxxxx user=u"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
