@@ -5,7 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/ghillie/ghillie/store"
 )
@@ -27,9 +30,19 @@ func (e Estate) validate() error {
 		return fmt.Errorf("invalid estate key %q: use 1 to 63 lowercase letters, digits "+
 			"and dashes, starting and ending with a letter or digit", e.Key)
 	}
-	if len(e.Name) > maxNameLength {
+	if e.Name == "" {
+		return nil
+	}
+	if strings.TrimSpace(e.Name) == "" {
+		return fmt.Errorf("estate name for %q is blank: give a name, or none to keep the stored one", e.Key)
+	}
+	if n := utf8.RuneCountInString(e.Name); n > maxNameLength {
 		return fmt.Errorf("estate name for %q is %d characters long: the maximum is %d",
-			e.Key, len(e.Name), maxNameLength)
+			e.Key, n, maxNameLength)
+	}
+	if i := strings.IndexFunc(e.Name, unicode.IsControl); i >= 0 {
+		return fmt.Errorf("estate name %q contains the control character %U: remove it",
+			e.Name, []rune(e.Name[i:])[0])
 	}
 	return nil
 }
@@ -54,6 +67,11 @@ type ImportResult struct {
 	Components   Counts `json:"components" yaml:"components"`
 	Repositories Counts `json:"repositories" yaml:"repositories"`
 	Edges        Counts `json:"edges" yaml:"edges"`
+
+	// Warnings lists changes that affect other estates: a repository
+	// shared with another estate whose branch, spelling or documentation
+	// paths this import changed.
+	Warnings []string `json:"warnings,omitempty" yaml:"warnings,omitempty"`
 }
 
 // KindCounts names the kind of row that Counts tallies.
@@ -112,8 +130,9 @@ func (im *Importer) ImportFile(ctx context.Context, estate Estate, path, commitS
 // no component of any estate links it now. A component moved to another
 // project keeps its id and edges.
 //
-// When commitSHA is not empty the import is recorded, and importing the
-// same commit into the estate again is skipped and changes nothing. An
+// When commitSHA is not empty the import is recorded. Importing the
+// commit that the estate's latest import recorded is skipped and changes
+// nothing; an earlier commit, as after a rollback, is imported again. An
 // empty commitSHA always imports and records nothing.
 //
 // c is validated first: a *ValidationError, like any other error, leaves
@@ -158,6 +177,11 @@ func (im *Importer) log(ctx context.Context, r ImportResult, elapsed time.Durati
 		im.logger.InfoContext(ctx, "catalogue.import.skipped",
 			slog.String("estate_key", r.EstateKey), slog.String("commit_sha", r.CommitSHA))
 		return
+	}
+
+	for _, warning := range r.Warnings {
+		im.logger.WarnContext(ctx, "catalogue.import.shared_repository_changed",
+			slog.String("estate_key", r.EstateKey), slog.String("warning", warning))
 	}
 
 	attrs := []slog.Attr{

@@ -705,3 +705,79 @@ func TestListEstates(t *testing.T) {
 		is.True(beta.LastImportedAt == nil)
 	})
 }
+
+func TestImportEarlierCommitAgain(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		is := is.New(t)
+
+		importCatalogue(t, db, "demo", parse(t, alphaV1), "c1")
+		importCatalogue(t, db, "demo", parse(t, alphaV2), "c2")
+
+		// Rolling the catalogue back to c1 must restore c1's state.
+		res := importCatalogue(t, db, "demo", parse(t, alphaV1), "c1")
+		is.True(!res.Skipped)
+		is.Equal(res.Components, catalogue.Counts{Created: 1})
+		is.Equal(count(t, db, "components"), 2)
+		is.Equal(count(t, db, "catalogue_imports"), 2) // one row per commit
+
+		estates, err := catalogue.ListEstates(context.Background(), db)
+		is.NoErr(err)
+		is.Equal(estates[0].LastCommitSHA, "c1")
+
+		again := importCatalogue(t, db, "demo", parse(t, alphaV1), "c1")
+		is.True(again.Skipped) // c1 is now the latest import
+	})
+}
+
+func TestImportWarnsOnSharedRepositoryChange(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		is := is.New(t)
+		const shared = `
+version: 1
+projects:
+  - key: %[1]s
+    name: Project
+    components:
+      - key: %[1]s-api
+        name: API
+        repository: {owner: acme, name: shared, default_branch: %[2]s}
+`
+		importCatalogue(t, db, "ea", parse(t, fmt.Sprintf(shared, "ea", "main")), "a1")
+		first := importCatalogue(t, db, "eb", parse(t, fmt.Sprintf(shared, "eb", "main")), "b1")
+		is.Equal(len(first.Warnings), 0) // same description, nothing to warn about
+
+		res := importCatalogue(t, db, "eb", parse(t, fmt.Sprintf(shared, "eb", "develop")), "b2")
+		is.Equal(res.Repositories, catalogue.Counts{Updated: 1})
+		is.Equal(res.Warnings, []string{"repository acme/shared is also catalogued by estate ea; " +
+			"this import changed its default_branch main -> develop for them too"})
+	})
+}
+
+func TestImportEstateNameChecks(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want string
+	}{
+		{"blank", "   ", `estate name for "demo" is blank`},
+		{"too long", strings.Repeat("é", 256), "is 256 characters long: the maximum is 255"},
+		{"control", "Demo\x1b[31m", "contains the control character U+001B"},
+	}
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				is := is.New(t)
+				_, err := catalogue.NewImporter(db, nil).Import(context.Background(),
+					catalogue.Estate{Key: "demo", Name: tt.in}, parse(t, alphaV1), "v1")
+				is.True(err != nil)
+				is.True(strings.Contains(err.Error(), tt.want))
+				is.Equal(count(t, db, "estates"), 0)
+			})
+		}
+
+		is := is.New(t)
+		_, err := catalogue.NewImporter(db, nil).Import(context.Background(),
+			catalogue.Estate{Key: "demo", Name: strings.Repeat("é", 255)}, parse(t, alphaV1), "v1")
+		is.NoErr(err) // 255 characters fit, whatever their byte length
+	})
+}

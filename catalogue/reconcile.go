@@ -121,9 +121,20 @@ func (r *importRun) apply(ctx context.Context, estate Estate, commitSHA string) 
 	if commitSHA == "" {
 		return nil
 	}
-	return r.exec(ctx, "record import",
-		"INSERT INTO catalogue_imports (estate_id, commit_sha, imported_at) VALUES (?, ?, ?)",
-		r.estateID, commitSHA, r.now)
+
+	// A commit imported before (and since replaced) keeps one row, whose
+	// time moves to this import.
+	record := store.Upsert{
+		Table:      "catalogue_imports",
+		Columns:    []string{"estate_id", "commit_sha", "imported_at"},
+		ConflictOn: []string{"estate_id", "commit_sha"},
+		Update:     []string{"imported_at"},
+	}
+	_, err = r.tx.ExecContext(ctx, record.SQL(r.tx.Dialect()), r.estateID, commitSHA, r.now)
+	if err != nil {
+		return storeErr("record import", err)
+	}
+	return nil
 }
 
 // upsertEstate finds or creates the estate and returns errSkipped when
@@ -150,14 +161,15 @@ func (r *importRun) upsertEstate(ctx context.Context, estate Estate, commitSHA s
 	r.estateID = row.ID
 
 	if commitSHA != "" {
-		var seen int
-		err := r.tx.GetContext(ctx, &seen, r.tx.Rebind(
-			"SELECT count(*) FROM catalogue_imports WHERE estate_id = ? AND commit_sha = ?"),
-			r.estateID, commitSHA)
+		var latest []string
+		err := r.tx.SelectContext(ctx, &latest, r.tx.Rebind(`
+			SELECT commit_sha FROM catalogue_imports
+			WHERE estate_id = ? AND commit_sha IS NOT NULL
+			ORDER BY imported_at DESC, id DESC LIMIT 1`), r.estateID)
 		if err != nil {
 			return storeErr("check earlier imports", err)
 		}
-		if seen > 0 {
+		if len(latest) == 1 && latest[0] == commitSHA {
 			return errSkipped
 		}
 	}
@@ -325,10 +337,12 @@ func (r *importRun) syncRepositories(ctx context.Context) (map[string]string, er
 		}
 
 		ids[d.slug] = existing.ID
-		unchanged := existing.Owner == d.Owner && existing.Name == d.Name &&
-			existing.DefaultBranch == d.DefaultBranch && sameStrings(existing.DocPaths.V, paths)
-		if unchanged {
+		changed := repositoryChanges(existing, d, paths)
+		if len(changed) == 0 {
 			continue
+		}
+		if err := r.warnIfShared(ctx, existing, changed); err != nil {
+			return nil, err
 		}
 		err := r.exec(ctx, "update repository "+d.Slug(), `
 			UPDATE catalogue_repositories
@@ -341,6 +355,50 @@ func (r *importRun) syncRepositories(ctx context.Context) (map[string]string, er
 		r.result.Repositories.Updated++
 	}
 	return ids, nil
+}
+
+// repositoryChanges describes each stored value that the catalogue
+// changes, as "field from -> to".
+func repositoryChanges(stored *repoRow, d *desiredRepository, paths []string) []string {
+	var changes []string
+	if stored.Owner+"/"+stored.Name != d.Slug() {
+		changes = append(changes, fmt.Sprintf("spelling %s -> %s", stored.Owner+"/"+stored.Name, d.Slug()))
+	}
+	if stored.DefaultBranch != d.DefaultBranch {
+		changes = append(changes, fmt.Sprintf("default_branch %s -> %s", stored.DefaultBranch, d.DefaultBranch))
+	}
+	if !sameStrings(stored.DocPaths.V, paths) {
+		changes = append(changes, fmt.Sprintf("documentation_paths %q -> %q", nonNil(stored.DocPaths.V), paths))
+	}
+	return changes
+}
+
+// warnIfShared records a warning when other estates link a repository
+// that this import changes.
+//
+// NOTE: a repository row is shared by every estate that catalogues it, so
+// the last import wins for its branch, spelling and documentation paths.
+// Rejecting the change instead would leave no way to change a shared
+// repository one catalogue at a time.
+func (r *importRun) warnIfShared(ctx context.Context, repo *repoRow, changes []string) error {
+	var others []string
+	err := r.tx.SelectContext(ctx, &others, r.tx.Rebind(`
+		SELECT DISTINCT e.key FROM components c
+		JOIN projects p ON p.id = c.project_id
+		JOIN estates e ON e.id = p.estate_id
+		WHERE c.repository_id = ? AND p.estate_id <> ?
+		ORDER BY e.key`), repo.ID, r.estateID)
+	if err != nil {
+		return storeErr("find estates sharing repository "+repo.Owner+"/"+repo.Name, err)
+	}
+	if len(others) == 0 {
+		return nil
+	}
+
+	r.result.Warnings = append(r.result.Warnings, fmt.Sprintf(
+		"repository %s/%s is also catalogued by estate %s; this import changed its %s for them too",
+		repo.Owner, repo.Name, strings.Join(others, ", "), strings.Join(changes, ", ")))
+	return nil
 }
 
 func (r *importRun) syncProjects(ctx context.Context) error {
