@@ -13,12 +13,7 @@ import (
 )
 
 func (a *app) catalogueCommand() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "catalogue",
-		Short: "Check estate catalogue files",
-	}
-	cmd.AddCommand(a.catalogueLintCommand())
-	return cmd
+	return group("catalogue", "Check estate catalogue files", a.catalogueLintCommand())
 }
 
 // lintReport is the JSON and YAML form of a lint result.
@@ -43,6 +38,18 @@ func (a *app) catalogueLintCommand() *cobra.Command {
 		Args: exactArgs("FILE"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path := args[0]
+			if jsonOut != "" && sameFile(path, jsonOut) {
+				return usageError{fmt.Errorf("--json-out %s is the catalogue itself: "+
+					"choose another path", jsonOut)}
+			}
+
+			// The schema does not depend on the catalogue, so it is written
+			// even when the catalogue is invalid.
+			if schemaOut != "" {
+				if err := writeSchema(schemaOut); err != nil {
+					return err
+				}
+			}
 
 			c, err := catalogue.LoadFile(path)
 			var invalid *catalogue.ValidationError
@@ -53,11 +60,6 @@ func (a *app) catalogueLintCommand() *cobra.Command {
 				return err
 			}
 
-			if schemaOut != "" {
-				if err := writeSchema(schemaOut); err != nil {
-					return err
-				}
-			}
 			if jsonOut != "" {
 				if err := writeCatalogueJSON(jsonOut, c); err != nil {
 					return err
@@ -67,8 +69,8 @@ func (a *app) catalogueLintCommand() *cobra.Command {
 			report := lintReport{File: path, Valid: true, Projects: len(c.Projects),
 				Components: countComponents(c), Issues: []catalogue.Issue{}}
 			if a.output == "table" {
-				_, err := fmt.Fprintf(a.stdout, "catalogue %s is valid (%d projects / %d components)\n",
-					path, report.Projects, report.Components)
+				_, err := fmt.Fprintf(a.stdout, "catalogue %s is valid (%s / %s)\n",
+					path, plural(report.Projects, "project"), plural(report.Components, "component"))
 				return err
 			}
 			return a.render(report, table{})
@@ -95,6 +97,13 @@ func (a *app) reportInvalid(path string, invalid *catalogue.ValidationError) err
 		}
 	}
 	return &exitError{code: ExitFailure}
+}
+
+// sameFile reports whether two paths name one existing file.
+func sameFile(a, b string) bool {
+	infoA, errA := os.Stat(a)
+	infoB, errB := os.Stat(b)
+	return errA == nil && errB == nil && os.SameFile(infoA, infoB)
 }
 
 func writeSchema(path string) error {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"strings"
 
@@ -41,6 +42,9 @@ type app struct {
 	output      string
 	logLevel    string
 
+	// databaseURLSource names where databaseURL came from, for errors.
+	databaseURLSource string
+
 	logger *slog.Logger
 }
 
@@ -53,7 +57,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, env Env) 
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 
-	err := root.ExecuteContext(ctx)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return ExitOK
 	}
@@ -66,7 +70,10 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, env Env) 
 
 	fmt.Fprintf(stderr, "ghillie: %v\n", err)
 	if isUsageError(err) {
-		fmt.Fprintln(stderr, "Run 'ghillie --help' for usage.")
+		if cmd == nil {
+			cmd = root
+		}
+		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
 		return ExitUsage
 	}
 	return ExitFailure
@@ -88,21 +95,15 @@ func (a *app) rootCommand() *cobra.Command {
 		return usageError{err}
 	})
 
-	defaultURL := a.env("GHILLIE_DATABASE_URL")
-	if defaultURL == "" {
-		defaultURL = DefaultDatabaseURL
-	}
-	defaultLevel := a.env("GHILLIE_LOG_LEVEL")
-	if defaultLevel == "" {
-		defaultLevel = "info"
-	}
-
+	// The environment is read in setUp, not used as the flags' defaults,
+	// because help text prints defaults and a URL may hold a password.
 	flags := root.PersistentFlags()
-	flags.StringVar(&a.databaseURL, "database-url", defaultURL,
-		"database URL: sqlite:PATH, sqlite::memory: or postgres://USER@HOST/DB (env GHILLIE_DATABASE_URL)")
+	flags.StringVar(&a.databaseURL, "database-url", "",
+		"database URL: sqlite:PATH, sqlite::memory: or postgres://USER@HOST/DB\n"+
+			"(env GHILLIE_DATABASE_URL, default "+DefaultDatabaseURL+")")
 	flags.StringVarP(&a.output, "output", "o", "table", "output format: table, json or yaml")
-	flags.StringVar(&a.logLevel, "log-level", defaultLevel,
-		"log level: debug, info, warn or error (env GHILLIE_LOG_LEVEL)")
+	flags.StringVar(&a.logLevel, "log-level", "",
+		"log level: debug, info, warn or error (env GHILLIE_LOG_LEVEL, default info)")
 
 	root.AddCommand(a.catalogueCommand(), a.migrateCommand(), a.estateCommand())
 	return root
@@ -115,20 +116,54 @@ func (a *app) setUp() error {
 		return usageError{fmt.Errorf("invalid --output %q: use table, json or yaml", a.output)}
 	}
 
+	a.databaseURL, a.databaseURLSource = a.setting(a.databaseURL, "--database-url",
+		"GHILLIE_DATABASE_URL", DefaultDatabaseURL)
+
+	levelText, levelSource := a.setting(a.logLevel, "--log-level", "GHILLIE_LOG_LEVEL", "info")
 	var level slog.Level
-	if err := level.UnmarshalText([]byte(a.logLevel)); err != nil {
-		return usageError{fmt.Errorf("invalid --log-level %q: use debug, info, warn or error", a.logLevel)}
+	if err := level.UnmarshalText([]byte(levelText)); err != nil {
+		return usageError{fmt.Errorf("invalid %s %q: use debug, info, warn or error", levelSource, levelText)}
 	}
 	a.logger = slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level}))
 	return nil
 }
 
-// openDB opens the database and checks that its schema is current, so a
-// command never writes to a database that lacks tables or columns.
+// setting returns the flag's value when given, else the environment
+// variable's, else the default, with the name of its source.
+func (a *app) setting(flagValue, flag, envVar, fallback string) (value, source string) {
+	if flagValue != "" {
+		return flagValue, flag
+	}
+	if v := a.env(envVar); v != "" {
+		return v, envVar
+	}
+	return fallback, "default " + flag
+}
+
+// openDB opens an existing database and checks that its schema is
+// current, so a command never creates a database by mistake or writes to
+// one that lacks tables or columns. An in-memory database starts empty in
+// every process, so it is migrated instead.
 func (a *app) openDB(ctx context.Context) (*store.DB, error) {
-	db, err := store.Open(ctx, a.databaseURL)
+	target, err := store.ParseURL(a.databaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", a.databaseURLSource, err)
+	}
+
+	db, err := store.OpenExisting(ctx, a.databaseURL)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w: create it with 'ghillie migrate' and the same database URL", err)
+	}
 	if err != nil {
 		return nil, err
+	}
+
+	if target.Dialect == store.SQLite && target.Path == ":memory:" {
+		if err := store.Migrate(ctx, db, store.MigrationOptions{Logger: a.logger}); err != nil {
+			_ = db.Close()
+			return nil, err
+		}
+		return db, nil
 	}
 
 	current, latest, err := store.SchemaVersion(ctx, db)
@@ -139,7 +174,7 @@ func (a *app) openDB(ctx context.Context) (*store.DB, error) {
 	if current < latest {
 		_ = db.Close()
 		return nil, fmt.Errorf("database %s is at schema version %d but this ghillie needs %d: "+
-			"run 'ghillie migrate --database-url %s' first", db, current, latest, db)
+			"run 'ghillie migrate' with the same database URL first", db, current, latest)
 	}
 	if current > latest {
 		_ = db.Close()
@@ -184,10 +219,35 @@ func isUsageError(err error) bool {
 // exactArgs is cobra.ExactArgs with a usage error and the argument names.
 func exactArgs(names ...string) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
-		if len(args) != len(names) {
-			return usageError{fmt.Errorf("%s expects %d argument(s) (%s), got %d",
-				cmd.CommandPath(), len(names), strings.Join(names, " "), len(args))}
+		switch {
+		case len(args) == len(names):
+			return nil
+		case len(names) == 0:
+			return usageError{fmt.Errorf("%s takes no arguments, got %q", cmd.CommandPath(), args)}
 		}
-		return nil
+		return usageError{fmt.Errorf("%s expects %s (%s), got %d",
+			cmd.CommandPath(), plural(len(names), "argument"), strings.Join(names, " "), len(args))}
 	}
+}
+
+// group returns a command that only holds subcommands. Cobra prints help
+// and succeeds for an unknown subcommand of such a command, so it is
+// reported as a usage error here.
+func group(use, short string, subcommands ...*cobra.Command) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageError{fmt.Errorf("unknown command %q for %q", args[0], cmd.CommandPath())}
+			}
+			return cmd.Help()
+		},
+	}
+
+	// Flags of the intended subcommand must not hide a mistyped name.
+	cmd.FParseErrWhitelist.UnknownFlags = true
+	cmd.AddCommand(subcommands...)
+	return cmd
 }

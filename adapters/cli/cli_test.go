@@ -154,6 +154,10 @@ func TestUsageErrors(t *testing.T) {
 		{"bad output", []string{"-o", "xml", "migrate"}, `invalid --output "xml"`},
 		{"bad log level", []string{"--log-level", "loud", "migrate"}, `invalid --log-level "loud"`},
 		{"missing flags", []string{"estate", "import", "--estate-key", "x"}, `"catalogue-path", "commit-sha"`},
+		{"unknown subcommand", []string{"estate", "imprt"}, `unknown command "imprt" for "ghillie estate"`},
+		{"unknown subcommand flags", []string{"estate", "imprt", "--estate-key", "x"}, `unknown command "imprt"`},
+		{"unknown lint", []string{"catalogue", "bogus"}, `unknown command "bogus" for "ghillie catalogue"`},
+		{"no arguments", []string{"migrate", "extra"}, `ghillie migrate takes no arguments, got ["extra"]`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -165,6 +169,96 @@ func TestUsageErrors(t *testing.T) {
 	}
 }
 
+func TestUsageHintNamesCommand(t *testing.T) {
+	is := is.New(t)
+
+	r := run(t, nil, "estate", "import", "--bogus")
+	is.Equal(r.code, cli.ExitUsage)
+	is.True(strings.Contains(r.stderr, "Run 'ghillie estate import --help' for usage."))
+}
+
+func TestEnvironmentErrorsNameVariable(t *testing.T) {
+	is := is.New(t)
+
+	r := run(t, map[string]string{"GHILLIE_LOG_LEVEL": "loud"}, "migrate")
+	is.Equal(r.code, cli.ExitUsage)
+	is.True(strings.Contains(r.stderr, `invalid GHILLIE_LOG_LEVEL "loud"`))
+
+	r = run(t, map[string]string{"GHILLIE_DATABASE_URL": "mysql://u@h/db"}, "estate", "list")
+	is.Equal(r.code, cli.ExitFailure)
+	is.True(strings.Contains(r.stderr, "GHILLIE_DATABASE_URL: "))
+}
+
+func TestHelpHidesPassword(t *testing.T) {
+	env := map[string]string{"GHILLIE_DATABASE_URL": "postgres://u:hunter2@127.0.0.1:1/db"}
+	for _, args := range [][]string{{"--help"}, {"estate", "import", "--help"}, {"migrate", "--help"}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			is := is.New(t)
+			r := run(t, env, args...)
+			is.Equal(r.code, cli.ExitOK)
+			is.True(strings.Contains(r.stdout, "--database-url"))
+			is.True(!strings.Contains(r.stdout+r.stderr, "hunter2"))
+		})
+	}
+}
+
+func TestReadCommandsCreateNothing(t *testing.T) {
+	is := is.New(t)
+	dir := t.TempDir()
+	env := map[string]string{"GHILLIE_DATABASE_URL": "sqlite:" + filepath.Join(dir, "typo.db")}
+
+	r := run(t, env, "estate", "list")
+	is.Equal(r.code, cli.ExitFailure)
+	is.True(strings.Contains(r.stderr, "typo.db"))
+	is.True(strings.Contains(r.stderr, "does not exist"))
+	entries, err := os.ReadDir(dir)
+	is.NoErr(err)
+	is.Equal(len(entries), 0) // no database file created
+}
+
+func TestMemoryDatabaseNeedsNoMigrate(t *testing.T) {
+	is := is.New(t)
+	env := map[string]string{"GHILLIE_DATABASE_URL": "sqlite::memory:"}
+
+	r := run(t, env, "estate", "import", "--estate-key", "demo", "--catalogue-path", example, "--commit-sha", "a")
+	is.Equal(r.code, cli.ExitOK)
+	is.True(strings.Contains(r.stdout, "projects"))
+}
+
+func TestLintJSONOutSameAsInput(t *testing.T) {
+	is := is.New(t)
+	original := "version: 1\nprojects: []\n"
+	path := writeFile(t, t.TempDir(), "c.yaml", original)
+
+	r := run(t, nil, "catalogue", "lint", path, "--json-out", path)
+	is.Equal(r.code, cli.ExitUsage)
+	content, err := os.ReadFile(path)
+	is.NoErr(err)
+	is.Equal(string(content), original) // catalogue not overwritten
+}
+
+func TestLintWritesSchemaWhenInvalid(t *testing.T) {
+	is := is.New(t)
+	dir := t.TempDir()
+	path := writeFile(t, dir, "bad.yaml", "version: 0\nprojects: []\n")
+	schemaPath := filepath.Join(dir, "schema.json")
+
+	r := run(t, nil, "catalogue", "lint", path, "--schema-out", schemaPath)
+	is.Equal(r.code, cli.ExitFailure)
+	_, err := os.Stat(schemaPath)
+	is.NoErr(err)
+}
+
+func TestLintSingular(t *testing.T) {
+	is := is.New(t)
+	path := writeFile(t, t.TempDir(), "one.yaml",
+		"version: 1\nprojects:\n  - key: p\n    name: P\n    components:\n      - {key: c, name: C}\n")
+
+	r := run(t, nil, "catalogue", "lint", path)
+	is.Equal(r.code, cli.ExitOK)
+	is.True(strings.HasSuffix(r.stdout, "is valid (1 project / 1 component)\n"))
+}
+
 func TestEstateCommands(t *testing.T) {
 	for _, d := range storetest.Dialects {
 		t.Run(string(d), func(t *testing.T) {
@@ -173,7 +267,7 @@ func TestEstateCommands(t *testing.T) {
 
 			r := run(t, env, "estate", "list")
 			is.Equal(r.code, cli.ExitFailure)
-			is.True(strings.Contains(r.stderr, "run 'ghillie migrate")) // unmigrated database
+			is.True(strings.Contains(r.stderr, "'ghillie migrate'")) // names the command that creates it
 
 			r = run(t, env, "migrate", "-o", "json")
 			is.Equal(r.code, cli.ExitOK)
@@ -220,7 +314,9 @@ func TestEstateImportInvalid(t *testing.T) {
 	is.Equal(run(t, env, "migrate").code, cli.ExitOK)
 	r := run(t, env, "estate", "import", "--estate-key", "demo", "--catalogue-path", path, "--commit-sha", "a")
 	is.Equal(r.code, cli.ExitFailure)
-	is.True(strings.Contains(r.stderr, path+":3:")) // issue with its position
+	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+	is.True(strings.HasPrefix(lines[0], "catalogue "+path+" is invalid (")) // same report as lint
+	is.True(strings.HasPrefix(lines[1], "  "+path+":3:"))                   // issue with its position
 
 	r = run(t, env, "-o", "json", "estate", "list")
 	is.Equal(strings.TrimSpace(r.stdout), "[]") // nothing was imported

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -11,12 +12,8 @@ import (
 )
 
 func (a *app) estateCommand() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "estate",
-		Short: "Import estate catalogues and list estates",
-	}
-	cmd.AddCommand(a.estateImportCommand(), a.estateListCommand())
-	return cmd
+	return group("estate", "Import estate catalogues and list estates",
+		a.estateImportCommand(), a.estateListCommand())
 }
 
 func (a *app) estateImportCommand() *cobra.Command {
@@ -42,20 +39,29 @@ func (a *app) estateImportCommand() *cobra.Command {
 			defer db.Close()
 
 			res, err := catalogue.NewImporter(db, a.logger).ImportFile(ctx, estate, path, commitSHA)
+			var invalid *catalogue.ValidationError
+			if errors.As(err, &invalid) {
+				return a.reportInvalid(path, invalid)
+			}
 			if err != nil {
 				return err
+			}
+
+			for _, warning := range res.Warnings {
+				fmt.Fprintf(a.stderr, "warning: %s\n", warning)
 			}
 			return a.render(res, importTable(res))
 		},
 	}
 
 	flags := cmd.Flags()
-	flags.StringVar(&estate.Key, "estate-key", "", "key of the estate to import into, such as wildside")
+	flags.StringVar(&estate.Key, "estate-key", "", "key of the estate to import into, such as wildside (required)")
 	flags.StringVar(&estate.Name, "estate-name", "",
 		"display name of the estate (default: the key for a new estate, else unchanged)")
-	flags.StringVar(&path, "catalogue-path", "", "catalogue YAML file to import")
+	flags.StringVar(&path, "catalogue-path", "", "catalogue YAML file to import (required)")
 	flags.StringVar(&commitSHA, "commit-sha", "",
-		"commit of the catalogue file, recorded so the same commit is imported only once")
+		"commit of the catalogue file, recorded so that importing it again is skipped;\n"+
+			"an empty value imports and records nothing (required)")
 	for _, name := range []string{"estate-key", "catalogue-path", "commit-sha"} {
 		_ = cmd.MarkFlagRequired(name)
 	}
@@ -63,15 +69,19 @@ func (a *app) estateImportCommand() *cobra.Command {
 }
 
 func importTable(res catalogue.ImportResult) table {
+	commit := res.CommitSHA
+	if commit == "" {
+		commit = "-"
+	}
 	t := table{header: []string{"ESTATE", "COMMIT", "KIND", "CREATED", "UPDATED", "DELETED"}}
 	if res.Skipped {
 		t.header = []string{"ESTATE", "COMMIT", "RESULT"}
-		t.rows = [][]string{{res.EstateKey, res.CommitSHA, "skipped: commit already imported"}}
+		t.rows = [][]string{{res.EstateKey, commit, "skipped: commit already imported"}}
 		return t
 	}
 
 	for _, kind := range res.ByKind() {
-		t.rows = append(t.rows, []string{res.EstateKey, res.CommitSHA, kind.Kind,
+		t.rows = append(t.rows, []string{res.EstateKey, commit, kind.Kind,
 			strconv.Itoa(kind.Created), strconv.Itoa(kind.Updated), strconv.Itoa(kind.Deleted)})
 	}
 	return t
