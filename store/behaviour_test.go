@@ -398,3 +398,36 @@ func TestNewID(t *testing.T) {
 	is.Equal(first[14], byte('7'))     // version 7
 	is.True(first[:13] <= second[:13]) // millisecond prefix does not go back
 }
+
+func TestSavepointKeepsTransactionUsable(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		is := is.New(t)
+		ctx := context.Background()
+		scratchTables(t, db)
+		insert := func(tx *store.Tx, id string, n int) error {
+			_, err := tx.ExecContext(ctx, tx.Rebind("INSERT INTO parent (id, n) VALUES (?, ?)"), id, n)
+			return err
+		}
+
+		err := db.InTx(ctx, func(tx *store.Tx) error {
+			is.NoErr(tx.Savepoint(ctx, "first", func() error { return insert(tx, "a", 1) }))
+
+			// The failed statement would abort a PostgreSQL transaction
+			// without the savepoint.
+			err := tx.Savepoint(ctx, "second", func() error {
+				if err := insert(tx, "b", 1); err != nil {
+					return err
+				}
+				return insert(tx, "a", 2)
+			})
+			is.True(errors.Is(err, store.ErrUniqueViolation))
+
+			return insert(tx, "c", 3)
+		})
+		is.NoErr(err)
+
+		var ids []string
+		is.NoErr(db.Select(&ids, "SELECT id FROM parent ORDER BY id"))
+		is.Equal(ids, []string{"a", "c"}) // b rolled back with its savepoint
+	})
+}

@@ -84,3 +84,29 @@ func lockID(key string) int64 {
 	_, _ = h.Write([]byte(key))
 	return int64(h.Sum64())
 }
+
+// Savepoint runs fn inside a savepoint of the transaction and returns
+// fn's error. An error rolls the savepoint back, which undoes fn's writes.
+// On PostgreSQL it also clears the aborted state that a failed statement
+// leaves, so the transaction can go on. name must be a valid SQL
+// identifier.
+func (tx *Tx) Savepoint(ctx context.Context, name string, fn func() error) error {
+	if _, err := tx.ExecContext(ctx, "SAVEPOINT "+name); err != nil {
+		return wrapf(err, "create savepoint %s", name)
+	}
+
+	if err := fn(); err != nil {
+		if _, rbErr := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT "+name); rbErr != nil {
+			return errors.Join(Classify(err), wrapf(rbErr, "roll back to savepoint %s", name))
+		}
+		if _, relErr := tx.ExecContext(ctx, "RELEASE SAVEPOINT "+name); relErr != nil {
+			return errors.Join(Classify(err), wrapf(relErr, "release savepoint %s", name))
+		}
+		return Classify(err)
+	}
+
+	if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT "+name); err != nil {
+		return wrapf(err, "release savepoint %s", name)
+	}
+	return nil
+}

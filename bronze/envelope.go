@@ -1,0 +1,173 @@
+package bronze
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Envelope is one raw event to store.
+type Envelope struct {
+	// SourceSystem names the system the event came from, such as "github".
+	SourceSystem string `json:"source_system"`
+
+	// SourceEventID is the source's id for the event, if it has one.
+	SourceEventID string `json:"source_event_id,omitempty"`
+
+	// EventType names the kind of event, such as "github.pull_request".
+	EventType string `json:"event_type"`
+
+	// RepoExternalID is the repository the event belongs to, as
+	// "owner/name" for GitHub, if any.
+	RepoExternalID string `json:"repo_external_id,omitempty"`
+
+	// OccurredAt is when the event happened. It must not be zero; it is
+	// stored in UTC to the microsecond.
+	OccurredAt time.Time `json:"occurred_at"`
+
+	// Payload is the event's data. It is copied and normalized before it
+	// is stored (see Normalize).
+	Payload map[string]any `json:"payload"`
+}
+
+// Field limits of the raw_events columns.
+const (
+	maxSourceSystem = 32
+	maxEventType    = 64
+	maxExternalID   = 255
+)
+
+// validate checks the envelope's fields, not its payload.
+func (e Envelope) validate() error {
+	var problems []string
+	check := func(field, value string, required bool, limit int) {
+		switch {
+		case required && strings.TrimSpace(value) == "":
+			problems = append(problems, field+" is missing")
+		case len([]rune(value)) > limit:
+			problems = append(problems, fmt.Sprintf("%s is %d characters long: the maximum is %d",
+				field, len([]rune(value)), limit))
+		}
+	}
+	check("source_system", e.SourceSystem, true, maxSourceSystem)
+	check("event_type", e.EventType, true, maxEventType)
+	check("source_event_id", e.SourceEventID, false, maxExternalID)
+	check("repo_external_id", e.RepoExternalID, false, maxExternalID)
+
+	if e.OccurredAt.IsZero() {
+		problems = append(problems, "occurred_at is missing or zero")
+	}
+	if e.Payload == nil {
+		problems = append(problems, "payload is missing: use an empty object for none")
+	}
+
+	if len(problems) > 0 {
+		return &EnvelopeError{Problems: problems}
+	}
+	return nil
+}
+
+// EnvelopeError reports the envelope fields that are missing or invalid.
+type EnvelopeError struct {
+	Problems []string
+}
+
+func (e *EnvelopeError) Error() string {
+	return "invalid envelope: " + strings.Join(e.Problems, "; ")
+}
+
+// ParseEnvelope decodes one envelope from JSON, as written by
+// `ghillie events import` input: an object with source_system,
+// event_type, occurred_at (RFC 3339 with an offset), payload and the
+// optional source_event_id and repo_external_id. Numbers in the payload
+// keep their exact text, so large ids survive. Unknown fields are errors.
+func ParseEnvelope(data []byte) (Envelope, error) {
+	var raw struct {
+		SourceSystem   string          `json:"source_system"`
+		SourceEventID  *string         `json:"source_event_id"`
+		EventType      string          `json:"event_type"`
+		RepoExternalID *string         `json:"repo_external_id"`
+		OccurredAt     *string         `json:"occurred_at"`
+		Payload        json.RawMessage `json:"payload"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&raw); err != nil {
+		return Envelope{}, fmt.Errorf("invalid envelope JSON: %w", err)
+	}
+	if dec.More() {
+		return Envelope{}, errors.New("invalid envelope JSON: more than one value on the line")
+	}
+
+	e := Envelope{SourceSystem: raw.SourceSystem, EventType: raw.EventType}
+	if raw.SourceEventID != nil {
+		e.SourceEventID = *raw.SourceEventID
+	}
+	if raw.RepoExternalID != nil {
+		e.RepoExternalID = *raw.RepoExternalID
+	}
+
+	if raw.OccurredAt == nil {
+		return Envelope{}, errors.New("invalid envelope: occurred_at is missing")
+	}
+	occurred, err := time.Parse(time.RFC3339Nano, *raw.OccurredAt)
+	if err != nil {
+		return Envelope{}, fmt.Errorf("invalid envelope: occurred_at %q is not an RFC 3339 time "+
+			"with an offset, such as 2024-07-02T09:30:00Z", *raw.OccurredAt)
+	}
+	e.OccurredAt = occurred
+
+	if len(raw.Payload) == 0 || string(raw.Payload) == "null" {
+		return Envelope{}, errors.New("invalid envelope: payload is missing: use {} for none")
+	}
+	payloadDec := json.NewDecoder(bytes.NewReader(raw.Payload))
+	payloadDec.UseNumber()
+	if err := payloadDec.Decode(&e.Payload); err != nil {
+		return Envelope{}, fmt.Errorf("invalid envelope: payload must be a JSON object: %w", err)
+	}
+	return e, e.validate()
+}
+
+// State is the Silver transform state of a raw event.
+type State int
+
+// Transform states, as stored in raw_events.transform_state.
+const (
+	Pending   State = 0
+	Processed State = 1
+	Failed    State = 2
+)
+
+// String returns the state's name.
+func (s State) String() string {
+	switch s {
+	case Pending:
+		return "pending"
+	case Processed:
+		return "processed"
+	case Failed:
+		return "failed"
+	}
+	return fmt.Sprintf("State(%d)", int(s))
+}
+
+// RawEvent is a stored raw event.
+type RawEvent struct {
+	ID             int64
+	SourceSystem   string
+	SourceEventID  string
+	EventType      string
+	RepoExternalID string
+	OccurredAt     time.Time
+	IngestedAt     time.Time
+	DedupeKey      string
+
+	// Payload is the normalized payload. Numbers are json.Number.
+	Payload map[string]any
+
+	TransformState State
+	TransformError string
+}

@@ -1,0 +1,347 @@
+package bronze
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ghillie/ghillie/store"
+)
+
+// Writer appends raw events to the raw_events table. It is safe for
+// concurrent use, across processes too: the unique index on
+// (source_system, dedupe_key) keeps one row per event.
+type Writer struct {
+	db  *store.DB
+	now func() time.Time
+}
+
+// NewWriter returns a writer for db, which must be migrated.
+func NewWriter(db *store.DB) *Writer {
+	return &Writer{db: db, now: time.Now}
+}
+
+// WriteResult describes one envelope of a write.
+type WriteResult struct {
+	// ID is the raw event's id, new or existing.
+	ID int64
+
+	// Duplicate reports whether the event was already stored, in which
+	// case the stored row was left untouched.
+	Duplicate bool
+}
+
+// Write stores one envelope and returns the stored row. When the event is
+// already stored, the existing row is returned unchanged.
+func (w *Writer) Write(ctx context.Context, e Envelope) (RawEvent, error) {
+	results, err := w.WriteBatch(ctx, []Envelope{e})
+	if err != nil {
+		return RawEvent{}, err
+	}
+	return w.Get(ctx, results[0].ID)
+}
+
+// prepared is an envelope checked, normalized and keyed for insertion.
+type prepared struct {
+	Envelope
+	payload   string
+	dedupeKey string
+}
+
+// BatchError reports which envelope of a batch is invalid. Nothing of the
+// batch was written.
+type BatchError struct {
+	Index int
+	Err   error
+}
+
+func (e *BatchError) Error() string {
+	return fmt.Sprintf("envelope %d of the batch: %v", e.Index, e.Err)
+}
+
+func (e *BatchError) Unwrap() error { return e.Err }
+
+// maxBatchRows bounds the rows of one INSERT statement, keeping it well
+// inside SQLite's limit of 32766 parameters.
+const maxBatchRows = 500
+
+// WriteBatch stores envelopes in one transaction and returns one result
+// per envelope, in order. Either every envelope is stored (or found
+// already stored) or, on error, none is. An invalid envelope returns a
+// *BatchError and nothing is written. Envelopes repeated within the batch
+// are stored once and reported as duplicates after the first.
+func (w *Writer) WriteBatch(ctx context.Context, envelopes []Envelope) ([]WriteResult, error) {
+	results := make([]WriteResult, len(envelopes))
+	ingestedAt := store.NewTime(w.now())
+
+	// Normalizing and hashing cost about as much as inserting, so chunks
+	// are prepared on other cores while earlier chunks are inserted. An
+	// invalid envelope found late rolls the transaction back.
+	chunks, stop := prepareChunks(envelopes)
+	defer stop()
+
+	err := w.db.InTx(ctx, func(tx *store.Tx) error {
+		for chunk := range chunks {
+			if chunk.err != nil {
+				return chunk.err
+			}
+			end := chunk.start + len(chunk.rows)
+			if err := insertChunk(ctx, tx, chunk.rows, results[chunk.start:end], ingestedAt); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		var batchErr *BatchError
+		if errors.As(err, &batchErr) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("write raw events: %w", err)
+	}
+	return results, nil
+}
+
+// preparedChunk is up to maxBatchRows consecutive envelopes of a batch,
+// ready to insert, or the error of the first invalid one.
+type preparedChunk struct {
+	start int
+	rows  []prepared
+	err   error
+}
+
+// prepareChunks prepares the envelopes chunk by chunk in the background,
+// one chunk ahead of the consumer. stop releases the producer when the
+// consumer gives up early.
+func prepareChunks(envelopes []Envelope) (chunks <-chan preparedChunk, stop func()) {
+	out := make(chan preparedChunk, 1)
+	done := make(chan struct{})
+
+	go func() {
+		defer close(out)
+		for start := 0; start < len(envelopes); start += maxBatchRows {
+			end := min(start+maxBatchRows, len(envelopes))
+			rows, err := prepareAll(envelopes[start:end], start)
+
+			select {
+			case out <- preparedChunk{start: start, rows: rows, err: err}:
+			case <-done:
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+
+	var once sync.Once
+	return out, func() { once.Do(func() { close(done) }) }
+}
+
+// prepareAll prepares envelopes on every CPU; offset is the index of the
+// first envelope in its batch, for errors.
+func prepareAll(envelopes []Envelope, offset int) ([]prepared, error) {
+	rows := make([]prepared, len(envelopes))
+	errs := make([]error, len(envelopes))
+
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(envelopes)/64))
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(envelopes); i += workers {
+				rows[i], errs[i] = prepare(envelopes[i])
+			}
+		}()
+	}
+	wg.Wait()
+
+	for i, err := range errs {
+		if err != nil {
+			return nil, &BatchError{Index: offset + i, Err: err}
+		}
+	}
+	return rows, nil
+}
+
+func prepare(e Envelope) (prepared, error) {
+	if err := e.validate(); err != nil {
+		return prepared{}, err
+	}
+	payload, err := Normalize(e.Payload)
+	if err != nil {
+		return prepared{}, err
+	}
+	// The stored text is the canonical form, so a payload read back and
+	// hashed again gives the same key on either database.
+	canon, err := CanonicalJSON(payload)
+	if err != nil {
+		return prepared{}, err
+	}
+	key := keyFromCanonical(e, canon)
+
+	e.SourceSystem = cleanString(e.SourceSystem)
+	e.EventType = cleanString(e.EventType)
+	e.SourceEventID = cleanString(e.SourceEventID)
+	e.RepoExternalID = cleanString(e.RepoExternalID)
+	return prepared{Envelope: e, payload: string(canon), dedupeKey: key}, nil
+}
+
+// insertChunk inserts rows that are not stored yet and fills results with
+// the id of every row, new or existing.
+func insertChunk(ctx context.Context, tx *store.Tx, rows []prepared, results []WriteResult,
+	ingestedAt store.Time,
+) error {
+	const columns = 8
+	var b strings.Builder
+	b.WriteString(`INSERT INTO raw_events (source_system, source_event_id, event_type,
+		repo_external_id, occurred_at, ingested_at, dedupe_key, payload) VALUES `)
+	args := make([]any, 0, columns*len(rows))
+	for i, r := range rows {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
+		args = append(args, r.SourceSystem, nullable(r.SourceEventID), r.EventType,
+			nullable(r.RepoExternalID), store.NewTime(r.OccurredAt), ingestedAt, r.dedupeKey, r.payload)
+	}
+	b.WriteString(" ON CONFLICT (source_system, dedupe_key) DO NOTHING RETURNING id, source_system, dedupe_key")
+
+	type identity struct{ system, key string }
+	inserted := map[identity]int64{}
+	query, err := tx.QueryContext(ctx, tx.Rebind(b.String()), args...)
+	if err != nil {
+		return store.Classify(err)
+	}
+	for query.Next() {
+		var id int64
+		var key identity
+		if err := query.Scan(&id, &key.system, &key.key); err != nil {
+			query.Close()
+			return err
+		}
+		inserted[key] = id
+	}
+	if err := query.Err(); err != nil {
+		return store.Classify(err)
+	}
+	query.Close()
+
+	// Rows that were already stored, or repeated in this chunk, need
+	// their existing ids.
+	seen := map[identity]bool{}
+	var missing []identity
+	for _, r := range rows {
+		key := identity{r.SourceSystem, r.dedupeKey}
+		if _, ok := inserted[key]; !ok && !seen[key] {
+			missing = append(missing, key)
+		}
+		seen[key] = true
+	}
+	existing := map[identity]int64{}
+	for _, key := range missing {
+		var id int64
+		err := tx.GetContext(ctx, &id, tx.Rebind(
+			"SELECT id FROM raw_events WHERE source_system = ? AND dedupe_key = ?"), key.system, key.key)
+		if err != nil {
+			return fmt.Errorf("find stored raw event %s: %w", key.key, store.Classify(err))
+		}
+		existing[key] = id
+	}
+
+	first := map[identity]bool{}
+	for i, r := range rows {
+		key := identity{r.SourceSystem, r.dedupeKey}
+		if id, ok := inserted[key]; ok && !first[key] {
+			results[i] = WriteResult{ID: id}
+		} else if ok {
+			results[i] = WriteResult{ID: id, Duplicate: true}
+		} else {
+			results[i] = WriteResult{ID: existing[key], Duplicate: true}
+		}
+		first[key] = true
+	}
+	return nil
+}
+
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// Get returns the raw event with the given id, or an error wrapping
+// ErrNotFound.
+func (w *Writer) Get(ctx context.Context, id int64) (RawEvent, error) {
+	var row struct {
+		ID             int64      `db:"id"`
+		SourceSystem   string     `db:"source_system"`
+		SourceEventID  *string    `db:"source_event_id"`
+		EventType      string     `db:"event_type"`
+		RepoExternalID *string    `db:"repo_external_id"`
+		OccurredAt     store.Time `db:"occurred_at"`
+		IngestedAt     store.Time `db:"ingested_at"`
+		DedupeKey      string     `db:"dedupe_key"`
+		Payload        string     `db:"payload"`
+		TransformState int        `db:"transform_state"`
+		TransformError *string    `db:"transform_error"`
+	}
+	err := w.db.GetContext(ctx, &row, w.db.Rebind(`
+		SELECT id, source_system, source_event_id, event_type, repo_external_id, occurred_at,
+			ingested_at, dedupe_key, payload, transform_state, transform_error
+		FROM raw_events WHERE id = ?`), id)
+	if err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return RawEvent{}, fmt.Errorf("raw event %d: %w", id, ErrNotFound)
+		}
+		return RawEvent{}, fmt.Errorf("read raw event %d: %w", id, store.Classify(err))
+	}
+
+	payload, err := DecodePayload([]byte(row.Payload))
+	if err != nil {
+		return RawEvent{}, fmt.Errorf("read raw event %d: %w", id, err)
+	}
+	return RawEvent{
+		ID:             row.ID,
+		SourceSystem:   row.SourceSystem,
+		SourceEventID:  deref(row.SourceEventID),
+		EventType:      row.EventType,
+		RepoExternalID: deref(row.RepoExternalID),
+		OccurredAt:     row.OccurredAt.Time,
+		IngestedAt:     row.IngestedAt.Time,
+		DedupeKey:      row.DedupeKey,
+		Payload:        payload,
+		TransformState: State(row.TransformState),
+		TransformError: deref(row.TransformError),
+	}, nil
+}
+
+// DecodePayload decodes a stored payload, keeping numbers as json.Number
+// so that 64-bit ids stay exact and a payload compares equal to the one
+// that was stored.
+// Payload columns are json on PostgreSQL, which keeps the stored text, so
+// hashing a payload read back gives the key it was stored under.
+func DecodePayload(data []byte) (map[string]any, error) {
+	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec.UseNumber()
+	var payload map[string]any
+	if err := dec.Decode(&payload); err != nil {
+		return nil, fmt.Errorf("decode payload: %w", err)
+	}
+	return payload, nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
