@@ -35,6 +35,7 @@ type Env func(key string) string
 // streams and the logger built from --log-level.
 type app struct {
 	env    Env
+	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
 
@@ -50,8 +51,8 @@ type app struct {
 
 // Run executes the ghillie command with args (without the program name)
 // and returns the process exit code. Errors are printed to stderr.
-func Run(ctx context.Context, args []string, stdout, stderr io.Writer, env Env) int {
-	a := &app{env: env, stdout: stdout, stderr: stderr}
+func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, env Env) int {
+	a := &app{env: env, stdin: stdin, stdout: stdout, stderr: stderr}
 	root := a.rootCommand()
 	root.SetArgs(args)
 	root.SetOut(stdout)
@@ -105,7 +106,7 @@ func (a *app) rootCommand() *cobra.Command {
 	flags.StringVar(&a.logLevel, "log-level", "",
 		"log level: debug, info, warn or error (env GHILLIE_LOG_LEVEL, default info)")
 
-	root.AddCommand(a.catalogueCommand(), a.migrateCommand(), a.estateCommand())
+	root.AddCommand(a.catalogueCommand(), a.migrateCommand(), a.estateCommand(), a.eventsCommand())
 	return root
 }
 

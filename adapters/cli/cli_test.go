@@ -12,6 +12,7 @@ import (
 	"github.com/matryer/is"
 
 	"github.com/ghillie/ghillie/adapters/cli"
+	"github.com/ghillie/ghillie/store"
 	"github.com/ghillie/ghillie/store/storetest"
 )
 
@@ -25,9 +26,16 @@ type result struct {
 // run executes the command in process with only the given environment.
 func run(t *testing.T, env map[string]string, args ...string) result {
 	t.Helper()
+	return runWithInput(t, env, "", args...)
+}
+
+// runWithInput is run with text on standard input.
+func runWithInput(t *testing.T, env map[string]string, input string, args ...string) result {
+	t.Helper()
 
 	var stdout, stderr bytes.Buffer
-	code := cli.Run(context.Background(), args, &stdout, &stderr, func(key string) string { return env[key] })
+	code := cli.Run(context.Background(), args, strings.NewReader(input), &stdout, &stderr,
+		func(key string) string { return env[key] })
 	return result{code: code, stdout: stdout.String(), stderr: stderr.String()}
 }
 
@@ -271,7 +279,13 @@ func TestEstateCommands(t *testing.T) {
 
 			r = run(t, env, "migrate", "-o", "json")
 			is.Equal(r.code, cli.ExitOK)
-			is.True(strings.Contains(r.stdout, `"schema_version": 1`))
+			var migrated struct {
+				From int64 `json:"from_version"`
+				To   int64 `json:"schema_version"`
+			}
+			is.NoErr(json.Unmarshal([]byte(r.stdout), &migrated))
+			is.Equal(migrated.From, int64(0))
+			is.True(migrated.To >= 2)
 
 			r = run(t, env, "migrate")
 			is.Equal(r.code, cli.ExitOK) // second run is a no-op
@@ -333,4 +347,8 @@ func TestDatabaseURLFlagOverridesEnv(t *testing.T) {
 	is.NoErr(err)
 	_, err = os.Stat(filepath.Join(dir, "env.db"))
 	is.True(os.IsNotExist(err))
+}
+
+func storeDialect(name string) store.Dialect {
+	return store.Dialect(name)
 }

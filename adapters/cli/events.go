@@ -1,0 +1,166 @@
+package cli
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ghillie/ghillie/bronze"
+	"github.com/ghillie/ghillie/store"
+)
+
+func (a *app) eventsCommand() *cobra.Command {
+	return group("events", "Load raw events into Bronze", a.eventsImportCommand())
+}
+
+// maxEnvelopeLine bounds one line of an events file; GitHub payloads are
+// far smaller.
+const maxEnvelopeLine = 64 << 20
+
+// eventsBatchSize is how many envelopes one transaction writes.
+const eventsBatchSize = 1000
+
+// rejectedLine is an input line that was not stored, and why.
+type rejectedLine struct {
+	Line   int    `json:"line" yaml:"line"`
+	Reason string `json:"reason" yaml:"reason"`
+}
+
+// eventsReport is the result of an events import.
+type eventsReport struct {
+	New       int            `json:"new" yaml:"new"`
+	Duplicate int            `json:"duplicate" yaml:"duplicate"`
+	Rejected  int            `json:"rejected" yaml:"rejected"`
+	Rejects   []rejectedLine `json:"rejected_lines" yaml:"rejected_lines"`
+}
+
+func (a *app) eventsImportCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:   "import FILE|-",
+		Short: "Append raw events from a JSON Lines file, for replays and backfills",
+		Long: "Read one event envelope per line, as JSON with source_system, event_type,\n" +
+			"occurred_at (RFC 3339 with an offset), payload, and optionally source_event_id\n" +
+			"and repo_external_id, and append them to Bronze. \"-\" reads standard input.\n" +
+			"Events already stored are counted as duplicates and left untouched. Lines that\n" +
+			"are not valid envelopes are rejected with their line number and reason while\n" +
+			"the others are stored; any rejected line makes the exit status 1.",
+		Args: exactArgs("FILE|-"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+
+			input, closeInput, err := a.openInput(args[0])
+			if err != nil {
+				return err
+			}
+			defer closeInput()
+
+			db, err := a.openDB(ctx)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+
+			report, err := importEvents(ctx, db, input)
+			if err != nil {
+				return err
+			}
+
+			for _, r := range report.Rejects {
+				fmt.Fprintf(a.stderr, "%s: line %d: %s\n", args[0], r.Line, r.Reason)
+			}
+			renderErr := a.render(report, table{
+				header: []string{"NEW", "DUPLICATE", "REJECTED"},
+				rows: [][]string{{strconv.Itoa(report.New), strconv.Itoa(report.Duplicate),
+					strconv.Itoa(report.Rejected)}},
+			})
+			if renderErr != nil {
+				return renderErr
+			}
+			if report.Rejected > 0 {
+				return &exitError{code: ExitFailure}
+			}
+			return nil
+		},
+	}
+}
+
+func (a *app) openInput(path string) (io.Reader, func(), error) {
+	if path == "-" {
+		return a.stdin, func() {}, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open events file: %w", err)
+	}
+	return f, func() { _ = f.Close() }, nil
+}
+
+// importEvents reads envelopes line by line and writes the valid ones in
+// batches, so memory stays bounded whatever the size of the input.
+func importEvents(ctx context.Context, db *store.DB, input io.Reader) (eventsReport, error) {
+	report := eventsReport{Rejects: []rejectedLine{}}
+	writer := bronze.NewWriter(db)
+	batch := make([]bronze.Envelope, 0, eventsBatchSize)
+
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		results, err := writer.WriteBatch(ctx, batch)
+		if err != nil {
+			return err
+		}
+		for _, r := range results {
+			if r.Duplicate {
+				report.Duplicate++
+			} else {
+				report.New++
+			}
+		}
+		batch = batch[:0]
+		return nil
+	}
+
+	lines := bufio.NewScanner(input)
+	lines.Buffer(make([]byte, 0, 64<<10), maxEnvelopeLine)
+	line := 0
+	for lines.Scan() {
+		line++
+		text := lines.Bytes()
+		if len(bytes.TrimSpace(text)) == 0 {
+			continue
+		}
+
+		envelope, err := bronze.ParseEnvelope(text)
+		if err == nil {
+			// Validates the payload too, so that one bad line cannot
+			// fail the batch it would be written with.
+			_, err = bronze.DedupeKey(envelope)
+		}
+		if err != nil {
+			report.Rejected++
+			report.Rejects = append(report.Rejects, rejectedLine{Line: line, Reason: err.Error()})
+			continue
+		}
+
+		batch = append(batch, envelope)
+		if len(batch) == eventsBatchSize {
+			if err := flush(); err != nil {
+				return report, fmt.Errorf("write events before line %d: %w", line+1, err)
+			}
+		}
+	}
+	if err := lines.Err(); err != nil {
+		return report, fmt.Errorf("read events after line %d: %w", line, err)
+	}
+	if err := flush(); err != nil {
+		return report, fmt.Errorf("write events: %w", err)
+	}
+	return report, nil
+}

@@ -1,0 +1,83 @@
+package cli_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/matryer/is"
+
+	"github.com/ghillie/ghillie/adapters/cli"
+	"github.com/ghillie/ghillie/store/storetest"
+)
+
+func envelopeLine(id int) string {
+	return fmt.Sprintf(`{"source_system":"github","event_type":"github.issue","source_event_id":"%d",`+
+		`"repo_external_id":"octo/reef","occurred_at":"2024-07-02T09:30:00Z",`+
+		`"payload":{"id":%d,"number":%d,"title":"Issue %d"}}`, id, id, id, id)
+}
+
+func migratedEnv(t *testing.T, dialect string) map[string]string {
+	t.Helper()
+
+	env := map[string]string{"GHILLIE_DATABASE_URL": storetest.URL(t, storeDialect(dialect))}
+	if r := run(t, env, "migrate"); r.code != cli.ExitOK {
+		t.Fatalf("migrate: %s", r.stderr)
+	}
+	return env
+}
+
+func TestEventsImport(t *testing.T) {
+	for _, d := range []string{"sqlite", "postgres"} {
+		t.Run(d, func(t *testing.T) {
+			is := is.New(t)
+			env := migratedEnv(t, d)
+
+			var lines []string
+			for i := range 2500 {
+				lines = append(lines, envelopeLine(i))
+			}
+			lines = append(lines, "", envelopeLine(3), `{"source_system":"github"}`,
+				`{"source_system":"github","event_type":"github.issue","occurred_at":"2024-07-02T09:30:00Z",`+
+					`"payload":{"x":1e999}}`, "not json")
+			path := writeFile(t, t.TempDir(), "events.jsonl", strings.Join(lines, "\n")+"\n")
+
+			r := run(t, env, "-o", "json", "events", "import", path)
+			is.Equal(r.code, cli.ExitFailure) // rejected lines make the exit status 1
+
+			var report struct {
+				New       int `json:"new"`
+				Duplicate int `json:"duplicate"`
+				Rejected  int `json:"rejected"`
+				Lines     []struct {
+					Line   int    `json:"line"`
+					Reason string `json:"reason"`
+				} `json:"rejected_lines"`
+			}
+			is.NoErr(json.Unmarshal([]byte(r.stdout), &report))
+			is.Equal(report.New, 2500)
+			is.Equal(report.Duplicate, 1)
+			is.Equal(report.Rejected, 3)
+			is.Equal(report.Lines[0].Line, 2503)
+			is.True(strings.Contains(report.Lines[0].Reason, "occurred_at is missing"))
+			is.Equal(report.Lines[1].Line, 2504)
+			is.True(strings.Contains(report.Lines[1].Reason, "payload.x"))
+			is.Equal(report.Lines[2].Line, 2505)
+			is.True(strings.Contains(r.stderr, path+": line 2505: invalid envelope JSON"))
+
+			again := runWithInput(t, env, strings.Join(lines[:10], "\n"), "events", "import", "-")
+			is.Equal(again.code, cli.ExitOK)
+			fields := strings.Fields(strings.Split(strings.TrimSpace(again.stdout), "\n")[1])
+			is.Equal(fields, []string{"0", "10", "0"}) // replays store nothing new
+		})
+	}
+}
+
+func TestEventsImportMissingFile(t *testing.T) {
+	is := is.New(t)
+
+	r := run(t, migratedEnv(t, "sqlite"), "events", "import", "nope.jsonl")
+	is.Equal(r.code, cli.ExitFailure)
+	is.True(strings.Contains(r.stderr, "nope.jsonl"))
+}
