@@ -12,8 +12,8 @@ import (
 )
 
 func (a *app) estateCommand() *cobra.Command {
-	return group("estate", "Import estate catalogues and list estates",
-		a.estateImportCommand(), a.estateListCommand())
+	return group("estate", "Import estate catalogues, list estates and manage their repositories",
+		a.estateImportCommand(), a.estateListCommand(), a.estateSyncCommand(), a.estateRepoCommand())
 }
 
 func (a *app) estateImportCommand() *cobra.Command {
