@@ -5,6 +5,7 @@ import (
 	"math"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/token"
@@ -236,8 +237,6 @@ func isPlainScalar(n ast.Node) bool {
 
 // describeNode names the type and, for scalars, the value of n.
 func describeNode(n ast.Node) string {
-	const maxShown = 40
-
 	if isOverflowedInteger(n) {
 		return "integer " + nodeText(n)
 	}
@@ -256,12 +255,20 @@ func describeNode(n ast.Node) string {
 		return "a sequence"
 	}
 	if s, ok := stringValue(n); ok {
-		if runes := []rune(s); len(runes) > maxShown {
-			s = string(runes[:maxShown]) + "..."
-		}
-		return fmt.Sprintf("string %q", s)
+		return "string " + quoteShort(s)
 	}
 	return n.Type().String()
+}
+
+// quoteShort quotes s as Go does, cutting it to its first 40 characters
+// followed by "..." when it is longer.
+func quoteShort(s string) string {
+	const maxShown = 40
+
+	if runes := []rune(s); len(runes) > maxShown {
+		s = string(runes[:maxShown]) + "..."
+	}
+	return fmt.Sprintf("%q", s)
 }
 
 // stringValue returns the text of a plain, quoted or block string scalar,
@@ -347,11 +354,28 @@ func (d *decoder) decodeEntry(
 		return
 	}
 
+	// An entry whose key has an anchor or is an alias is reported, but
+	// still decoded under the key it names, so that the field does not
+	// also appear as unknown or missing.
+	const keyAnchorMessage = "anchors and aliases on keys are not supported; write the key out"
+	anchored := false
+	switch key.(type) {
+	case *ast.AnchorNode, *ast.AliasNode:
+		anchored = true
+		if key = d.resolveKey(key); key == nil {
+			d.add(keyPos, path, keyAnchorMessage)
+			return
+		}
+	}
+
 	name := nodeText(key)
 	if s, ok := stringValue(key); ok {
 		name = s
 	}
 	namePath := fieldPath(path, name)
+	if anchored {
+		d.add(keyPos, namePath, keyAnchorMessage)
+	}
 
 	if first, duplicate := seen[name]; duplicate {
 		d.add(keyPos, namePath, "duplicate key %q; first defined at line %d, column %d",
@@ -374,22 +398,76 @@ func (d *decoder) decodeEntry(
 	d.add(keyPos, namePath, "%s", unknownFieldMessage(name, fields))
 }
 
+// resolveKey returns the scalar that an anchored or aliased key names, or
+// nil when an alias has no anchor or the key is not a scalar.
+func (d *decoder) resolveKey(key ast.Node) ast.MapKeyNode {
+	var target ast.Node
+	switch k := key.(type) {
+	case *ast.AnchorNode:
+		target = k.Value
+	case *ast.AliasNode:
+		target = d.aliases[k]
+	}
+	if _, ok := stringValue(target); !ok {
+		return nil
+	}
+	scalar, _ := target.(ast.MapKeyNode)
+	return scalar
+}
+
 // unknownFieldMessage names the unknown field and, when one is close
 // enough to be a likely typo, the known field it resembles.
 func unknownFieldMessage(name string, fields []field) string {
-	best, bestDistance := "", math.MaxInt
-	for _, f := range fields {
-		if distance := editDistance(name, f.name); distance < bestDistance {
-			best, bestDistance = f.name, distance
+	names := make([]string, len(fields))
+	for i, f := range fields {
+		names[i] = f.name
+	}
+	return fmt.Sprintf("unknown field %q%s", name, didYouMean(name, names, nil))
+}
+
+// didYouMean returns "; did you mean %q?" naming the candidate closest to
+// name, or "" when none is close enough to be a likely typo. It allows
+// about one edit per three characters, so that "nme" suggests "name" but
+// "id" suggests nothing. Of equally close candidates, the first wins.
+//
+// Comparing two strings costs the product of their lengths. When budget
+// is not nil, each comparison takes its cost from *budget, and
+// didYouMean stops comparing when the budget would go below zero.
+func didYouMean(name string, candidates []string, budget *int) string {
+	length := utf8.RuneCountInString(name)
+	limit := max(1, length/3)
+
+	best, bestDistance := "", limit+1
+	for _, candidate := range candidates {
+		// The distance is at least the difference in length, so most
+		// candidates are ruled out without computing it.
+		candidateLength := utf8.RuneCountInString(candidate)
+		if candidate == "" || abs(candidateLength-length) >= bestDistance {
+			continue
+		}
+
+		if budget != nil {
+			if *budget < length*candidateLength {
+				break
+			}
+			*budget -= length * candidateLength
+		}
+		if distance := editDistance(name, candidate); distance < bestDistance {
+			best, bestDistance = candidate, distance
 		}
 	}
 
-	// Allow about one edit per three characters, so that "nme" suggests
-	// "name" but "id" suggests nothing.
-	if bestDistance <= max(1, len([]rune(name))/3) {
-		return fmt.Sprintf("unknown field %q; did you mean %q?", name, best)
+	if bestDistance > limit {
+		return ""
 	}
-	return fmt.Sprintf("unknown field %q", name)
+	return fmt.Sprintf("; did you mean %q?", best)
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
 }
 
 // editDistance returns the Levenshtein distance between a and b.

@@ -2,6 +2,7 @@ package catalogue_test
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -333,12 +334,12 @@ func TestParseInvalidFiles(t *testing.T) {
 			"testdata/multiple-errors.yaml:9:20: projects[0].components[0].lifecycle: " +
 				`invalid lifecycle "retired"; allowed values: active, deprecated, planned`,
 			"testdata/multiple-errors.yaml:12:13: projects[0].components[0].depends_on[1]: " +
-				`unknown component "alpha-wrker"`,
+				`unknown component "alpha-wrker"; did you mean "alpha-worker"?`,
 			"testdata/multiple-errors.yaml:14:15: projects[0].components[1].name: " +
 				"expected a string, found integer 42 (quote it to make it a string)",
 			"testdata/multiple-errors.yaml:16:18: projects[0].components[1].repository.owner: " +
-				`invalid repository owner "example org": use only letters, digits, dots, ` +
-				"underscores and hyphens",
+				`invalid repository owner "example org": use 1 to 39 letters, digits, hyphens ` +
+				"and underscores, not starting with a hyphen",
 		}},
 		{"unknown-field.yaml", []string{
 			"testdata/unknown-field.yaml:10:9: projects[0].components[1].depnds_on: " +
@@ -651,7 +652,7 @@ func TestParseInvalidInline(t *testing.T) {
 				"        repository: {owner: example, name: alpha/api}\n",
 			want: []string{
 				"c.yaml:8:44: projects[0].components[0].repository.name: " +
-					`invalid repository name "alpha/api": use only letters, digits, dots, ` +
+					`invalid repository name "alpha/api": use 1 to 100 letters, digits, dots, ` +
 					"underscores and hyphens",
 			},
 		},
@@ -815,5 +816,542 @@ func FuzzParse(f *testing.F) {
 		if !errors.As(err, &validationErr) || len(validationErr.Issues) == 0 {
 			t.Fatalf("error is not a ValidationError with issues: %v", err)
 		}
+	})
+}
+
+func TestParseFileSizeLimit(t *testing.T) {
+	is := is.New(t)
+	const valid = "version: 1\nprojects: []\n# "
+
+	padded := valid + strings.Repeat("x", catalogue.MaxFileSize-len(valid))
+	c, err := catalogue.Parse("c.yaml", []byte(padded))
+	is.NoErr(err) // a file of exactly MaxFileSize bytes loads
+	is.Equal(c.Version, 1)
+
+	_, err = catalogue.Parse("c.yaml", []byte(padded+"x"))
+	assertIssues(t, issueStrings(t, err), []string{
+		"c.yaml: catalogue file is larger than the maximum size of 1048576 bytes (1 MiB)",
+	})
+}
+
+func TestLoadFileSizeLimit(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "large.yaml")
+	content := "version: 1\nprojects: []\n# " + strings.Repeat("x", catalogue.MaxFileSize)
+	writeTestFile(t, path, content)
+
+	_, err := catalogue.LoadFile(path)
+
+	assertIssues(t, issueStrings(t, err), []string{
+		path + ": catalogue file is larger than the maximum size of 1048576 bytes (1 MiB)",
+	})
+}
+
+// TestLoadFileDevice reads a device that never ends, which stat reports
+// as empty, so only the read limit stops it.
+func TestLoadFileDevice(t *testing.T) {
+	if _, err := os.Stat("/dev/zero"); err != nil {
+		t.Skipf("no /dev/zero: %v", err)
+	}
+
+	_, err := catalogue.LoadFile("/dev/zero")
+
+	assertIssues(t, issueStrings(t, err), []string{
+		"/dev/zero: catalogue file is larger than the maximum size of 1048576 bytes (1 MiB)",
+	})
+}
+
+func writeTestFile(t *testing.T, path, content string) {
+	t.Helper()
+
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatalf("write %s: %v", path, err)
+	}
+}
+
+// nestedFlow returns a catalogue whose projects value is depth flow
+// sequences nested in one another, so that with the root mapping the
+// file nests depth+1 levels.
+func nestedFlow(depth int) string {
+	brackets := strings.Repeat("[", depth) + strings.Repeat("]", depth)
+	return "version: 1\nprojects: " + brackets + "\n"
+}
+
+// nestedBlock returns a catalogue whose projects value is depth block
+// sequences nested in one another on one line, as in "- - - x".
+func nestedBlock(depth int) string {
+	return "version: 1\nprojects:\n" + strings.Repeat("- ", depth) + "x\n"
+}
+
+// nestedIndented returns a catalogue whose projects value is depth block
+// mappings, each indented one column deeper than the one holding it.
+func nestedIndented(depth int) string {
+	var b strings.Builder
+	b.WriteString("version: 1\nprojects:\n")
+	for i := range depth {
+		b.WriteString(strings.Repeat(" ", i+1) + "a:\n")
+	}
+	return b.String()
+}
+
+func TestParseNestingLimit(t *testing.T) {
+	const limitMessage = ": mappings and sequences nest deeper than the maximum of 64 levels; " +
+		"a catalogue needs at most 7"
+
+	tests := []struct {
+		name string
+		yaml string
+		want string
+	}{
+		{"flow sequences", nestedFlow(catalogue.MaxNestingDepth), "c.yaml:2:74" + limitMessage},
+		{
+			"flow mappings",
+			"version: 1\nprojects: " + strings.Repeat("{a: ", 64) + "b" + strings.Repeat("}", 64),
+			"c.yaml:2:263" + limitMessage,
+		},
+		{"block sequences", nestedBlock(catalogue.MaxNestingDepth), "c.yaml:3:127" + limitMessage},
+		{
+			"indented mappings",
+			nestedIndented(catalogue.MaxNestingDepth),
+			"c.yaml:66:65" + limitMessage,
+		},
+		{
+			"flow inside block",
+			"version: 1\nprojects:\n" + strings.Repeat("- ", 32) + strings.Repeat("[", 32) +
+				strings.Repeat("]", 32) + "\n",
+			"c.yaml:3:96" + limitMessage,
+		},
+		{"deep flow sequences", nestedFlow(10_000), "c.yaml:2:74" + limitMessage},
+		{"deep block sequences", nestedBlock(100_000), "c.yaml:3:127" + limitMessage},
+	}
+
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := catalogue.Parse("c.yaml", []byte(tt.yaml))
+
+			assertIssues(t, issueStrings(t, err), []string{tt.want})
+		})
+	}
+}
+
+func TestParseNestingAtLimit(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+	}{
+		{"flow sequences", nestedFlow(catalogue.MaxNestingDepth - 1)},
+		{"block sequences", nestedBlock(catalogue.MaxNestingDepth - 1)},
+		{"indented mappings", nestedIndented(catalogue.MaxNestingDepth - 1)},
+	}
+
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			is := is.New(t)
+
+			_, err := catalogue.Parse("c.yaml", []byte(tt.yaml))
+
+			// The file parses, so the issues are about its content.
+			issues := issueStrings(t, err)
+			is.True(len(issues) > 0)
+			is.True(!strings.Contains(issues[0], "nest deeper"))
+			is.True(!strings.Contains(issues[0], "invalid YAML"))
+		})
+	}
+}
+
+// TestParseBracketsInText checks that brackets in quoted scalars, block
+// scalars, plain scalars and comments do not count as nesting.
+func TestParseBracketsInText(t *testing.T) {
+	is := is.New(t)
+	brackets := strings.Repeat("[{", 100)
+	c := mustParse(t, `
+version: 1 # `+brackets+`
+projects:
+  - key: alpha
+    name: "`+brackets+`"
+    description: |
+      `+brackets+`
+    components:
+      - key: alpha-api
+        name: '`+brackets+`'
+        notes: ["`+brackets+`"]
+        description: plain`+brackets+`
+`)
+
+	is.Equal(c.Projects[0].Name, brackets)
+	is.Equal(*c.Projects[0].Description, brackets+"\n")
+	is.Equal(*c.Projects[0].Components[0].Description, "plain"+brackets)
+	is.Equal(c.Projects[0].Components[0].Notes, []string{brackets})
+}
+
+func TestParseStructureLimits(t *testing.T) {
+	entries := func(n int) string {
+		var b strings.Builder
+		b.WriteString("version: 1\nprojects:\n  - key: alpha\n")
+		for i := range n - 1 {
+			fmt.Fprintf(&b, "    k%d: v\n", i)
+		}
+		return b.String()
+	}
+	emptyEntries := func(n int) string {
+		return "version: 1\nprojects:\n" + strings.Repeat("  -\n", n)
+	}
+	emptyFlowValues := func(n int) string {
+		return "version: 1\nprojects: [{" + strings.Repeat("a, ", n-1) + "a}]\n"
+	}
+	documents := func(n int) string {
+		return "version: 1\nprojects: []\n" + strings.Repeat("---\n", n)
+	}
+
+	tests := []struct {
+		name string
+		yaml string
+		want string
+	}{
+		{
+			"mapping entries",
+			entries(1001),
+			"c.yaml:1003:5: mapping has more than the maximum of 1000 entries; " +
+				"a catalogue mapping has at most 10 fields",
+		},
+		{
+			"empty sequence entries",
+			emptyEntries(1001),
+			"c.yaml:1003:3: catalogue has more than the maximum of 1000 empty values; " +
+				"write null for an empty value or leave the key out",
+		},
+		{
+			"keys without values in a flow mapping",
+			emptyFlowValues(1001),
+			"c.yaml:2:3013: catalogue has more than the maximum of 1000 empty values; " +
+				"write null for an empty value or leave the key out",
+		},
+		{
+			"documents",
+			documents(101),
+			"c.yaml:103:1: catalogue file has more than the maximum of 100 documents; " +
+				"a catalogue is one YAML document",
+		},
+	}
+
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := catalogue.Parse("c.yaml", []byte(tt.yaml))
+
+			assertIssues(t, issueStrings(t, err), []string{tt.want})
+		})
+	}
+}
+
+func TestParseStructureAtLimits(t *testing.T) {
+	is := is.New(t)
+
+	// A mapping of 1000 entries is decoded, and each of its 997 unknown
+	// fields is reported.
+	var b strings.Builder
+	b.WriteString("version: 1\nprojects:\n  - key: alpha\n    name: Alpha\n    components: []\n")
+	for i := range 997 {
+		fmt.Fprintf(&b, "    unknown%d: v\n", i)
+	}
+	_, err := catalogue.Parse("c.yaml", []byte(b.String()))
+	is.Equal(len(issueStrings(t, err)), 997)
+
+	// 1000 empty values are reported as the wrong type.
+	emptyEntries := "version: 1\nprojects:\n" + strings.Repeat("  -\n", 1000)
+	_, err = catalogue.Parse("c.yaml", []byte(emptyEntries))
+	issues := issueStrings(t, err)
+	is.Equal(len(issues), 1000)
+	is.Equal(issues[0], "c.yaml:3:3: projects[0]: expected a mapping, found null")
+
+	// 100 empty documents are allowed.
+	c, err := catalogue.Parse("c.yaml", []byte("version: 1\nprojects: []\n"+
+		strings.Repeat("---\n# nothing\n", 100)))
+	is.NoErr(err)
+	is.Equal(c.Version, 1)
+}
+
+func BenchmarkParseNestingAtLimit(b *testing.B) {
+	inputs := map[string]string{
+		"flow":     nestedFlow(catalogue.MaxNestingDepth - 1),
+		"block":    nestedBlock(catalogue.MaxNestingDepth - 1),
+		"indented": nestedIndented(catalogue.MaxNestingDepth - 1),
+	}
+	for name, yaml := range inputs {
+		b.Run(name, func(b *testing.B) {
+			data := []byte(yaml)
+			for b.Loop() {
+				_, _ = catalogue.Parse("c.yaml", data)
+			}
+		})
+	}
+}
+
+func TestParseControlCharacters(t *testing.T) {
+	const project = "version: 1\nprojects:\n  - key: alpha\n    components:\n" +
+		"      - key: alpha-api\n        name: Alpha API\n"
+
+	tests := []struct {
+		name string
+		yaml string
+		want string
+	}{
+		{
+			name: "NUL escape in a name",
+			yaml: project + `    name: "P\0one"` + "\n",
+			want: `c.yaml:7:11: projects[0].name: name "P\x00one" contains control ` +
+				"character U+0000 at character 2; remove it",
+		},
+		{
+			name: "escape character in a description",
+			yaml: project + `    name: Alpha` + "\n" + `    description: "colour \e[31m"` + "\n",
+			want: `c.yaml:8:18: projects[0].description: description "colour \x1b[31m" ` +
+				"contains control character U+001B at character 8; remove it",
+		},
+		{
+			name: "hexadecimal escape in a note",
+			yaml: project + `        notes: ["one", "two\x1b"]` + "\n    name: Alpha\n",
+			want: `c.yaml:7:24: projects[0].components[0].notes[1]: note "two\x1b" ` +
+				"contains control character U+001B at character 4; remove it",
+		},
+		{
+			name: "DEL escape in a rationale",
+			yaml: project + "        depends_on:\n          - component: alpha-worker\n" +
+				`            rationale: "x\x7f"` + "\n" +
+				"      - key: alpha-worker\n        name: Alpha worker\n    name: Alpha\n",
+			want: "c.yaml:9:24: projects[0].components[0].depends_on[0].rationale: " +
+				`rationale "x\x7f" contains control character U+007F at character 2; remove it`,
+		},
+		{
+			name: "C1 escape in a default branch",
+			yaml: project + `        repository: {owner: o, name: n, default_branch: "main\x85"}` +
+				"\n    name: Alpha\n",
+			want: "c.yaml:7:57: projects[0].components[0].repository.default_branch: " +
+				`default_branch "main\u0085" contains control character U+0085 at character 5; ` +
+				"remove it",
+		},
+		{
+			name: "line break in a name",
+			yaml: project + `    name: "Alpha\nBeta"` + "\n",
+			want: `c.yaml:7:11: projects[0].name: name "Alpha\nBeta" contains a line break ` +
+				"at character 6; write it on one line",
+		},
+		{
+			name: "carriage return in a documentation path",
+			yaml: project + "    name: Alpha\n" + `    documentation_paths: ["docs\r"]` + "\n",
+			want: "c.yaml:8:27: projects[0].documentation_paths[0]: " +
+				`documentation path "docs\r" contains a line break at character 5; ` +
+				"write it on one line",
+		},
+		{
+			name: "line break in a noise filter",
+			yaml: project + "    name: Alpha\n    noise:\n      ignore_labels:\n" +
+				"        - |\n          two\n          lines\n",
+			want: "c.yaml:10:11: projects[0].noise.ignore_labels[0]: " +
+				`ignored label "two\nlines\n" contains a line break at character 4; ` +
+				"write it on one line",
+		},
+		{
+			name: "raw NUL byte",
+			yaml: project + "    name: \"P\x00one\"\n",
+			want: "c.yaml:7:13: invalid YAML: non-printable character U+0000 is not allowed; " +
+				"remove it",
+		},
+		{
+			name: "raw escape character in a comment",
+			yaml: project + "    name: Alpha # \x1b\n",
+			want: "c.yaml:7:19: invalid YAML: non-printable character U+001B is not allowed; " +
+				"remove it",
+		},
+		{
+			name: "raw DEL",
+			yaml: project + "    name: Alpha\x7f\n",
+			want: "c.yaml:7:16: invalid YAML: non-printable character U+007F is not allowed; " +
+				"remove it",
+		},
+		{
+			name: "raw C1 control",
+			yaml: project + "    name: \u0086Alpha\n",
+			want: "c.yaml:7:11: invalid YAML: non-printable character U+0086 is not allowed; " +
+				"remove it",
+		},
+		{
+			name: "raw NEL in a name",
+			yaml: project + "    name: Alpha\u0085\n",
+			want: `c.yaml:7:11: projects[0].name: name "Alpha\u0085" contains control ` +
+				"character U+0085 at character 6; remove it",
+		},
+	}
+
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			is := is.New(t)
+
+			c, err := catalogue.Parse("c.yaml", []byte(tt.yaml))
+
+			is.True(c == nil) // no catalogue comes with an error
+			assertIssues(t, issueStrings(t, err), []string{tt.want})
+		})
+	}
+}
+
+func TestParseAllowedWhitespace(t *testing.T) {
+	is := is.New(t)
+	c := mustParse(t, `
+version: 1
+projects:
+  - key: alpha
+    name: "Alpha\tAPI"
+    description: "First line\r\nsecond line"
+    components:
+      - key: alpha-api
+        name: Alpha API
+        notes:
+          - |
+            Line one.
+            Line two.
+`)
+
+	is.Equal(c.Projects[0].Name, "Alpha\tAPI")
+	is.Equal(*c.Projects[0].Description, "First line\r\nsecond line")
+	is.Equal(c.Projects[0].Components[0].Notes, []string{"Line one.\nLine two.\n"})
+}
+
+// crlfCatalogue has double- and single-quoted scalars that span lines,
+// followed by an unknown field whose position must not depend on the
+// line breaks.
+const crlfCatalogue = `version: 1
+projects:
+  - key: alpha
+    name: "Alpha
+      double"
+    description: 'Alpha
+      single'
+    components: []
+    bogus: 1
+`
+
+func TestParseLineBreakStyles(t *testing.T) {
+	styles := map[string]string{
+		"LF":      crlfCatalogue,
+		"CRLF":    strings.ReplaceAll(crlfCatalogue, "\n", "\r\n"),
+		"lone CR": strings.ReplaceAll(crlfCatalogue, "\n", "\r"),
+	}
+
+	for name, yaml := range styles {
+		t.Run(name, func(t *testing.T) {
+			is := is.New(t)
+
+			_, err := catalogue.Parse("c.yaml", []byte(yaml))
+			assertIssues(t, issueStrings(t, err), []string{
+				`c.yaml:9:5: projects[0].bogus: unknown field "bogus"`,
+			})
+
+			valid := strings.Replace(yaml, "    bogus: 1", "", 1)
+			c, err := catalogue.Parse("c.yaml", []byte(valid))
+			is.NoErr(err)
+			is.Equal(c.Projects[0].Name, "Alpha double")
+			is.Equal(*c.Projects[0].Description, "Alpha single")
+		})
+	}
+}
+
+func TestParseFutureVersion(t *testing.T) {
+	// A newer catalogue may use fields that this version does not know,
+	// so only the version is reported.
+	_, err := catalogue.Parse("c.yaml", []byte("version: 99\nprojects: []\nestate: demo\n"))
+
+	assertIssues(t, issueStrings(t, err), []string{
+		"c.yaml:1:10: version: unsupported catalogue version 99: this ghillie reads version 1; " +
+			"upgrade ghillie to read newer versions",
+	})
+}
+
+func TestParseAnchorsOnKeys(t *testing.T) {
+	const message = "anchors and aliases on keys are not supported; write the key out"
+
+	tests := []struct {
+		name string
+		yaml string
+		want []string
+	}{
+		{
+			name: "anchor on a top-level key",
+			yaml: "&a version: 1\nprojects: []\n",
+			want: []string{"c.yaml:1:1: version: " + message},
+		},
+		{
+			name: "anchor and alias on project keys",
+			yaml: "version: 1\nprojects:\n" +
+				"  - &k key: alpha\n    name: Alpha\n    components: []\n" +
+				"  - {*k : beta, name: Beta, components: []}\n",
+			want: []string{
+				"c.yaml:3:5: projects[0].key: " + message,
+				"c.yaml:6:6: projects[1].key: " + message,
+			},
+		},
+		{
+			name: "alias without an anchor",
+			yaml: "version: 1\nprojects: [{*k : beta}]\n",
+			want: []string{
+				`c.yaml:2:12: projects[0]: missing required field "key"`,
+				`c.yaml:2:12: projects[0]: missing required field "name"`,
+				`c.yaml:2:12: projects[0]: missing required field "components"`,
+				"c.yaml:2:13: projects[0]: " + message,
+			},
+		},
+	}
+
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := catalogue.Parse("c.yaml", []byte(tt.yaml))
+
+			assertIssues(t, issueStrings(t, err), tt.want)
+		})
+	}
+}
+
+func TestParseTabInDoubleQuotes(t *testing.T) {
+	// goccy/go-yaml rejects this valid YAML, so the issue says how to
+	// write it instead and points at the tab.
+	yaml := "version: 1\nprojects:\n  - key: alpha\n    name: \"Alpha\tAPI\"\n" +
+		"    components: []\n"
+
+	_, err := catalogue.Parse("c.yaml", []byte(yaml))
+
+	assertIssues(t, issueStrings(t, err), []string{
+		"c.yaml:4:17: invalid YAML: value is not allowed in this context. " +
+			`map key-value is pre-defined; write the tab as \t`,
+	})
+}
+
+func TestParseUnknownReferenceSuggestions(t *testing.T) {
+	_, err := catalogue.Parse("c.yaml", []byte(`version: 1
+programmes:
+  - key: retail
+    name: Retail
+    projects: [shop, shops, payroll]
+projects:
+  - key: shop
+    name: Shop
+    components:
+      - key: ortho-config
+        name: Ortho config
+      - key: shop-api
+        name: Shop API
+        depends_on:
+          - component: ortho-confg
+          - component: billing
+  - key: billing
+    name: Billing
+    programme: retial
+    components: []
+`))
+
+	assertIssues(t, issueStrings(t, err), []string{
+		`c.yaml:5:22: programmes[0].projects[1]: unknown project "shops"; did you mean "shop"?`,
+		`c.yaml:5:29: programmes[0].projects[2]: unknown project "payroll"`,
+		"c.yaml:15:13: projects[0].components[1].depends_on[0]: " +
+			`unknown component "ortho-confg"; did you mean "ortho-config"?`,
+		`c.yaml:16:13: projects[0].components[1].depends_on[1]: unknown component "billing"`,
+		`c.yaml:19:16: projects[1].programme: unknown programme "retial"; did you mean "retail"?`,
 	})
 }

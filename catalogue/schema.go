@@ -3,6 +3,7 @@ package catalogue
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 
 	"github.com/invopop/jsonschema"
 )
@@ -14,9 +15,9 @@ const schemaID = "https://ghillie.example/schemas/catalogue.json"
 
 // JSONSchema returns the JSON Schema (draft 2020-12) of a catalogue, as
 // JSON indented by two spaces with a final newline. The output is the same
-// on every call. The schema checks structure, enums, key and repository
-// name patterns and length limits. Only Validate checks cross-references
-// and uniqueness.
+// on every call. The schema checks structure, the version, enums, key and
+// repository name patterns and length limits. Only Validate checks
+// cross-references, uniqueness and control characters in text.
 func JSONSchema() ([]byte, error) {
 	reflector := &jsonschema.Reflector{
 		// Required fields are set by each type's JSONSchemaExtend method,
@@ -40,7 +41,10 @@ func (Catalogue) JSONSchemaExtend(s *jsonschema.Schema) {
 		"An estate catalogue: the projects, components and repositories that "+
 			"Ghillie watches, and the programmes that group projects.",
 		"version", "projects")
-	describe(s, "version", "Catalogue format version; 1 is the current version.")
+	version := property(s, "version")
+	version.Description = fmt.Sprintf(
+		"Catalogue format version; %d is the current version.", CurrentVersion)
+	version.Maximum = json.Number(strconv.Itoa(CurrentVersion))
 	describe(s, "projects", "The estate's projects.")
 	describe(s, "programmes", "Groups of projects.")
 	property(s, "programmes").Default = []any{}
@@ -102,14 +106,16 @@ func (Repository) JSONSchemaExtend(s *jsonschema.Schema) {
 		"The GitHub repository that holds a component's code. Components that "+
 			"share a repository must spell it and its default branch the same way.",
 		"owner", "name")
-	segment := func(name, description string) {
-		p := property(s, name)
-		p.Description = description
-		p.Pattern = repositorySegmentPattern
-		p.MaxLength = limit(maxNameLength)
-	}
-	segment("owner", "GitHub user or organisation that owns the repository.")
-	segment("name", "Repository name, without the owner.")
+	owner := property(s, "owner")
+	owner.Description = "GitHub user or organisation that owns the repository."
+	owner.Pattern = repositoryOwnerPattern
+	owner.MaxLength = limit(maxRepositoryOwnerLength)
+
+	name := property(s, "name")
+	name.Description = "Repository name, without the owner."
+	name.Pattern = repositoryNamePattern
+	name.MaxLength = limit(maxRepositoryNameLength)
+	name.Not = &jsonschema.Schema{Enum: []any{".", ".."}}
 
 	branch := property(s, "default_branch")
 	branch.Description = "Branch that ingestion follows."

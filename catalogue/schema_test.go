@@ -96,6 +96,8 @@ func TestJSONSchemaContent(t *testing.T) {
 		Enum                 []string
 		Pattern              string
 		Minimum              *int
+		Maximum              *int
+		MaxLength            *int
 		AnyOf                []property
 		AdditionalProperties *bool
 	}
@@ -127,6 +129,7 @@ func TestJSONSchemaContent(t *testing.T) {
 	root := schema.Defs["Catalogue"]
 	is.Equal(root.Required, []string{"version", "projects"})
 	is.Equal(*root.Properties["version"].Minimum, 1)
+	is.Equal(*root.Properties["version"].Maximum, catalogue.CurrentVersion)
 	is.Equal(root.Properties["projects"].Type, "array")
 	is.Equal(root.Properties["programmes"].Default, []any{})
 
@@ -141,7 +144,11 @@ func TestJSONSchemaContent(t *testing.T) {
 	is.Equal(docs.Items.Type, "string")
 	is.Equal(docs.Default, []any{})
 	is.Equal(schema.Defs["Repository"].Properties["default_branch"].Default, "main")
-	is.Equal(schema.Defs["Repository"].Properties["owner"].Pattern, "^[A-Za-z0-9_.-]+$")
+	repository := schema.Defs["Repository"].Properties
+	is.Equal(repository["owner"].Pattern, "^[A-Za-z0-9_][A-Za-z0-9_-]*$")
+	is.Equal(*repository["owner"].MaxLength, 39)
+	is.Equal(repository["name"].Pattern, "^[A-Za-z0-9._-]+$")
+	is.Equal(*repository["name"].MaxLength, 100)
 
 	component := schema.Defs["Component"].Properties
 	is.Equal(component["type"].Enum,
@@ -173,6 +180,9 @@ func TestSchemaAccepts(t *testing.T) {
 		{"only required fields", []byte(`{"version":1,"projects":[` +
 			`{"key":"alpha","name":"Alpha","components":[` +
 			`{"key":"alpha-api","name":"Alpha API","repository":{"owner":"o","name":"n"}}]}]}`)},
+		{"longest repository owner and name", repositoryDocument(
+			"_"+strings.Repeat("o", 38), strings.Repeat("n", 100))},
+		{"repository name starting with a dot", repositoryDocument("o", ".github")},
 	}
 
 	for _, tt := range tests {
@@ -204,8 +214,14 @@ func TestSchemaRejects(t *testing.T) {
 		{"blank name", []byte(`{"version":1,"projects":[{"key":"alpha","name":"  ",` +
 			`"components":[]}]}`)},
 		{"boolean as string", project(`,"noise":{"enabled":"yes"}`)},
-		{"bad repository owner", []byte(`{"version":1,"projects":[{"key":"alpha","name":"A",` +
-			`"components":[{"key":"a","name":"A","repository":{"owner":"a b","name":"n"}}]}]}`)},
+		{"bad repository owner", repositoryDocument("a b", "n")},
+		{"repository owner starting with a hyphen", repositoryDocument("-o", "n")},
+		{"repository owner with a dot", repositoryDocument("o.o", "n")},
+		{"repository owner of 40 characters", repositoryDocument(strings.Repeat("o", 40), "n")},
+		{"repository name of 101 characters", repositoryDocument("o", strings.Repeat("n", 101))},
+		{"repository name dot", repositoryDocument("o", ".")},
+		{"repository name dot dot", repositoryDocument("o", "..")},
+		{"version above the current one", []byte(`{"version":2,"projects":[]}`)},
 		{"invalid component type", []byte(`{"version":1,"projects":[{"key":"alpha","name":"A",` +
 			`"components":[{"key":"a","name":"A","type":"database"}]}]}`)},
 	}
@@ -217,4 +233,11 @@ func TestSchemaRejects(t *testing.T) {
 			is.True(validateJSON(t, schema, tt.document) != nil) // the schema rejects the document
 		})
 	}
+}
+
+// repositoryDocument returns a catalogue whose only component has the
+// repository owner/name.
+func repositoryDocument(owner, name string) []byte {
+	return []byte(`{"version":1,"projects":[{"key":"alpha","name":"A","components":[` +
+		`{"key":"a","name":"A","repository":{"owner":"` + owner + `","name":"` + name + `"}}]}]}`)
 }

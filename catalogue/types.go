@@ -3,7 +3,7 @@ package catalogue
 // Catalogue is the root of an estate catalogue file. The estate's key and
 // name are not part of the file: the caller of the importer supplies them.
 type Catalogue struct {
-	// Version is the catalogue format version; it must be at least 1.
+	// Version is the catalogue format version, from 1 to CurrentVersion.
 	Version int `json:"version" yaml:"version" jsonschema:"minimum=1"`
 
 	// Projects lists the estate's projects in file order.

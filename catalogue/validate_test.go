@@ -2,6 +2,7 @@ package catalogue_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -103,6 +104,23 @@ func TestValidateAllowed(t *testing.T) {
 			c.Projects[1].Components[0].Repository.Owner = "Example_Org"
 			c.Projects[1].Components[0].Repository.Name = "billing.api-v2"
 		}},
+		{"longest repository owner and name", func(c *catalogue.Catalogue) {
+			c.Projects[1].Components[0].Repository.Owner = "_" + strings.Repeat("o", 38)
+			c.Projects[1].Components[0].Repository.Name = strings.Repeat("n", 100)
+		}},
+		{"repository names starting with dots", func(c *catalogue.Catalogue) {
+			c.Projects[0].Components[0].Repository.Name = ".github"
+			c.Projects[1].Components[0].Repository.Name = "..."
+		}},
+		{"tabs and line breaks where text allows them", func(c *catalogue.Catalogue) {
+			c.Projects[0].Name = "Shop\tfront"
+			c.Projects[0].Description = ptr("First line\r\nsecond line\tend")
+			c.Projects[0].Components[0].Notes = []string{"one\ntwo\n"}
+			c.Projects[0].Components[0].DependsOn = []catalogue.ComponentLink{{
+				Component: "shop-worker", Kind: catalogue.LinkRuntime, Rationale: ptr("a\nb"),
+			}}
+			c.Programmes[0].Description = ptr("Retail\n\nprogramme")
+		}},
 	}
 
 	for _, tt := range tests {
@@ -119,7 +137,8 @@ func TestValidateAllowed(t *testing.T) {
 func TestValidateInvalid(t *testing.T) {
 	const slugRule = ": use a slug of 1 to 63 lowercase letters, digits and hyphens that " +
 		"starts and ends with a letter or digit"
-	const segmentRule = ": use only letters, digits, dots, underscores and hyphens"
+	const ownerRule = ": use 1 to 39 letters, digits, hyphens and underscores, " +
+		"not starting with a hyphen"
 
 	link := func(target string) catalogue.ComponentLink {
 		return catalogue.ComponentLink{Component: target, Kind: catalogue.LinkRuntime}
@@ -134,6 +153,14 @@ func TestValidateInvalid(t *testing.T) {
 			name:   "version zero",
 			modify: func(c *catalogue.Catalogue) { c.Version = 0 },
 			want:   []string{"version: version must be at least 1, got 0"},
+		},
+		{
+			name:   "version above the current one",
+			modify: func(c *catalogue.Catalogue) { c.Version = catalogue.CurrentVersion + 1 },
+			want: []string{
+				"version: unsupported catalogue version 2: this ghillie reads version 1; " +
+					"upgrade ghillie to read newer versions",
+			},
 		},
 		{
 			name:   "uppercase key",
@@ -222,7 +249,8 @@ func TestValidateInvalid(t *testing.T) {
 				api.DependsOn = []catalogue.ComponentLink{link("billing-apl")}
 			},
 			want: []string{
-				`projects[0].components[0].depends_on[0]: unknown component "billing-apl"`,
+				`projects[0].components[0].depends_on[0]: unknown component "billing-apl"; ` +
+					`did you mean "billing-api"?`,
 				`projects[0].components[0].emits_events_to[1]: duplicate link to component ` +
 					`"billing-api"; first listed at emits_events_to[0]`,
 			},
@@ -246,22 +274,125 @@ func TestValidateInvalid(t *testing.T) {
 			modify: func(c *catalogue.Catalogue) {
 				c.Projects[1].Components[0].Repository = &catalogue.Repository{
 					Owner:              "example org",
-					Name:               strings.Repeat("r", 256),
+					Name:               strings.Repeat("r", 101),
 					DefaultBranch:      " ",
 					DocumentationPaths: []string{"", "docs/" + strings.Repeat("x", 508)},
 				}
 			},
 			want: []string{
 				`projects[1].components[0].repository.owner: invalid repository owner ` +
-					`"example org"` + segmentRule,
+					`"example org"` + ownerRule,
 				"projects[1].components[0].repository.name: " +
-					"repository name is 256 characters long; the maximum is 255",
+					"repository name is 101 characters long; the maximum is 100",
 				"projects[1].components[0].repository.default_branch: " +
 					"default_branch must not be blank",
 				"projects[1].components[0].repository.documentation_paths[0]: " +
 					"documentation path must not be blank",
 				"projects[1].components[0].repository.documentation_paths[1]: " +
 					"documentation path is 513 characters long; the maximum is 512",
+			},
+		},
+		{
+			name: "repository owners against GitHub's rules",
+			modify: func(c *catalogue.Catalogue) {
+				c.Projects[0].Components[0].Repository.Owner = "-example"
+				c.Projects[0].Components[1].Repository.Owner = "example.org"
+				c.Projects[1].Components[0].Repository.Owner = strings.Repeat("o", 40)
+			},
+			want: []string{
+				`projects[0].components[0].repository.owner: invalid repository owner ` +
+					`"-example"` + ownerRule,
+				`projects[0].components[1].repository.owner: invalid repository owner ` +
+					`"example.org"` + ownerRule,
+				"projects[1].components[0].repository.owner: " +
+					"repository owner is 40 characters long; the maximum is 39",
+			},
+		},
+		{
+			name: "repository names against GitHub's rules",
+			modify: func(c *catalogue.Catalogue) {
+				c.Projects[0].Components[0].Repository.Name = "."
+				c.Projects[0].Components[1].Repository.Name = ".."
+				c.Projects[1].Components[0].Repository.Name = ""
+			},
+			want: []string{
+				`projects[0].components[0].repository.name: invalid repository name ".": ` +
+					"GitHub does not allow . or .. as a repository name",
+				`projects[0].components[1].repository.name: invalid repository name "..": ` +
+					"GitHub does not allow . or .. as a repository name",
+				`projects[1].components[0].repository.name: invalid repository name "": ` +
+					"use 1 to 100 letters, digits, dots, underscores and hyphens",
+			},
+		},
+		{
+			name: "control characters",
+			modify: func(c *catalogue.Catalogue) {
+				shop := &c.Projects[0]
+				shop.Name = "Sh\x00op"
+				shop.Description = ptr("\x1b[1mShop")
+				shop.Noise.IgnoreAuthors = []string{"bot", "bot\u009b"}
+				shop.Components[0].Notes = []string{"ok", "bell\a"}
+				shop.Components[0].DependsOn = []catalogue.ComponentLink{{
+					Component: "shop-worker", Kind: catalogue.LinkRuntime, Rationale: ptr("\x7f"),
+				}}
+				c.Programmes[0].Description = ptr("\x00")
+			},
+			want: []string{
+				`projects[0].name: name "Sh\x00op" contains control character U+0000 ` +
+					"at character 3; remove it",
+				`projects[0].description: description "\x1b[1mShop" contains control ` +
+					"character U+001B at character 1; remove it",
+				"projects[0].components[0].depends_on[0].rationale: " +
+					`rationale "\x7f" contains control character U+007F at character 1; remove it`,
+				`projects[0].components[0].notes[1]: note "bell\a" contains control ` +
+					"character U+0007 at character 5; remove it",
+				`projects[0].noise.ignore_authors[1]: ignored author "bot\u009b" contains ` +
+					"control character U+009B at character 4; remove it",
+				`programmes[0].description: description "\x00" contains control ` +
+					"character U+0000 at character 1; remove it",
+			},
+		},
+		{
+			name: "line breaks in single-line values",
+			modify: func(c *catalogue.Catalogue) {
+				shop := &c.Projects[0]
+				shop.Name = "Shop\r\nfront"
+				shop.DocumentationPaths = []string{"docs/\nroadmap.md"}
+				shop.Noise.IgnoreLabels = []string{"chore\n"}
+				shop.Noise.IgnorePaths = []string{"a\u2028b"}
+				shop.Noise.IgnoreTitlePrefixes = []string{"\rchore:"}
+				shop.Components[0].Repository.DefaultBranch = "main\n"
+				shop.Components[1].Repository.DocumentationPaths = []string{"docs\u2029"}
+			},
+			want: []string{
+				`projects[0].name: name "Shop\r\nfront" contains a line break at character 5; ` +
+					"write it on one line",
+				"projects[0].components[0].repository.default_branch: " +
+					`default_branch "main\n" contains a line break at character 5; ` +
+					"write it on one line",
+				"projects[0].components[1].repository.documentation_paths[0]: " +
+					`documentation path "docs\u2029" contains a line break at character 5; ` +
+					"write it on one line",
+				`projects[0].noise.ignore_labels[0]: ignored label "chore\n" contains a ` +
+					"line break at character 6; write it on one line",
+				`projects[0].noise.ignore_paths[0]: ignored path "a\u2028b" contains a ` +
+					"line break at character 2; write it on one line",
+				`projects[0].noise.ignore_title_prefixes[0]: ignored title prefix ` +
+					`"\rchore:" contains a line break at character 1; write it on one line`,
+				`projects[0].documentation_paths[0]: documentation path "docs/\nroadmap.md" ` +
+					"contains a line break at character 6; write it on one line",
+			},
+		},
+		{
+			name: "unknown references close to known keys",
+			modify: func(c *catalogue.Catalogue) {
+				c.Projects[1].Programme = ptr("retial")
+				c.Programmes[0].Projects = append(c.Programmes[0].Projects, "biling", "payroll")
+			},
+			want: []string{
+				`projects[1].programme: unknown programme "retial"; did you mean "retail"?`,
+				`programmes[0].projects[1]: unknown project "biling"; did you mean "billing"?`,
+				`programmes[0].projects[2]: unknown project "payroll"`,
 			},
 		},
 		{
@@ -398,4 +529,40 @@ func TestValidationErrorJoinsIssues(t *testing.T) {
 	}}
 
 	is.Equal(err.Error(), "a.yaml:1:1: first\na.yaml:2:3: projects: second")
+}
+
+// TestValidateSuggestionBudget checks that suggestions for unknown
+// references stop once their work budget is spent, so that thousands of
+// unknown references among thousands of keys validate quickly.
+func TestValidateSuggestionBudget(t *testing.T) {
+	is := is.New(t)
+	const count = 3000
+
+	project := catalogue.Project{Key: "estate", Name: "Estate"}
+	for i := range count {
+		project.Components = append(project.Components, catalogue.Component{
+			Key:       fmt.Sprintf("component-%010d", i),
+			Name:      "Component",
+			Type:      catalogue.ComponentService,
+			Lifecycle: catalogue.LifecycleActive,
+			DependsOn: []catalogue.ComponentLink{{
+				Component: fmt.Sprintf("component-%010dx", i), Kind: catalogue.LinkRuntime,
+			}},
+		})
+	}
+	c := &catalogue.Catalogue{Version: 1, Projects: []catalogue.Project{project}}
+
+	issues := issueStrings(t, catalogue.Validate(c))
+
+	is.Equal(len(issues), count)
+	suggested := 0
+	for _, issue := range issues {
+		if strings.Contains(issue, "did you mean") {
+			suggested++
+		}
+	}
+	is.True(suggested > 0)     // the first unknown references get a suggestion
+	is.True(suggested < count) // the later ones do not
+	is.True(strings.HasSuffix(issues[0],
+		`unknown component "component-0000000000x"; did you mean "component-0000000000"?`))
 }
