@@ -1,0 +1,296 @@
+package silver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/ghillie/ghillie/bronze"
+	"github.com/ghillie/ghillie/store"
+)
+
+// rawEvent is a claimed row of raw_events.
+type rawEvent struct {
+	id             int64
+	eventType      string
+	repoExternalID *string
+	occurredAt     store.Time
+	payload        string
+}
+
+// event is a raw event being transformed.
+type event struct {
+	raw rawEvent
+
+	// entity is the decoded payload of an entity event type: a
+	// CommitPayload, PullRequestPayload, IssuePayload or
+	// DocChangePayload. It is nil for other event types.
+	entity any
+
+	// repoID is the Silver repository of an entity event, once resolved.
+	repoID string
+
+	// failure is set when the event failed.
+	failure *transformError
+}
+
+// batchOutcome is the result of one committed batch.
+type batchOutcome struct {
+	events []*event
+	result Result
+
+	// oneByOne reports that the batch could not be written in bulk and
+	// was written one event at a time.
+	oneByOne bool
+}
+
+const claimColumns = "id, event_type, repo_external_id, occurred_at, payload"
+
+// claimPendingSQL selects the oldest pending raw events. The state is a
+// literal, not a parameter, so that the planner can match the partial
+// index ix_raw_events_pending (WHERE transform_state = 0) in a cached plan.
+const claimPendingSQL = "SELECT " + claimColumns +
+	" FROM raw_events WHERE transform_state = 0 ORDER BY id LIMIT ?"
+
+// claimIDsSQL selects raw events by id, whatever their state.
+func claimIDsSQL(d store.Dialect, ids int) string {
+	return d.Rebind("SELECT " + claimColumns + " FROM raw_events WHERE id IN (" +
+		placeholders(ids) + ") ORDER BY id" + claimLock(d, false))
+}
+
+func claimPending(ctx context.Context, tx *store.Tx, limit int) ([]rawEvent, error) {
+	query := tx.Rebind(claimPendingSQL + claimLock(tx.Dialect(), true))
+	return queryRawEvents(ctx, tx, query, limit)
+}
+
+func claimIDs(ctx context.Context, tx *store.Tx, ids []int64) ([]rawEvent, error) {
+	var raws []rawEvent
+	for _, chunk := range chunks(ids, maxIDsPerStatement) {
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		claimed, err := queryRawEvents(ctx, tx, claimIDsSQL(tx.Dialect(), len(chunk)), args...)
+		if err != nil {
+			return nil, err
+		}
+		raws = append(raws, claimed...)
+	}
+	return raws, nil
+}
+
+func queryRawEvents(ctx context.Context, tx *store.Tx, query string, args ...any) ([]rawEvent, error) {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("claim raw events: %w", store.Classify(err))
+	}
+	defer rows.Close()
+
+	var raws []rawEvent
+	for rows.Next() {
+		var r rawEvent
+		if err := rows.Scan(&r.id, &r.eventType, &r.repoExternalID, &r.occurredAt, &r.payload); err != nil {
+			return nil, fmt.Errorf("claim raw events: %w", store.Classify(err))
+		}
+		raws = append(raws, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("claim raw events: %w", store.Classify(err))
+	}
+	return raws, nil
+}
+
+// transformBatch transforms claimed raw events and records their states.
+//
+// It first writes every valid event in one savepoint with multi-row
+// statements. When that fails because of one event (a unique clash or a
+// pull request of another repository), it rolls the savepoint back and
+// writes the events one by one, each in its own savepoint, so that only
+// the culprit fails. Other database errors are returned and abort the
+// batch.
+func (t *Transformer) transformBatch(ctx context.Context, tx *store.Tx, raws []rawEvent,
+) (batchOutcome, error) {
+	outcome := batchOutcome{events: decodeEvents(raws)}
+
+	var valid []*event
+	for _, ev := range outcome.events {
+		if ev.failure == nil {
+			valid = append(valid, ev)
+		}
+	}
+
+	if len(valid) > 0 {
+		err := tx.Savepoint(ctx, "silver_batch", func() error {
+			return t.apply(ctx, tx, valid)
+		})
+		switch {
+		case err == nil:
+		case isEventCaused(ctx, err):
+			t.logger.LogAttrs(ctx, slog.LevelDebug, "silver.transform.batch_split",
+				slog.Int("events", len(valid)), slog.Any("err", err))
+			outcome.oneByOne = true
+			if err := t.applyOneByOne(ctx, tx, valid); err != nil {
+				return outcome, err
+			}
+		default:
+			return outcome, err
+		}
+	}
+
+	if err := markStates(ctx, tx, outcome.events); err != nil {
+		return outcome, err
+	}
+	for _, ev := range outcome.events {
+		switch {
+		case ev.failure != nil:
+			outcome.result.Failed++
+		case ev.entity == nil:
+			outcome.result.Skipped++
+		default:
+			outcome.result.Processed++
+		}
+	}
+	return outcome, nil
+}
+
+// decodeEvents decodes the payloads of claimed entity events. An event
+// whose payload does not decode is marked failed and is written nowhere.
+// Payloads of other event types are not decoded: their facts are copied
+// inside the database.
+func decodeEvents(raws []rawEvent) []*event {
+	events := make([]*event, len(raws))
+	for i, raw := range raws {
+		ev := &event{raw: raw}
+		events[i] = ev
+		if !hasEntities(raw.eventType) {
+			continue
+		}
+
+		payload, err := scanPayload(raw.payload)
+		if err == nil {
+			ev.entity, err = decodeEntity(raw.eventType, payload)
+		}
+		if err != nil {
+			ev.failure = newTransformError(ReasonInvalidPayload,
+				"invalid %s payload: %w", raw.eventType, err)
+		}
+	}
+	return events
+}
+
+// maxEventTries bounds how often applyOneByOne writes one event whose
+// rows violate a unique constraint.
+const maxEventTries = 3
+
+// applyOneByOne writes each event in its own savepoint, so an event that
+// fails leaves no rows and the others are kept.
+//
+// An event that violates a unique constraint is tried again. When two
+// transformers insert the same new pull request or issue at the same
+// moment, PostgreSQL resolves the clash on the id, which ON CONFLICT
+// names, but raises one on (repo_id, number), which it does not. It does
+// so only after the other transaction has committed, so a second try
+// finds that row and updates it. A real clash fails every try.
+func (t *Transformer) applyOneByOne(ctx context.Context, tx *store.Tx, events []*event) error {
+	for _, ev := range events {
+		for try := 1; ; try++ {
+			ev.failure = nil
+			ev.repoID = ""
+
+			err := tx.Savepoint(ctx, "silver_event", func() error {
+				if err := t.apply(ctx, tx, []*event{ev}); err != nil {
+					return err
+				}
+				if ev.failure != nil {
+					return ev.failure
+				}
+				return nil
+			})
+			if err == nil {
+				break
+			}
+			if errors.Is(err, store.ErrUniqueViolation) && try < maxEventTries {
+				continue
+			}
+
+			failure, ok := failureOf(ctx, ev, err)
+			if !ok {
+				return fmt.Errorf("transform raw event %d: %w", ev.raw.id, err)
+			}
+			ev.failure = failure
+			break
+		}
+	}
+	return nil
+}
+
+// apply writes the event facts and entity rows of events. Events whose
+// stored fact differs from Bronze are marked failed and written nowhere.
+// An error caused by one event's rows is returned as is, for the caller to
+// roll back and isolate.
+func (t *Transformer) apply(ctx context.Context, tx *store.Tx, events []*event) error {
+	if err := storeFacts(ctx, tx, events); err != nil {
+		return err
+	}
+
+	var entities []*event
+	for _, ev := range events {
+		if ev.failure == nil && ev.entity != nil {
+			entities = append(entities, ev)
+		}
+	}
+	if len(entities) == 0 {
+		return nil
+	}
+
+	now := store.NewTime(t.now())
+	if err := resolveRepositories(ctx, tx, entities, now); err != nil {
+		return err
+	}
+	if err := upsertCommits(ctx, tx, entities, now); err != nil {
+		return err
+	}
+	if err := upsertDocChanges(ctx, tx, entities); err != nil {
+		return err
+	}
+	if err := upsertPullRequests(ctx, tx, entities); err != nil {
+		return err
+	}
+	return upsertIssues(ctx, tx, entities)
+}
+
+// markProcessedSQL marks raw events processed and clears an earlier
+// failure.
+func markProcessedSQL(d store.Dialect, ids int) string {
+	return d.Rebind(`UPDATE raw_events SET transform_state = ?, transform_error = NULL,
+		transform_reason = NULL, transform_attempts = transform_attempts + 1
+		WHERE id IN (` + placeholders(ids) + ")")
+}
+
+// markFailedSQL marks one raw event failed with its message and reason.
+const markFailedSQL = `UPDATE raw_events SET transform_state = ?, transform_error = ?,
+	transform_reason = ?, transform_attempts = transform_attempts + 1 WHERE id = ?`
+
+func markStates(ctx context.Context, tx *store.Tx, events []*event) error {
+	var processed []any
+	for _, ev := range events {
+		if ev.failure == nil {
+			processed = append(processed, ev.raw.id)
+			continue
+		}
+		_, err := tx.ExecContext(ctx, tx.Rebind(markFailedSQL),
+			int(bronze.Failed), ev.failure.Error(), string(ev.failure.reason), ev.raw.id)
+		if err != nil {
+			return fmt.Errorf("mark raw event %d failed: %w", ev.raw.id, store.Classify(err))
+		}
+	}
+
+	for _, ids := range chunks(processed, maxIDsPerStatement) {
+		args := append([]any{int(bronze.Processed)}, ids...)
+		if _, err := tx.ExecContext(ctx, markProcessedSQL(tx.Dialect(), len(ids)), args...); err != nil {
+			return fmt.Errorf("mark raw events processed: %w", store.Classify(err))
+		}
+	}
+	return nil
+}

@@ -1,0 +1,221 @@
+package silver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/ghillie/ghillie/store"
+)
+
+// DefaultBatchSize is the number of raw events that a Transformer claims,
+// transforms and commits in one transaction when BatchSize is not set.
+const DefaultBatchSize = 500
+
+// maxBatchAttempts bounds how often a batch that lost a race with another
+// transaction (a deadlock, or SQLite's busy timeout running out) is run
+// again before the error is returned.
+const maxBatchAttempts = 3
+
+// Transformer turns Bronze raw events into Silver rows. It is safe for
+// concurrent use, and several transformers, in one process or many, may
+// work on the same database: each raw event is claimed by one of them.
+type Transformer struct {
+	// BatchSize bounds the raw events claimed, transformed and committed
+	// in one transaction, and so the memory and the work lost to an
+	// error. Zero or less means DefaultBatchSize. Set it before use.
+	BatchSize int
+
+	db     *store.DB
+	logger *slog.Logger
+	now    func() time.Time
+}
+
+// NewTransformer returns a transformer for db, which must be migrated. A
+// nil logger means silent.
+func NewTransformer(db *store.DB, logger *slog.Logger) *Transformer {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Transformer{db: db, logger: logger, now: time.Now}
+}
+
+// Result counts the raw events of a run by outcome. Every handled event
+// is in exactly one count.
+type Result struct {
+	// Processed counts events of the four entity types whose rows were
+	// stored. Their raw events are marked processed.
+	Processed int
+
+	// Failed counts events marked failed.
+	Failed int
+
+	// Skipped counts events of other types, which have no entity rows.
+	// They get an event fact and are marked processed too.
+	Skipped int
+}
+
+// total returns the number of events handled.
+func (r Result) total() int { return r.Processed + r.Failed + r.Skipped }
+
+func (r *Result) add(other Result) {
+	r.Processed += other.Processed
+	r.Failed += other.Failed
+	r.Skipped += other.Skipped
+}
+
+func (t *Transformer) batchSize() int {
+	if t.BatchSize <= 0 {
+		return DefaultBatchSize
+	}
+	return t.BatchSize
+}
+
+// ProcessPending transforms pending raw events in id order, at most limit
+// of them, or, when limit is 0, until none is left. Each batch commits
+// before the next is claimed. So on an error ProcessPending returns the
+// counts of the batches already committed, and the events of the batch
+// that failed stay pending. Failed events are not pending and are not
+// retried: see ProcessIDs.
+func (t *Transformer) ProcessPending(ctx context.Context, limit int) (Result, error) {
+	if limit < 0 {
+		return Result{}, fmt.Errorf(
+			"process pending raw events: limit %d is negative: use 0 for no limit", limit)
+	}
+
+	started := time.Now()
+	var total Result
+	for {
+		size := t.batchSize()
+		if limit > 0 {
+			size = min(size, limit-total.total())
+		}
+		if size == 0 {
+			break
+		}
+
+		result, claimed, err := t.runBatch(ctx, func(tx *store.Tx) ([]rawEvent, error) {
+			return claimPending(ctx, tx, size)
+		})
+		total.add(result)
+		if err != nil {
+			return total, fmt.Errorf("process pending raw events: %w", err)
+		}
+
+		// A short batch means no unclaimed pending event was left when it
+		// was claimed. On PostgreSQL, rows that another transformer holds
+		// are that transformer's to finish.
+		if claimed < size {
+			break
+		}
+	}
+
+	t.logCompleted(ctx, "pending", total, time.Since(started))
+	return total, nil
+}
+
+// ProcessIDs transforms the raw events with the given ids, in id order,
+// whatever their state: pending, processed or failed. Unknown ids are
+// ignored. Events are claimed and committed in batches of BatchSize, as
+// in ProcessPending. An empty list returns a zero Result without touching
+// the database.
+func (t *Transformer) ProcessIDs(ctx context.Context, ids []int64) (Result, error) {
+	if len(ids) == 0 {
+		return Result{}, nil
+	}
+	sorted := slices.Clone(ids)
+	slices.Sort(sorted)
+	sorted = slices.Compact(sorted)
+
+	started := time.Now()
+	var total Result
+	for _, chunk := range chunks(sorted, t.batchSize()) {
+		result, _, err := t.runBatch(ctx, func(tx *store.Tx) ([]rawEvent, error) {
+			return claimIDs(ctx, tx, chunk)
+		})
+		total.add(result)
+		if err != nil {
+			return total, fmt.Errorf("process raw events %d to %d: %w", chunk[0], chunk[len(chunk)-1], err)
+		}
+	}
+
+	t.logCompleted(ctx, "ids", total, time.Since(started))
+	return total, nil
+}
+
+// runBatch claims raw events with claim and transforms them in one
+// transaction. A transaction that lost a race with another one is rolled
+// back and run again, up to maxBatchAttempts times in all. It returns the
+// counts and the number of events claimed.
+func (t *Transformer) runBatch(ctx context.Context, claim func(tx *store.Tx) ([]rawEvent, error),
+) (Result, int, error) {
+	for attempt := 1; ; attempt++ {
+		var outcome batchOutcome
+		started := time.Now()
+		err := t.db.InTx(ctx, func(tx *store.Tx) error {
+			raws, err := claim(tx)
+			if err != nil {
+				return err
+			}
+			outcome, err = t.transformBatch(ctx, tx, raws)
+			return err
+		})
+		if err == nil {
+			t.logBatch(ctx, outcome, time.Since(started))
+			return outcome.result, len(outcome.events), nil
+		}
+
+		if !errors.Is(err, store.ErrConflict) || attempt == maxBatchAttempts || ctx.Err() != nil {
+			return Result{}, 0, err
+		}
+		t.logger.LogAttrs(ctx, slog.LevelWarn, "silver.transform.batch_retried",
+			slog.Int("attempt", attempt), slog.Any("err", err))
+
+		// Back off so the transaction that won has time to finish.
+		select {
+		case <-ctx.Done():
+			return Result{}, 0, ctx.Err()
+		case <-time.After(time.Duration(attempt) * 50 * time.Millisecond):
+		}
+	}
+}
+
+// logBatch logs each failed event of a committed batch and the batch's
+// counts.
+func (t *Transformer) logBatch(ctx context.Context, outcome batchOutcome, elapsed time.Duration) {
+	for _, ev := range outcome.events {
+		if ev.failure == nil {
+			continue
+		}
+		t.logger.LogAttrs(ctx, slog.LevelWarn, "silver.transform.event_failed",
+			slog.Int64("raw_event_id", ev.raw.id),
+			slog.String("event_type", ev.raw.eventType),
+			slog.String("reason", string(ev.failure.reason)),
+			slog.String("err", ev.failure.Error()))
+	}
+	if len(outcome.events) == 0 {
+		return
+	}
+	t.logger.LogAttrs(ctx, slog.LevelDebug, "silver.transform.batch_completed",
+		slog.Int("claimed", len(outcome.events)),
+		slog.Int("processed", outcome.result.Processed),
+		slog.Int("failed", outcome.result.Failed),
+		slog.Int("skipped", outcome.result.Skipped),
+		slog.Bool("one_by_one", outcome.oneByOne),
+		slog.Duration("duration", elapsed))
+}
+
+func (t *Transformer) logCompleted(ctx context.Context, mode string, total Result, elapsed time.Duration) {
+	if total.total() == 0 {
+		return
+	}
+	t.logger.LogAttrs(ctx, slog.LevelInfo, "silver.transform.completed",
+		slog.String("mode", mode),
+		slog.Int("processed", total.Processed),
+		slog.Int("failed", total.Failed),
+		slog.Int("skipped", total.Skipped),
+		slog.Duration("duration", elapsed))
+}
