@@ -106,7 +106,8 @@ func (a *app) rootCommand() *cobra.Command {
 	flags.StringVar(&a.logLevel, "log-level", "",
 		"log level: debug, info, warn or error (env GHILLIE_LOG_LEVEL, default info)")
 
-	root.AddCommand(a.catalogueCommand(), a.migrateCommand(), a.estateCommand(), a.eventsCommand())
+	root.AddCommand(a.catalogueCommand(), a.migrateCommand(), a.estateCommand(), a.eventsCommand(),
+		a.transformCommand())
 	return root
 }
 

@@ -63,7 +63,7 @@ func TestRegistryCommands(t *testing.T) {
 
 			r = run(t, env, "estate", "repo", "list")
 			is.Equal(r.code, cli.ExitOK)
-			is.True(strings.Contains(r.stdout, "operator")) // the table says who set ingestion
+			is.True(strings.Contains(r.stdout, "operator")) // the table shows who set ingestion
 			is.True(strings.Contains(r.stdout, "docs/roadmap.md, docs/adr/"))
 		})
 	}

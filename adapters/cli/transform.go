@@ -1,0 +1,104 @@
+package cli
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ghillie/ghillie/silver"
+)
+
+// transformReport is the JSON and YAML form of a transform run.
+type transformReport struct {
+	Processed int `json:"processed" yaml:"processed"`
+	Failed    int `json:"failed" yaml:"failed"`
+	Skipped   int `json:"skipped" yaml:"skipped"`
+}
+
+func (a *app) transformCommand() *cobra.Command {
+	var (
+		limit     int
+		batchSize int
+		ids       []string
+	)
+
+	cmd := &cobra.Command{
+		Use:   "transform",
+		Short: "Refine pending Bronze events into the Silver tables",
+		Long: "Process pending raw events in id order, in batches that each commit on their\n" +
+			"own, and print how many were processed, failed or skipped. Skipped events have\n" +
+			"a type with no Silver entity; they still become event facts. Failed events keep\n" +
+			"their reason and are not retried by later runs: pass their ids with --ids to\n" +
+			"process them again. The exit status is 1 when any event failed.",
+		Args: exactArgs(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+
+			eventIDs, err := parseIDs(ids)
+			if err != nil {
+				return err
+			}
+			if limit < 0 {
+				return usageError{fmt.Errorf("invalid --limit %d: use a positive number, or 0 for all", limit)}
+			}
+			if len(eventIDs) > 0 && limit > 0 {
+				return usageError{fmt.Errorf("--ids and --limit exclude each other: give one")}
+			}
+
+			db, err := a.openDB(ctx)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+
+			transformer := silver.NewTransformer(db, a.logger)
+			transformer.BatchSize = batchSize
+
+			var res silver.Result
+			if len(eventIDs) > 0 {
+				res, err = transformer.ProcessIDs(ctx, eventIDs)
+			} else {
+				res, err = transformer.ProcessPending(ctx, limit)
+			}
+			if err != nil {
+				return err
+			}
+
+			report := transformReport{Processed: res.Processed, Failed: res.Failed, Skipped: res.Skipped}
+			renderErr := a.render(report, table{
+				header: []string{"PROCESSED", "FAILED", "SKIPPED"},
+				rows: [][]string{{strconv.Itoa(report.Processed), strconv.Itoa(report.Failed),
+					strconv.Itoa(report.Skipped)}},
+			})
+			if renderErr != nil {
+				return renderErr
+			}
+			if report.Failed > 0 {
+				return &exitError{code: ExitFailure}
+			}
+			return nil
+		},
+	}
+
+	flags := cmd.Flags()
+	flags.IntVar(&limit, "limit", 0, "process at most this many pending events (0 for all)")
+	flags.IntVar(&batchSize, "batch-size", silver.DefaultBatchSize, "events per transaction")
+	flags.StringSliceVar(&ids, "ids", nil,
+		"process these raw event ids, whatever their state, instead of the pending ones")
+	return cmd
+}
+
+func parseIDs(values []string) ([]int64, error) {
+	ids := make([]int64, 0, len(values))
+	for _, v := range values {
+		id, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		if err != nil || id <= 0 {
+			return nil, usageError{fmt.Errorf("invalid raw event id %q in --ids: use positive integers "+
+				"separated by commas", v)}
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
+}

@@ -1,0 +1,82 @@
+package cli_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/matryer/is"
+
+	"github.com/ghillie/ghillie/adapters/cli"
+	"github.com/ghillie/ghillie/store"
+)
+
+const transformInput = `{"source_system":"github","event_type":"github.commit","source_event_id":"abc123",` +
+	`"repo_external_id":"octo/reef","occurred_at":"2024-07-02T09:30:00Z","payload":{"sha":"abc123",` +
+	`"repo_owner":"octo","repo_name":"reef","message":"docs: refresh roadmap","default_branch":"main",` +
+	`"committed_at":"2024-07-02T09:30:00Z"}}
+{"source_system":"github","event_type":"github.issue","source_event_id":"101",` +
+	`"repo_external_id":"octo/reef","occurred_at":"2024-07-02T10:00:00Z","payload":{"id":101,"number":5,` +
+	`"title":"Roadmap gaps","state":"open","repo_owner":"octo","repo_name":"reef",` +
+	`"created_at":"2024-07-02T10:00:00Z","labels":["documentation"]}}
+{"source_system":"github","event_type":"github.push","source_event_id":"push-1",` +
+	`"repo_external_id":"octo/reef","occurred_at":"2024-07-02T10:05:00Z","payload":{"ref":"refs/heads/main"}}
+{"source_system":"github","event_type":"github.issue","source_event_id":"102",` +
+	`"repo_external_id":"octo/reef","occurred_at":"2024-07-02T10:10:00Z","payload":{"id":"not a number"}}
+`
+
+func TestTransformCommand(t *testing.T) {
+	for _, d := range []string{"sqlite", "postgres"} {
+		t.Run(d, func(t *testing.T) {
+			is := is.New(t)
+			env := migratedEnv(t, d)
+
+			r := runWithInput(t, env, transformInput, "events", "import", "-")
+			is.Equal(r.code, cli.ExitOK)
+
+			r = run(t, env, "transform")
+			is.Equal(r.code, cli.ExitFailure) // one event failed
+			is.Equal(strings.Fields(strings.Split(r.stdout, "\n")[1]), []string{"2", "1", "1"})
+
+			r = run(t, env, "transform")
+			is.Equal(r.code, cli.ExitOK) // failed events are not pending
+			is.Equal(strings.Fields(strings.Split(r.stdout, "\n")[1]), []string{"0", "0", "0"})
+
+			db, err := store.Open(context.Background(), env["GHILLIE_DATABASE_URL"])
+			is.NoErr(err)
+			defer db.Close()
+			var failed int64
+			is.NoErr(db.Get(&failed, "SELECT id FROM raw_events WHERE transform_state = 2"))
+
+			r = run(t, env, "-o", "json", "transform", "--ids", fmt.Sprint(failed))
+			is.Equal(r.code, cli.ExitFailure) // still invalid when retried
+			is.True(strings.Contains(r.stdout, `"failed": 1`))
+
+			var commits int
+			is.NoErr(db.Get(&commits, "SELECT count(*) FROM commits"))
+			is.Equal(commits, 1)
+		})
+	}
+}
+
+func TestTransformUsageErrors(t *testing.T) {
+	env := migratedEnv(t, "sqlite")
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"bad id", []string{"transform", "--ids", "1,x"}, `invalid raw event id "x"`},
+		{"negative limit", []string{"transform", "--limit", "-2"}, "invalid --limit -2"},
+		{"both", []string{"transform", "--ids", "1", "--limit", "2"}, "exclude each other"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			is := is.New(t)
+			r := run(t, env, tt.args...)
+			is.Equal(r.code, cli.ExitUsage)
+			is.True(strings.Contains(r.stderr, tt.want))
+		})
+	}
+}
