@@ -56,11 +56,11 @@ const claimPendingSQL = "SELECT " + claimColumns +
 // claimIDsSQL selects raw events by id, whatever their state.
 func claimIDsSQL(d store.Dialect, ids int) string {
 	return d.Rebind("SELECT " + claimColumns + " FROM raw_events WHERE id IN (" +
-		placeholders(ids) + ") ORDER BY id" + claimLock(d, false))
+		placeholders(ids) + ") ORDER BY id" + d.ForUpdate(false))
 }
 
 func claimPending(ctx context.Context, tx *store.Tx, limit int) ([]rawEvent, error) {
-	query := tx.Rebind(claimPendingSQL + claimLock(tx.Dialect(), true))
+	query := tx.Rebind(claimPendingSQL + tx.Dialect().ForUpdate(true))
 	return queryRawEvents(ctx, tx, query, limit)
 }
 

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -430,4 +431,22 @@ func TestSavepointKeepsTransactionUsable(t *testing.T) {
 		is.NoErr(db.Select(&ids, "SELECT id FROM parent ORDER BY id"))
 		is.Equal(ids, []string{"a", "c"}) // b rolled back with its savepoint
 	})
+}
+
+func TestClassifyInvalidValue(t *testing.T) {
+	is := is.New(t)
+	db := storetest.Open(t, store.Postgres)
+
+	// SQLite does not enforce varchar lengths, so only PostgreSQL rejects it.
+	_, err := db.Exec("INSERT INTO estates (id, key, name) VALUES ($1, $2, 'E')",
+		store.NewID(), strings.Repeat("k", 65))
+	is.True(errors.Is(store.Classify(err), store.ErrInvalidValue))
+}
+
+func TestForUpdate(t *testing.T) {
+	is := is.New(t)
+
+	is.Equal(store.Postgres.ForUpdate(true), " FOR UPDATE SKIP LOCKED")
+	is.Equal(store.Postgres.ForUpdate(false), " FOR UPDATE")
+	is.Equal(store.SQLite.ForUpdate(true), "")
 }

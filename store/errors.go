@@ -31,6 +31,11 @@ var (
 	// ErrCheckViolation reports a value rejected by a CHECK constraint.
 	ErrCheckViolation = errors.New("check constraint violated")
 
+	// ErrInvalidValue reports a value the column cannot hold: text too
+	// long for its column, a number out of range, malformed input for the
+	// column's type.
+	ErrInvalidValue = errors.New("invalid value for column")
+
 	// ErrConflict reports a transaction that lost a race with another one
 	// (serialization failure, deadlock, or SQLite's busy timeout running
 	// out). Retrying the whole transaction may succeed.
@@ -109,8 +114,12 @@ func classifyPostgres(err error) *Error {
 		// The server is shutting down or not yet accepting connections.
 		return classified(ErrConnection, "")
 	}
-	if strings.HasPrefix(pgErr.Code, "08") {
+	switch {
+	case strings.HasPrefix(pgErr.Code, "08"):
 		return classified(ErrConnection, "")
+	case strings.HasPrefix(pgErr.Code, "22"):
+		// Class 22 is "data exception": the row's own values are wrong.
+		return classified(ErrInvalidValue, pgErr.ColumnName)
 	}
 	return nil
 }
@@ -141,6 +150,8 @@ func classifySQLite(err error) *Error {
 		return classified(ErrConflict)
 	case sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_IOERR:
 		return classified(ErrConnection)
+	case sqlite3.SQLITE_TOOBIG, sqlite3.SQLITE_MISMATCH:
+		return classified(ErrInvalidValue)
 	}
 	return nil
 }

@@ -89,3 +89,20 @@ func (d Dialect) Distinct(a, b string) string {
 	}
 	return a + " IS NOT " + b
 }
+
+// ForUpdate returns the clause that ends a SELECT whose rows the
+// transaction will update: " FOR UPDATE" on PostgreSQL, which locks them
+// until the transaction ends, and with skipLocked " FOR UPDATE SKIP
+// LOCKED", which passes over rows another transaction holds, so that
+// concurrent workers claim different rows. SQLite has no row locks and
+// needs none, because its write transactions hold the database's only
+// write lock from their first statement, so the clause is empty there.
+func (d Dialect) ForUpdate(skipLocked bool) string {
+	switch {
+	case d != Postgres:
+		return ""
+	case skipLocked:
+		return " FOR UPDATE SKIP LOCKED"
+	}
+	return " FOR UPDATE"
+}

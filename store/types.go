@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // TimeLayout is the text form of timestamps in SQLite: UTC with
@@ -35,6 +37,16 @@ func (t Time) Value() (driver.Value, error) {
 		return nil, fmt.Errorf("store.Time is zero: set a timestamp or store NULL with a nil *Time")
 	}
 	return t.UTC().Truncate(time.Microsecond).Format(TimeLayout), nil
+}
+
+// TimestamptzValue implements pgx's pgtype.TimestamptzValuer, so that
+// pgx encodes the time directly instead of parsing the text that Value
+// returns.
+func (t Time) TimestamptzValue() (pgtype.Timestamptz, error) {
+	if t.IsZero() {
+		return pgtype.Timestamptz{}, fmt.Errorf("store.Time is zero: set a timestamp or store NULL with a nil *Time")
+	}
+	return pgtype.Timestamptz{Time: t.UTC().Truncate(time.Microsecond), Valid: true}, nil
 }
 
 // readLayouts are the forms a timestamp may take when read back: ours,
