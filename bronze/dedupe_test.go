@@ -159,6 +159,10 @@ func TestNormalizeRejects(t *testing.T) {
 		{"int keys", map[string]any{"m": map[int]string{1: "a"}}, "payload.m"},
 		{"zero time", map[string]any{"t": time.Time{}}, "payload.t"},
 		{"huge number", map[string]any{"n": json.Number("1e999")}, "payload.n"},
+		{"nan number", map[string]any{"n": json.Number("NaN")}, "payload.n"},
+		{"underscore number", map[string]any{"n": []any{json.Number("1_000")}}, "payload.n[0]"},
+		{"hex number", map[string]any{"n": json.Number("0x1p4")}, "payload.n"},
+		{"bad raw message", map[string]any{"r": json.RawMessage(`{"x":`)}, "payload.r"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -170,6 +174,18 @@ func TestNormalizeRejects(t *testing.T) {
 			is.True(strings.Contains(err.Error(), tt.path))
 		})
 	}
+}
+
+func TestNormalizeRawAndBytes(t *testing.T) {
+	is := is.New(t)
+
+	got, err := bronze.Normalize(map[string]any{
+		"raw":   json.RawMessage(`{"x":1,"y":[true,1.5]}`),
+		"bytes": []byte("hi"),
+	})
+	is.NoErr(err)
+	is.Equal(got["raw"], map[string]any{"x": json.Number("1"), "y": []any{true, 1.5}}) // embedded JSON
+	is.Equal(got["bytes"], "aGk=")                                                     // base64, as encoding/json
 }
 
 func TestNormalizeCopies(t *testing.T) {
@@ -201,6 +217,14 @@ func TestEnvelopeValidation(t *testing.T) {
 		{"no type", func(e *bronze.Envelope) { e.EventType = "" }, "event_type is missing"},
 		{"nil payload", func(e *bronze.Envelope) { e.Payload = nil }, "payload is missing"},
 		{"long type", func(e *bronze.Envelope) { e.EventType = strings.Repeat("x", 65) }, "the maximum is 64"},
+		{"year 10000", func(e *bronze.Envelope) {
+			e.OccurredAt = time.Date(9999, 12, 31, 23, 0, 0, 0, time.FixedZone("-05", -5*3600))
+		}, "outside the years 1 to 9999 in UTC"},
+		{"rounds to zero", func(e *bronze.Envelope) {
+			e.OccurredAt = time.Date(1, 1, 1, 0, 0, 0, 100, time.UTC)
+		}, "occurred_at is missing or zero"},
+		{"separator in id", func(e *bronze.Envelope) { e.SourceEventID = "e1|o" }, `contains "|"`},
+		{"separator in repository", func(e *bronze.Envelope) { e.RepoExternalID = "o|r" }, `contains "|"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -57,8 +57,28 @@ func (e Envelope) validate() error {
 	check("source_event_id", e.SourceEventID, false, maxExternalID)
 	check("repo_external_id", e.RepoExternalID, false, maxExternalID)
 
-	if e.OccurredAt.IsZero() {
+	// The dedupe key joins these fields with "|" as the Python Ghillie
+	// does, so a "|" inside one would let two different events share a
+	// key and the second would be dropped as a duplicate.
+	for _, field := range []struct{ name, value string }{
+		{"source_system", e.SourceSystem}, {"event_type", e.EventType},
+		{"source_event_id", e.SourceEventID}, {"repo_external_id", e.RepoExternalID},
+	} {
+		if strings.Contains(field.value, "|") {
+			problems = append(problems, fmt.Sprintf("%s %q contains \"|\", which separates the "+
+				"fields of the dedupe key: remove it", field.name, field.value))
+		}
+	}
+
+	// Times are stored to the microsecond, so a time that rounds down to
+	// the zero time is as missing as the zero time itself.
+	occurred := e.OccurredAt.UTC().Truncate(time.Microsecond)
+	switch {
+	case occurred.IsZero():
 		problems = append(problems, "occurred_at is missing or zero")
+	case occurred.Year() < 1 || occurred.Year() > 9999:
+		problems = append(problems, fmt.Sprintf("occurred_at %s is outside the years 1 to 9999 in UTC",
+			e.OccurredAt.Format(time.RFC3339Nano)))
 	}
 	if e.Payload == nil {
 		problems = append(problems, "payload is missing: use an empty object for none")

@@ -1,11 +1,14 @@
 package bronze
 
 import (
+	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"math"
 	"math/big"
 	"reflect"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -103,6 +106,11 @@ func (n *normalizer) normalizeAny(v any) (any, error) {
 		return v, nil
 	case json.Number:
 		return n.normalizeNumber(x)
+	case json.RawMessage:
+		return n.normalizeRaw(x)
+	case []byte:
+		// encoding/json writes bytes as base64 text; so does the writer.
+		return base64.StdEncoding.EncodeToString(x), nil
 	case int:
 		return json.Number(strconv.Itoa(x)), nil
 	case int64:
@@ -229,6 +237,9 @@ func (n *normalizer) normalizeNumber(number json.Number) (any, error) {
 	if isPlainInteger(string(number)) {
 		return number, nil
 	}
+	if !jsonNumber.MatchString(string(number)) {
+		return nil, n.fail(fmt.Sprintf("%q is not a JSON number", string(number)))
+	}
 	if i, ok := new(big.Int).SetString(string(number), 10); ok {
 		return json.Number(i.String()), nil
 	}
@@ -237,6 +248,25 @@ func (n *normalizer) normalizeNumber(number json.Number) (any, error) {
 		return nil, n.fail(fmt.Sprintf("%q is not a finite JSON number", string(number)))
 	}
 	return f, nil
+}
+
+// jsonNumber is the grammar of a JSON number (RFC 8259, section 6).
+// strconv accepts more, such as "NaN", "1_000" and "0x1p4".
+var jsonNumber = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$`)
+
+// normalizeRaw decodes a json.RawMessage and normalizes its value, so it
+// is stored as the JSON it holds rather than as a list of bytes.
+func (n *normalizer) normalizeRaw(raw json.RawMessage) (any, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, n.fail(fmt.Sprintf("json.RawMessage is not valid JSON: %v", err))
+	}
+	if dec.More() {
+		return nil, n.fail("json.RawMessage holds more than one JSON value")
+	}
+	return n.normalizeAny(v)
 }
 
 // isPlainInteger reports whether s is an integer in its shortest form,

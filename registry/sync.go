@@ -244,10 +244,13 @@ func (r *syncRun) update(
 	// Silver also learns the default branch from GitHub events. Comparing
 	// with the branch the catalogue gave last time, not with the stored
 	// branch, keeps a learnt branch until the catalogue itself changes.
+	// The catalogue's change is observed now, so commit events older
+	// than this sync cannot bring the old branch back.
 	if row.CatalogueDefaultBranch == nil || *row.CatalogueDefaultBranch != repo.DefaultBranch {
 		set.add("catalogue_default_branch", repo.DefaultBranch)
 		if row.DefaultBranch != repo.DefaultBranch {
 			set.add("default_branch", repo.DefaultBranch)
+			set.add("default_branch_observed_at", r.now)
 		}
 	}
 

@@ -25,6 +25,12 @@ import (
 //     to separate statements.
 //   - Pull requests, issues and documentation changes are guarded by
 //     observed_at in SQL, so the stored row decides, not the batch.
+//
+// NOTE: the guard rejects an older event whole. When the newest snapshot
+// lacked labels or metadata (null or absent) and an older one carried
+// them, the older values are kept only if the older event was processed
+// first. GitHub ingestion always sends both, so only hand-made events
+// can differ by processing order.
 
 // row is one entity row of an upsert.
 type row[K cmp.Ordered] struct {

@@ -440,8 +440,28 @@ func TestCommitUpdatesDefaultBranch(t *testing.T) {
 			envelope(silver.EventCommit, at(4), with(commitPayload("a4"), "default_branch", "release")))
 		processPending(t, db)
 		updated := repositories(t, db)[0]
-		is.Equal(updated.DefaultBranch, "release") // the last reported branch wins
+		is.Equal(updated.DefaultBranch, "release") // the newest reported branch wins
 		is.True(updated.UpdatedAt.After(created.UpdatedAt.Time))
+	})
+}
+
+func TestOlderBranchDoesNotOverwrite(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		is := is.New(t)
+		write(t, db,
+			envelope(silver.EventCommit, at(5), with(commitPayload("b1"), "default_branch", "main")),
+			envelope(silver.EventCommit, at(1), with(commitPayload("a1"), "default_branch", "master")))
+		processPending(t, db)
+		is.Equal(repositories(t, db)[0].DefaultBranch, "main") // newest event wins in one batch
+
+		// Replaying the older event on its own leaves the newer branch.
+		_, err := silver.NewTransformer(db, nil).ProcessIDs(t.Context(), []int64{2})
+		is.NoErr(err)
+		is.Equal(repositories(t, db)[0].DefaultBranch, "main")
+
+		write(t, db, envelope(silver.EventCommit, at(9), with(commitPayload("c1"), "default_branch", "trunk")))
+		processPending(t, db)
+		is.Equal(repositories(t, db)[0].DefaultBranch, "trunk") // a newer event still updates it
 	})
 }
 

@@ -48,14 +48,19 @@ func selectRepositoriesSQL(d store.Dialect, refs int) string {
 // the registry created first is left as it is.
 func insertRepositoriesSQL(d store.Dialect, rows int) string {
 	return d.Rebind(`INSERT INTO repositories (id, github_owner, github_name, default_branch,
-		ingestion_enabled, created_at, updated_at) VALUES ` + valuesRows(rows, 7) +
+		default_branch_observed_at, ingestion_enabled, created_at, updated_at) VALUES ` +
+		valuesRows(rows, 8) +
 		" ON CONFLICT DO NOTHING")
 }
 
 // updateDefaultBranchSQL stores the default branch that a commit event
-// reported.
-const updateDefaultBranchSQL = `UPDATE repositories SET default_branch = ?, updated_at = ?
-	WHERE id = ? AND default_branch <> ?`
+// reported, unless a newer observation already set the stored one. An
+// equally old observation with another branch wins, as the later
+// processed of two simultaneous reports.
+const updateDefaultBranchSQL = `UPDATE repositories
+	SET default_branch = ?, default_branch_observed_at = ?, updated_at = ?
+	WHERE id = ? AND (default_branch_observed_at IS NULL OR default_branch_observed_at < ?
+		OR (default_branch_observed_at = ? AND default_branch <> ?))`
 
 // entityRepo returns the repository that an entity event's payload names.
 func entityRepo(ev *event) repoRef {
@@ -72,6 +77,18 @@ func entityRepo(ev *event) repoRef {
 	panic(fmt.Sprintf("silver: raw event %d has no entity payload", ev.raw.id))
 }
 
+// branchReport is a default branch and when a commit event reported it.
+type branchReport struct {
+	branch     string
+	observedAt store.Time
+}
+
+// newer reports whether r should replace the report old: it was observed
+// later, or at the same time and processed later.
+func (r branchReport) newer(old branchReport, exists bool) bool {
+	return !exists || !r.observedAt.Before(old.observedAt.Time)
+}
+
 // reportedBranch returns the non-empty default branch of a commit event.
 func reportedBranch(ev *event) (string, bool) {
 	p, ok := ev.entity.(CommitPayload)
@@ -82,14 +99,14 @@ func reportedBranch(ev *event) (string, bool) {
 }
 
 // resolveRepositories sets the repository id of every event, creating
-// missing repositories, and stores the default branch that the last
-// commit event of each repository reported. Applying all events at once
-// leaves the same branch as applying them in order, because only the last
-// reported branch survives.
+// missing repositories, and stores the default branch that the newest
+// commit event of each repository reported. The stored branch keeps the
+// time of its observation, so the result does not depend on the order in
+// which events are processed.
 func resolveRepositories(ctx context.Context, tx *store.Tx, events []*event, now store.Time) error {
 	var refs []repoRef
 	seen := map[repoRef]bool{}
-	lastBranch := map[string]string{}
+	lastBranch := map[string]branchReport{}
 	for _, ev := range events {
 		ref := entityRepo(ev)
 		if !seen[ref] {
@@ -97,7 +114,11 @@ func resolveRepositories(ctx context.Context, tx *store.Tx, events []*event, now
 			refs = append(refs, ref)
 		}
 		if branch, ok := reportedBranch(ev); ok {
-			lastBranch[ref.foldedKey()] = branch
+			report := branchReport{branch, ev.raw.occurredAt}
+			old, exists := lastBranch[ref.foldedKey()]
+			if report.newer(old, exists) {
+				lastBranch[ref.foldedKey()] = report
+			}
 		}
 	}
 
@@ -132,15 +153,19 @@ func resolveRepositories(ctx context.Context, tx *store.Tx, events []*event, now
 		}
 	}
 
-	branches := map[string]string{}
+	branches := map[string]branchReport{}
 	for _, ev := range events {
 		repo := found[entityRepo(ev)]
 		ev.repoID = repo.id
 		if branch, ok := reportedBranch(ev); ok {
-			branches[repo.id] = branch
+			report := branchReport{branch, ev.raw.occurredAt}
+			old, exists := branches[repo.id]
+			if report.newer(old, exists) {
+				branches[repo.id] = report
+			}
 		}
 	}
-	return updateDefaultBranches(ctx, tx, found, branches, now)
+	return updateDefaultBranches(ctx, tx, branches, now)
 }
 
 func selectRepositories(ctx context.Context, tx *store.Tx, refs []repoRef,
@@ -174,11 +199,11 @@ func selectRepositories(ctx context.Context, tx *store.Tx, refs []repoRef,
 	return found, nil
 }
 
-// insertRepositories creates ad hoc repositories, with the last default
+// insertRepositories creates ad hoc repositories, with the newest default
 // branch that a commit event reported for them, or adHocDefaultBranch.
 // Spellings that differ only in case are all offered: the unique index
 // keeps the first, by the database's own case folding.
-func insertRepositories(ctx context.Context, tx *store.Tx, refs []repoRef, lastBranch map[string]string,
+func insertRepositories(ctx context.Context, tx *store.Tx, refs []repoRef, lastBranch map[string]branchReport,
 	now store.Time,
 ) error {
 	sorted := slices.Clone(refs)
@@ -190,13 +215,13 @@ func insertRepositories(ctx context.Context, tx *store.Tx, refs []repoRef, lastB
 	})
 
 	for _, chunk := range chunks(sorted, maxRowsPerStatement) {
-		args := make([]any, 0, 7*len(chunk))
+		args := make([]any, 0, 8*len(chunk))
 		for _, ref := range chunk {
-			branch, ok := lastBranch[ref.foldedKey()]
-			if !ok {
-				branch = adHocDefaultBranch
+			branch, observed := adHocDefaultBranch, (*store.Time)(nil)
+			if report, ok := lastBranch[ref.foldedKey()]; ok {
+				branch, observed = report.branch, &report.observedAt
 			}
-			args = append(args, store.NewID(), ref.owner, ref.name, branch, false, now, now)
+			args = append(args, store.NewID(), ref.owner, ref.name, branch, observed, false, now, now)
 		}
 		query := insertRepositoriesSQL(tx.Dialect(), len(chunk))
 		if _, err := tx.ExecContext(ctx, query, args...); err != nil {
@@ -206,27 +231,21 @@ func insertRepositories(ctx context.Context, tx *store.Tx, refs []repoRef, lastB
 	return nil
 }
 
-// updateDefaultBranches stores reported branches that differ from the
+// updateDefaultBranches stores reported branches that are newer than the
 // stored ones, bumping updated_at.
-func updateDefaultBranches(ctx context.Context, tx *store.Tx, found map[repoRef]storedRepository,
-	branches map[string]string, now store.Time,
+func updateDefaultBranches(ctx context.Context, tx *store.Tx, branches map[string]branchReport,
+	now store.Time,
 ) error {
-	stored := map[string]string{}
-	for _, repo := range found {
-		stored[repo.id] = repo.defaultBranch
-	}
-
 	ids := make([]string, 0, len(branches))
-	for id, branch := range branches {
-		if stored[id] != branch {
-			ids = append(ids, id)
-		}
+	for id := range branches {
+		ids = append(ids, id)
 	}
 	slices.Sort(ids)
 
 	for _, id := range ids {
-		branch := branches[id]
-		_, err := tx.ExecContext(ctx, tx.Rebind(updateDefaultBranchSQL), branch, now, id, branch)
+		r := branches[id]
+		_, err := tx.ExecContext(ctx, tx.Rebind(updateDefaultBranchSQL),
+			r.branch, r.observedAt, now, id, r.observedAt, r.observedAt, r.branch)
 		if err != nil {
 			return fmt.Errorf("update default branch of repository %s: %w", id, store.Classify(err))
 		}

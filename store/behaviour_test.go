@@ -332,6 +332,13 @@ func TestTimeRoundTrip(t *testing.T) {
 			is.True(got == nil)
 		})
 
+		t.Run("year 10000 rejected", func(t *testing.T) {
+			is := is.New(t)
+			_, err := db.ExecContext(ctx, db.Rebind("INSERT INTO stamp (id, at) VALUES (?, ?)"),
+				101, store.NewTime(time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)))
+			is.True(err != nil)
+		})
+
 		t.Run("zero rejected", func(t *testing.T) {
 			is := is.New(t)
 			_, err := db.ExecContext(ctx, db.Rebind("INSERT INTO stamp (id, at) VALUES (?, ?)"),

@@ -33,20 +33,38 @@ func Now() Time { return NewTime(time.Now()) }
 // Value implements driver.Valuer. A zero Time is rejected, because a
 // stored "0001-01-01" hides a missing value; use a nil *Time for NULL.
 func (t Time) Value() (driver.Value, error) {
-	if t.IsZero() {
-		return nil, fmt.Errorf("store.Time is zero: set a timestamp or store NULL with a nil *Time")
+	utc, err := t.storable()
+	if err != nil {
+		return nil, err
 	}
-	return t.UTC().Truncate(time.Microsecond).Format(TimeLayout), nil
+	return utc.Format(TimeLayout), nil
 }
 
 // TimestamptzValue implements pgx's pgtype.TimestamptzValuer, so that
 // pgx encodes the time directly instead of parsing the text that Value
 // returns.
 func (t Time) TimestamptzValue() (pgtype.Timestamptz, error) {
-	if t.IsZero() {
-		return pgtype.Timestamptz{}, fmt.Errorf("store.Time is zero: set a timestamp or store NULL with a nil *Time")
+	utc, err := t.storable()
+	if err != nil {
+		return pgtype.Timestamptz{}, err
 	}
-	return pgtype.Timestamptz{Time: t.UTC().Truncate(time.Microsecond), Valid: true}, nil
+	return pgtype.Timestamptz{Time: utc, Valid: true}, nil
+}
+
+// storable returns the time as both databases store it, or an error for
+// a time they cannot store alike.
+func (t Time) storable() (time.Time, error) {
+	if t.IsZero() {
+		return time.Time{}, fmt.Errorf("store.Time is zero: set a timestamp or store NULL with a nil *Time")
+	}
+	utc := t.UTC().Truncate(time.Microsecond)
+	if utc.Year() < 1 || utc.Year() > 9999 {
+		// The fixed-width text form, and so SQLite's ordering, has four
+		// digits for the year; PostgreSQL would accept more.
+		return time.Time{}, fmt.Errorf("store.Time %s is outside the years 1 to 9999 in UTC",
+			t.Format(time.RFC3339))
+	}
+	return utc, nil
 }
 
 // readLayouts are the forms a timestamp may take when read back: ours,

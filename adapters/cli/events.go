@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -20,8 +21,8 @@ func (a *app) eventsCommand() *cobra.Command {
 }
 
 // maxEnvelopeLine bounds one line of an events file; GitHub payloads are
-// far smaller.
-const maxEnvelopeLine = 64 << 20
+// far smaller. A longer line is rejected, and the import goes on.
+var maxEnvelopeLine = 64 << 20
 
 // eventsBatchSize is how many envelopes one transaction writes.
 const eventsBatchSize = 1000
@@ -90,6 +91,35 @@ func (a *app) eventsImportCommand() *cobra.Command {
 	}
 }
 
+// readLine returns the next line without its end, or, for a line longer
+// than maxEnvelopeLine, nil and tooLong after skipping the rest of it. It
+// returns io.EOF with a nil line at the end of the input.
+func readLine(r *bufio.Reader) (line []byte, tooLong bool, err error) {
+	var buf []byte
+	for {
+		chunk, err := r.ReadSlice('\n')
+		if len(buf)+len(chunk) > maxEnvelopeLine {
+			tooLong = true
+			buf = nil
+		} else if !tooLong {
+			buf = append(buf, chunk...)
+		}
+
+		switch {
+		case errors.Is(err, bufio.ErrBufferFull):
+			continue
+		case errors.Is(err, io.EOF) && len(buf) == 0 && !tooLong:
+			return nil, false, io.EOF
+		case err != nil && !errors.Is(err, io.EOF):
+			return nil, false, err
+		}
+		if tooLong {
+			return nil, true, nil
+		}
+		return bytes.TrimRight(buf, "\r\n"), false, nil
+	}
+}
+
 func (a *app) openInput(path string) (io.Reader, func(), error) {
 	if path == "-" {
 		return a.stdin, func() {}, nil
@@ -127,25 +157,40 @@ func importEvents(ctx context.Context, db *store.DB, input io.Reader) (eventsRep
 		return nil
 	}
 
-	lines := bufio.NewScanner(input)
-	lines.Buffer(make([]byte, 0, 64<<10), maxEnvelopeLine)
+	reader := bufio.NewReaderSize(input, 64<<10)
 	line := 0
-	for lines.Scan() {
+	for {
+		text, tooLong, err := readLine(reader)
+		if errors.Is(err, io.EOF) && text == nil {
+			break
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			return report, fmt.Errorf("read events after line %d: %w", line, err)
+		}
 		line++
-		text := lines.Bytes()
-		if len(bytes.TrimSpace(text)) == 0 {
+		if line == 1 {
+			text = bytes.TrimPrefix(text, []byte("\uFEFF"))
+		}
+
+		switch {
+		case tooLong:
+			report.Rejected++
+			report.Rejects = append(report.Rejects, rejectedLine{Line: line,
+				Reason: fmt.Sprintf("line is longer than the maximum of %d bytes", maxEnvelopeLine)})
+			continue
+		case len(bytes.TrimSpace(text)) == 0:
 			continue
 		}
 
-		envelope, err := bronze.ParseEnvelope(text)
-		if err == nil {
+		envelope, parseErr := bronze.ParseEnvelope(text)
+		if parseErr == nil {
 			// Validates the payload too, so that one bad line cannot
 			// fail the batch it would be written with.
-			_, err = bronze.DedupeKey(envelope)
+			_, parseErr = bronze.DedupeKey(envelope)
 		}
-		if err != nil {
+		if parseErr != nil {
 			report.Rejected++
-			report.Rejects = append(report.Rejects, rejectedLine{Line: line, Reason: err.Error()})
+			report.Rejects = append(report.Rejects, rejectedLine{Line: line, Reason: parseErr.Error()})
 			continue
 		}
 
@@ -155,9 +200,6 @@ func importEvents(ctx context.Context, db *store.DB, input io.Reader) (eventsRep
 				return report, fmt.Errorf("write events before line %d: %w", line+1, err)
 			}
 		}
-	}
-	if err := lines.Err(); err != nil {
-		return report, fmt.Errorf("read events after line %d: %w", line, err)
 	}
 	if err := flush(); err != nil {
 		return report, fmt.Errorf("write events: %w", err)

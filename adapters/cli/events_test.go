@@ -81,3 +81,19 @@ func TestEventsImportMissingFile(t *testing.T) {
 	is.Equal(r.code, cli.ExitFailure)
 	is.True(strings.Contains(r.stderr, "nope.jsonl"))
 }
+
+func TestEventsImportLongLineAndBOM(t *testing.T) {
+	is := is.New(t)
+	env := migratedEnv(t, "sqlite")
+	defer cli.SetMaxEnvelopeLine(4096)()
+
+	long := `{"source_system":"github","event_type":"x","occurred_at":"2024-07-02T09:30:00Z",` +
+		`"payload":{"text":"` + strings.Repeat("a", 5000) + `"}}`
+	input := "\uFEFF" + envelopeLine(1) + "\r\n" + long + "\n" + envelopeLine(2)
+
+	r := runWithInput(t, env, input, "-o", "json", "events", "import", "-")
+	is.Equal(r.code, cli.ExitFailure)
+	is.True(strings.Contains(r.stdout, `"new": 2`))    // lines around the long one are stored
+	is.True(strings.Contains(r.stdout, `"line": 2`))   // the long line is rejected by number
+	is.True(strings.Contains(r.stdout, "longer than")) // with the reason
+}

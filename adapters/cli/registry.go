@@ -72,6 +72,10 @@ func (a *app) estateRepoListCommand() *cobra.Command {
 			if active || inactive {
 				opts.Ingestion = &active
 			}
+			if opts.Limit < 0 || opts.Offset < 0 {
+				return usageError{fmt.Errorf("invalid --limit %d or --offset %d: use 0 or more",
+					opts.Limit, opts.Offset)}
+			}
 
 			db, err := a.openDB(ctx)
 			if err != nil {

@@ -85,8 +85,8 @@ func TestRegistryCommandErrors(t *testing.T) {
 			"--ingestion-enabled"}, cli.ExitFailure, "repository o/n not found"},
 		{"unknown estate", []string{"estate", "sync", "--estate-key", "nope"}, cli.ExitFailure,
 			`estate "nope" not found`},
-		{"negative limit", []string{"estate", "repo", "list", "--limit", "-1"}, cli.ExitFailure,
-			"invalid limit -1"},
+		{"negative limit", []string{"estate", "repo", "list", "--limit", "-1"}, cli.ExitUsage,
+			"invalid --limit -1"},
 		{"missing key", []string{"estate", "sync"}, cli.ExitUsage, `"estate-key" not set`},
 	}
 	for _, tt := range tests {

@@ -1,13 +1,16 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/spf13/cobra"
 
 	"github.com/ghillie/ghillie/silver"
+	"github.com/ghillie/ghillie/store"
 )
 
 // transformReport is the JSON and YAML form of a transform run.
@@ -31,7 +34,8 @@ func (a *app) transformCommand() *cobra.Command {
 			"own, and print how many were processed, failed or skipped. Skipped events have\n" +
 			"a type with no Silver entity; they still become event facts. Failed events keep\n" +
 			"their reason and are not retried by later runs: pass their ids with --ids to\n" +
-			"process them again. The exit status is 1 when any event failed.",
+			"process them again. The exit status is 1 when any event failed or an id in\n" +
+			"--ids names no raw event.",
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -39,6 +43,13 @@ func (a *app) transformCommand() *cobra.Command {
 			eventIDs, err := parseIDs(ids)
 			if err != nil {
 				return err
+			}
+			if cmd.Flags().Changed("ids") && len(eventIDs) == 0 {
+				return usageError{fmt.Errorf("--ids is empty: give raw event ids, or leave the flag out " +
+					"to process pending events")}
+			}
+			if batchSize < 1 {
+				return usageError{fmt.Errorf("invalid --batch-size %d: use a positive number", batchSize)}
 			}
 			if limit < 0 {
 				return usageError{fmt.Errorf("invalid --limit %d: use a positive number, or 0 for all", limit)}
@@ -56,8 +67,15 @@ func (a *app) transformCommand() *cobra.Command {
 			transformer := silver.NewTransformer(db, a.logger)
 			transformer.BatchSize = batchSize
 
-			var res silver.Result
+			var (
+				res     silver.Result
+				missing []int64
+			)
 			if len(eventIDs) > 0 {
+				missing, err = missingRawEvents(ctx, db, eventIDs)
+				if err != nil {
+					return err
+				}
 				res, err = transformer.ProcessIDs(ctx, eventIDs)
 			} else {
 				res, err = transformer.ProcessPending(ctx, limit)
@@ -75,6 +93,10 @@ func (a *app) transformCommand() *cobra.Command {
 			if renderErr != nil {
 				return renderErr
 			}
+			if len(missing) > 0 {
+				fmt.Fprintf(a.stderr, "raw events not found: %s\n", joinIDs(missing))
+				return &exitError{code: ExitFailure}
+			}
 			if report.Failed > 0 {
 				return &exitError{code: ExitFailure}
 			}
@@ -88,6 +110,39 @@ func (a *app) transformCommand() *cobra.Command {
 	flags.StringSliceVar(&ids, "ids", nil,
 		"process these raw event ids, whatever their state, instead of the pending ones")
 	return cmd
+}
+
+// missingRawEvents returns the ids that name no raw event.
+func missingRawEvents(ctx context.Context, db *store.DB, ids []int64) ([]int64, error) {
+	query, args, err := sqlx.In("SELECT id FROM raw_events WHERE id IN (?)", ids)
+	if err != nil {
+		return nil, err
+	}
+	var found []int64
+	if err := db.SelectContext(ctx, &found, db.Rebind(query), args...); err != nil {
+		return nil, fmt.Errorf("look up raw events: %w", store.Classify(err))
+	}
+
+	exists := make(map[int64]bool, len(found))
+	for _, id := range found {
+		exists[id] = true
+	}
+	var missing []int64
+	for _, id := range ids {
+		if !exists[id] {
+			missing = append(missing, id)
+			exists[id] = true // report each id once
+		}
+	}
+	return missing, nil
+}
+
+func joinIDs(ids []int64) string {
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = strconv.FormatInt(id, 10)
+	}
+	return strings.Join(parts, ", ")
 }
 
 func parseIDs(values []string) ([]int64, error) {

@@ -56,6 +56,10 @@ func TestTransformCommand(t *testing.T) {
 			var commits int
 			is.NoErr(db.Get(&commits, "SELECT count(*) FROM commits"))
 			is.Equal(commits, 1)
+
+			r = run(t, env, "transform", "--ids", fmt.Sprintf("1,%d,999", failed))
+			is.Equal(r.code, cli.ExitFailure)
+			is.True(strings.Contains(r.stderr, "raw events not found: 999"))
 		})
 	}
 }
@@ -70,6 +74,8 @@ func TestTransformUsageErrors(t *testing.T) {
 		{"bad id", []string{"transform", "--ids", "1,x"}, `invalid raw event id "x"`},
 		{"negative limit", []string{"transform", "--limit", "-2"}, "invalid --limit -2"},
 		{"both", []string{"transform", "--ids", "1", "--limit", "2"}, "exclude each other"},
+		{"empty ids", []string{"transform", "--ids", ""}, "--ids is empty"},
+		{"batch size", []string{"transform", "--batch-size", "-5"}, "invalid --batch-size -5"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
