@@ -1,10 +1,12 @@
 package silver
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 
 	"github.com/ghillie/ghillie/bronze"
 	"github.com/ghillie/ghillie/store"
@@ -47,21 +49,33 @@ type batchOutcome struct {
 
 const claimColumns = "id, event_type, repo_external_id, occurred_at, payload"
 
-// claimPendingSQL selects the oldest pending raw events. The state is a
+// Claiming an event marks it processed and counts the attempt in the same
+// statement that reads it, because most events succeed: one row write
+// per event instead of a row lock and a later update. A failed event is
+// marked failed afterwards in the same transaction, and a rolled-back
+// batch leaves every claimed event as it was.
+const claimUpdate = `UPDATE raw_events SET transform_state = 1, transform_error = NULL,
+	transform_reason = NULL, transform_attempts = transform_attempts + 1 WHERE id IN `
+
+// claimPendingSQL claims the oldest pending raw events. The state is a
 // literal, not a parameter, so that the planner can match the partial
 // index ix_raw_events_pending (WHERE transform_state = 0) in a cached plan.
-const claimPendingSQL = "SELECT " + claimColumns +
-	" FROM raw_events WHERE transform_state = 0 ORDER BY id LIMIT ?"
+// The ids are materialized first: a subquery with LIMIT inside the
+// UPDATE's condition may be evaluated more than once on PostgreSQL and
+// then claim more rows than the limit.
+func claimPendingSQL(d store.Dialect) string {
+	return d.Rebind("WITH pending AS MATERIALIZED (SELECT id FROM raw_events WHERE transform_state = 0 " +
+		"ORDER BY id LIMIT ?" + d.ForUpdate(true) + ") " +
+		claimUpdate + "(SELECT id FROM pending) RETURNING " + claimColumns)
+}
 
-// claimIDsSQL selects raw events by id, whatever their state.
+// claimIDsSQL claims raw events by id, whatever their state.
 func claimIDsSQL(d store.Dialect, ids int) string {
-	return d.Rebind("SELECT " + claimColumns + " FROM raw_events WHERE id IN (" +
-		placeholders(ids) + ") ORDER BY id" + d.ForUpdate(false))
+	return d.Rebind(claimUpdate + "(" + placeholders(ids) + ") RETURNING " + claimColumns)
 }
 
 func claimPending(ctx context.Context, tx *store.Tx, limit int) ([]rawEvent, error) {
-	query := tx.Rebind(claimPendingSQL + tx.Dialect().ForUpdate(true))
-	return queryRawEvents(ctx, tx, query, limit)
+	return queryRawEvents(ctx, tx, claimPendingSQL(tx.Dialect()), limit)
 }
 
 func claimIDs(ctx context.Context, tx *store.Tx, ids []int64) ([]rawEvent, error) {
@@ -77,6 +91,7 @@ func claimIDs(ctx context.Context, tx *store.Tx, ids []int64) ([]rawEvent, error
 		}
 		raws = append(raws, claimed...)
 	}
+	slices.SortFunc(raws, func(a, b rawEvent) int { return cmp.Compare(a.id, b.id) })
 	return raws, nil
 }
 
@@ -98,6 +113,9 @@ func queryRawEvents(ctx context.Context, tx *store.Tx, query string, args ...any
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("claim raw events: %w", store.Classify(err))
 	}
+
+	// RETURNING promises no order; events apply in id order.
+	slices.SortFunc(raws, func(a, b rawEvent) int { return cmp.Compare(a.id, b.id) })
 	return raws, nil
 }
 
@@ -260,36 +278,22 @@ func (t *Transformer) apply(ctx context.Context, tx *store.Tx, events []*event) 
 	return upsertIssues(ctx, tx, entities)
 }
 
-// markProcessedSQL marks raw events processed and clears an earlier
-// failure.
-func markProcessedSQL(d store.Dialect, ids int) string {
-	return d.Rebind(`UPDATE raw_events SET transform_state = ?, transform_error = NULL,
-		transform_reason = NULL, transform_attempts = transform_attempts + 1
-		WHERE id IN (` + placeholders(ids) + ")")
-}
-
-// markFailedSQL marks one raw event failed with its message and reason.
+// markFailedSQL marks one claimed raw event failed with its message and
+// reason. The claim already counted the attempt.
 const markFailedSQL = `UPDATE raw_events SET transform_state = ?, transform_error = ?,
-	transform_reason = ?, transform_attempts = transform_attempts + 1 WHERE id = ?`
+	transform_reason = ? WHERE id = ?`
 
+// markStates records the failures of a batch; its other events were
+// marked processed when they were claimed.
 func markStates(ctx context.Context, tx *store.Tx, events []*event) error {
-	var processed []any
 	for _, ev := range events {
 		if ev.failure == nil {
-			processed = append(processed, ev.raw.id)
 			continue
 		}
 		_, err := tx.ExecContext(ctx, tx.Rebind(markFailedSQL),
 			int(bronze.Failed), ev.failure.Error(), string(ev.failure.reason), ev.raw.id)
 		if err != nil {
 			return fmt.Errorf("mark raw event %d failed: %w", ev.raw.id, store.Classify(err))
-		}
-	}
-
-	for _, ids := range chunks(processed, maxIDsPerStatement) {
-		args := append([]any{int(bronze.Processed)}, ids...)
-		if _, err := tx.ExecContext(ctx, markProcessedSQL(tx.Dialect(), len(ids)), args...); err != nil {
-			return fmt.Errorf("mark raw events processed: %w", store.Classify(err))
 		}
 	}
 	return nil
