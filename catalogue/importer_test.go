@@ -44,7 +44,9 @@ func importFile(t *testing.T, db *store.DB, estate, path, sha string) catalogue.
 	return res
 }
 
-func importCatalogue(t *testing.T, db *store.DB, estate string, c *catalogue.Catalogue, sha string) catalogue.ImportResult {
+func importCatalogue(t *testing.T, db *store.DB, estate string, c *catalogue.Catalogue,
+	sha string,
+) catalogue.ImportResult {
 	t.Helper()
 
 	res, err := catalogue.NewImporter(db, nil).Import(context.Background(), catalogue.Estate{Key: estate}, c, sha)
