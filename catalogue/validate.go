@@ -261,6 +261,17 @@ func (v *validator) checkDocumentationPaths(path string, paths []string) {
 		}
 		v.checkLine(itemPath, "documentation path", p)
 		v.checkLength(itemPath, "documentation path", p, maxDocumentationPathLength)
+		v.checkPattern(itemPath, p)
+	}
+}
+
+// checkPattern checks that a path is a valid glob (see Glob).
+func (v *validator) checkPattern(path, pattern string) {
+	if strings.TrimSpace(pattern) == "" {
+		return
+	}
+	if _, err := CompileGlob(pattern); err != nil {
+		v.add(path, "%s", err.Error())
 	}
 }
 
@@ -286,6 +297,9 @@ func (v *validator) checkNoise(path string, noise NoiseFilters) {
 		listPath := fieldPath(path, list.field)
 		for i, value := range list.values {
 			v.checkLine(indexPath(listPath, i), list.valueName, value)
+			if list.field == "ignore_paths" {
+				v.checkPattern(indexPath(listPath, i), value)
+			}
 		}
 	}
 }

@@ -163,6 +163,19 @@ func TestValidateInvalid(t *testing.T) {
 			},
 		},
 		{
+			name: "invalid path patterns",
+			modify: func(c *catalogue.Catalogue) {
+				c.Projects[0].Noise.IgnorePaths = []string{"docs/generated/**", "docs/[abc"}
+				c.Projects[0].DocumentationPaths = []string{"docs/a**b"}
+			},
+			want: []string{
+				`projects[0].noise.ignore_paths[1]: invalid path pattern "docs/[abc": ` +
+					`character class "[abc" is not closed with ]`,
+				`projects[0].documentation_paths[0]: invalid path pattern "docs/a**b": ` +
+					`"**" must be a whole segment, as in docs/**/*.md`,
+			},
+		},
+		{
 			name:   "uppercase key",
 			modify: func(c *catalogue.Catalogue) { c.Projects[1].Key = "Billing" },
 			want:   []string{`projects[1].key: invalid key "Billing"` + slugRule},

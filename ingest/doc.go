@@ -3,9 +3,9 @@
 // documentation, and (as it grows) fetches new activity incrementally.
 //
 // Path patterns, in noise filters and in documentation paths alike, use
-// one glob syntax (see Glob): "**" crosses directories, "*" and "?" stay
-// inside one, and a pattern without wildcards names a file or a whole
-// directory.
+// the catalogue's glob syntax (see catalogue.Glob): "**" crosses
+// directories, "*" and "?" stay inside one, and a pattern without
+// wildcards names a file or a whole directory.
 //
 // The package is incomplete: the GitHub client port, the incremental
 // worker with its watermarks and the ingestion health service are still

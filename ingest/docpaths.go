@@ -3,6 +3,8 @@ package ingest
 import (
 	"fmt"
 	"strings"
+
+	"github.com/ghillie/ghillie/catalogue"
 )
 
 // IsRoadmap reports whether a documentation path is a roadmap: its name
@@ -54,7 +56,7 @@ func hasExtension(name string) bool {
 // DocPaths matches changed files against a repository's documentation
 // paths: exact files, directories and globs (see Glob).
 type DocPaths struct {
-	globs []*Glob
+	globs []*catalogue.Glob
 }
 
 // CompileDocPaths compiles documentation paths, skipping blank ones and
@@ -66,12 +68,12 @@ func CompileDocPaths(paths []string) (*DocPaths, error) {
 		if strings.TrimSpace(p) == "" {
 			continue
 		}
-		g, err := CompileGlob(p)
+		g, err := catalogue.CompileGlob(p)
 		if err != nil {
 			return nil, fmt.Errorf("documentation path: %w", err)
 		}
-		if !seen[g.pattern] {
-			seen[g.pattern] = true
+		if !seen[g.String()] {
+			seen[g.String()] = true
 			d.globs = append(d.globs, g)
 		}
 	}
@@ -83,7 +85,7 @@ func CompileDocPaths(paths []string) (*DocPaths, error) {
 func (d *DocPaths) Match(file string) (pattern string, ok bool) {
 	for _, g := range d.globs {
 		if g.Match(file) {
-			return g.pattern, true
+			return g.String(), true
 		}
 	}
 	return "", false

@@ -15,7 +15,7 @@ type NoiseFilter struct {
 	authors  map[string]bool
 	labels   map[string]bool
 	prefixes []string
-	paths    []*Glob
+	paths    []*catalogue.Glob
 }
 
 // CompileNoiseFilter merges project noise settings. A project with
@@ -57,11 +57,11 @@ func (f *NoiseFilter) addPaths(patterns []string) error {
 		if strings.TrimSpace(p) == "" {
 			continue
 		}
-		g, err := CompileGlob(p)
+		g, err := catalogue.CompileGlob(p)
 		if err != nil {
 			return fmt.Errorf("noise filter ignore_paths: %w", err)
 		}
-		duplicate := slices.ContainsFunc(f.paths, func(old *Glob) bool { return old.pattern == g.pattern })
+		duplicate := slices.ContainsFunc(f.paths, func(old *catalogue.Glob) bool { return old.String() == g.String() })
 		if !duplicate {
 			f.paths = append(f.paths, g)
 		}
@@ -83,7 +83,7 @@ func fold(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 func (f *NoiseFilter) Paths() []string {
 	out := make([]string, len(f.paths))
 	for i, g := range f.paths {
-		out[i] = g.pattern
+		out[i] = g.String()
 	}
 	return out
 }

@@ -1,4 +1,4 @@
-package ingest
+package catalogue
 
 import (
 	"fmt"
@@ -6,7 +6,8 @@ import (
 	"strings"
 )
 
-// Glob is a compiled path pattern. Paths and patterns are compared after
+// Glob is a compiled path pattern, the syntax of documentation paths and
+// of noise filters' ignore_paths. Paths and patterns are compared after
 // NormalizePath, case-sensitively, as a whole:
 //
 //   - "**" as a whole segment matches any number of directories,

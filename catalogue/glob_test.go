@@ -1,4 +1,4 @@
-package ingest_test
+package catalogue_test
 
 import (
 	"strings"
@@ -6,7 +6,7 @@ import (
 
 	"github.com/matryer/is"
 
-	"github.com/ghillie/ghillie/ingest"
+	"github.com/ghillie/ghillie/catalogue"
 )
 
 func TestGlobMatch(t *testing.T) {
@@ -46,7 +46,7 @@ func TestGlobMatch(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.pattern+" "+tt.path, func(t *testing.T) {
 			is := is.New(t)
-			g, err := ingest.CompileGlob(tt.pattern)
+			g, err := catalogue.CompileGlob(tt.pattern)
 			is.NoErr(err)
 			is.Equal(g.Match(tt.path), tt.want)
 		})
@@ -66,7 +66,7 @@ func TestCompileGlobErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.pattern, func(t *testing.T) {
 			is := is.New(t)
-			_, err := ingest.CompileGlob(tt.pattern)
+			_, err := catalogue.CompileGlob(tt.pattern)
 			is.True(err != nil)
 			is.True(strings.Contains(err.Error(), tt.want)) // message names the problem
 			is.True(strings.Contains(err.Error(), "invalid path pattern"))
@@ -87,7 +87,7 @@ func TestNormalizePath(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
 			is := is.New(t)
-			is.Equal(ingest.NormalizePath(tt.in), tt.want)
+			is.Equal(catalogue.NormalizePath(tt.in), tt.want)
 		})
 	}
 }
