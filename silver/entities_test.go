@@ -419,6 +419,22 @@ func TestRepositoryNamesIgnoreCase(t *testing.T) {
 	})
 }
 
+func TestFirstSpellingWinsInOneBatch(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		is := is.New(t)
+		write(t, db,
+			envelope(silver.EventCommit, at(0), commitPayload("abc123")),
+			envelope(silver.EventIssue, at(1),
+				with(issuePayload(5, "open"), "repo_owner", "Octo", "repo_name", "Reef")))
+		processPending(t, db)
+
+		repos := repositories(t, db)
+		is.Equal(len(repos), 1)
+		is.Equal(repos[0].Owner, "octo") // the first event's spelling, as with one event per batch
+		is.Equal(repos[0].Name, "reef")
+	})
+}
+
 func TestCommitUpdatesDefaultBranch(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		is := is.New(t)

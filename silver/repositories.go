@@ -127,14 +127,22 @@ func resolveRepositories(ctx context.Context, tx *store.Tx, events []*event, now
 		return err
 	}
 
-	var missing []repoRef
+	// A new repository takes the spelling of its first event, whatever
+	// the batch size, so only that spelling is offered for insertion.
+	var missing, offered []repoRef
+	firstSpelling := map[string]bool{}
 	for _, ref := range refs {
-		if _, ok := found[ref]; !ok {
-			missing = append(missing, ref)
+		if _, ok := found[ref]; ok {
+			continue
+		}
+		missing = append(missing, ref)
+		if !firstSpelling[ref.foldedKey()] {
+			firstSpelling[ref.foldedKey()] = true
+			offered = append(offered, ref)
 		}
 	}
 	if len(missing) > 0 {
-		if err := insertRepositories(ctx, tx, missing, lastBranch, now); err != nil {
+		if err := insertRepositories(ctx, tx, offered, lastBranch, now); err != nil {
 			return err
 		}
 		created, err := selectRepositories(ctx, tx, missing)
@@ -200,9 +208,8 @@ func selectRepositories(ctx context.Context, tx *store.Tx, refs []repoRef,
 }
 
 // insertRepositories creates ad hoc repositories, with the newest default
-// branch that a commit event reported for them, or adHocDefaultBranch.
-// Spellings that differ only in case are all offered: the unique index
-// keeps the first, by the database's own case folding.
+// branch that a commit event reported for them, or adHocDefaultBranch. A
+// repository that exists by then, in any spelling, is left as it is.
 func insertRepositories(ctx context.Context, tx *store.Tx, refs []repoRef, lastBranch map[string]branchReport,
 	now store.Time,
 ) error {
