@@ -78,6 +78,8 @@ func claimPending(ctx context.Context, tx *store.Tx, limit int) ([]rawEvent, err
 	return queryRawEvents(ctx, tx, claimPendingSQL(tx.Dialect()), limit)
 }
 
+// claimIDs claims raw events by id. The ids must be sorted, so that
+// the chunks, each returned in id order, join in id order.
 func claimIDs(ctx context.Context, tx *store.Tx, ids []int64) ([]rawEvent, error) {
 	var raws []rawEvent
 	for _, chunk := range chunks(ids, maxIDsPerStatement) {
@@ -91,7 +93,6 @@ func claimIDs(ctx context.Context, tx *store.Tx, ids []int64) ([]rawEvent, error
 		}
 		raws = append(raws, claimed...)
 	}
-	slices.SortFunc(raws, func(a, b rawEvent) int { return cmp.Compare(a.id, b.id) })
 	return raws, nil
 }
 

@@ -72,6 +72,20 @@ func upsertGroups[K cmp.Ordered](rows []row[K]) [][]row[K] {
 	return out
 }
 
+// execGroups runs one upsert per group of rows (see upsertGroups), with
+// the statement that buildSQL returns for the group's size and shape.
+func execGroups[K cmp.Ordered](ctx context.Context, tx *store.Tx, rows []row[K],
+	buildSQL func(d store.Dialect, rows, shape int) string, table string,
+) error {
+	for _, group := range upsertGroups(rows) {
+		query := buildSQL(tx.Dialect(), len(group), group[0].shape)
+		if _, err := tx.ExecContext(ctx, query, flattenArgs(group)...); err != nil {
+			return fmt.Errorf("upsert %s: %w", table, store.Classify(err))
+		}
+	}
+	return nil
+}
+
 func flattenArgs[K cmp.Ordered](rows []row[K]) []any {
 	args := make([]any, 0, len(rows)*len(rows[0].args))
 	for _, r := range rows {
@@ -197,13 +211,7 @@ func upsertCommits(ctx context.Context, tx *store.Tx, events []*event, now store
 		}
 	}
 
-	for _, group := range upsertGroups(rows) {
-		query := upsertCommitsSQL(tx.Dialect(), len(group), group[0].shape)
-		if _, err := tx.ExecContext(ctx, query, flattenArgs(group)...); err != nil {
-			return fmt.Errorf("upsert commits: %w", store.Classify(err))
-		}
-	}
-	return nil
+	return execGroups(ctx, tx, rows, upsertCommitsSQL, "commits")
 }
 
 // upsertDocChanges writes documentation changes. Their commits exist, as
@@ -223,13 +231,7 @@ func upsertDocChanges(ctx context.Context, tx *store.Tx, events []*event) error 
 		}})
 	}
 
-	for _, group := range upsertGroups(rows) {
-		query := upsertDocChangesSQL(tx.Dialect(), len(group), group[0].shape)
-		if _, err := tx.ExecContext(ctx, query, flattenArgs(group)...); err != nil {
-			return fmt.Errorf("upsert documentation changes: %w", store.Classify(err))
-		}
-	}
-	return nil
+	return execGroups(ctx, tx, rows, upsertDocChangesSQL, "documentation changes")
 }
 
 func upsertPullRequests(ctx context.Context, tx *store.Tx, events []*event) error {

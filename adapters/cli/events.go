@@ -3,11 +3,13 @@ package cli
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 
 	"github.com/spf13/cobra"
@@ -135,25 +137,40 @@ func (a *app) openInput(path string) (io.Reader, func(), error) {
 // batches, so memory stays bounded whatever the size of the input.
 func importEvents(ctx context.Context, db *store.DB, input io.Reader) (eventsReport, error) {
 	report := eventsReport{Rejects: []rejectedLine{}}
+	reject := func(line int, reason string) {
+		report.Rejected++
+		report.Rejects = append(report.Rejects, rejectedLine{Line: line, Reason: reason})
+	}
 	writer := bronze.NewWriter(db)
 	batch := make([]bronze.Envelope, 0, eventsBatchSize)
+	batchLines := make([]int, 0, eventsBatchSize)
 
+	// flush writes the batch. The writer validates each payload while it
+	// writes, so a payload it rejects is reported by its line and the
+	// rest of the batch is written again without it.
 	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		results, err := writer.WriteBatch(ctx, batch)
-		if err != nil {
-			return err
-		}
-		for _, r := range results {
-			if r.Duplicate {
-				report.Duplicate++
-			} else {
-				report.New++
+		for len(batch) > 0 {
+			results, err := writer.WriteBatch(ctx, batch)
+			var invalid *bronze.BatchError
+			if errors.As(err, &invalid) {
+				reject(batchLines[invalid.Index], invalid.Err.Error())
+				batch = slices.Delete(batch, invalid.Index, invalid.Index+1)
+				batchLines = slices.Delete(batchLines, invalid.Index, invalid.Index+1)
+				continue
 			}
+			if err != nil {
+				return err
+			}
+
+			for _, r := range results {
+				if r.Duplicate {
+					report.Duplicate++
+				} else {
+					report.New++
+				}
+			}
+			batch, batchLines = batch[:0], batchLines[:0]
 		}
-		batch = batch[:0]
 		return nil
 	}
 
@@ -174,27 +191,20 @@ func importEvents(ctx context.Context, db *store.DB, input io.Reader) (eventsRep
 
 		switch {
 		case tooLong:
-			report.Rejected++
-			report.Rejects = append(report.Rejects, rejectedLine{Line: line,
-				Reason: fmt.Sprintf("line is longer than the maximum of %d bytes", maxEnvelopeLine)})
+			reject(line, fmt.Sprintf("line is longer than the maximum of %d bytes", maxEnvelopeLine))
 			continue
 		case len(bytes.TrimSpace(text)) == 0:
 			continue
 		}
 
 		envelope, parseErr := bronze.ParseEnvelope(text)
-		if parseErr == nil {
-			// Validates the payload too, so that one bad line cannot
-			// fail the batch it would be written with.
-			_, parseErr = bronze.DedupeKey(envelope)
-		}
 		if parseErr != nil {
-			report.Rejected++
-			report.Rejects = append(report.Rejects, rejectedLine{Line: line, Reason: parseErr.Error()})
+			reject(line, parseErr.Error())
 			continue
 		}
 
 		batch = append(batch, envelope)
+		batchLines = append(batchLines, line)
 		if len(batch) == eventsBatchSize {
 			if err := flush(); err != nil {
 				return report, fmt.Errorf("write events before line %d: %w", line+1, err)
@@ -204,5 +214,7 @@ func importEvents(ctx context.Context, db *store.DB, input io.Reader) (eventsRep
 	if err := flush(); err != nil {
 		return report, fmt.Errorf("write events: %w", err)
 	}
+	// Payloads rejected while writing are found after later lines.
+	slices.SortFunc(report.Rejects, func(a, b rejectedLine) int { return cmp.Compare(a.Line, b.Line) })
 	return report, nil
 }

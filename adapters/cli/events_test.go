@@ -97,3 +97,30 @@ func TestEventsImportLongLineAndBOM(t *testing.T) {
 	is.True(strings.Contains(r.stdout, `"line": 2`))   // the long line is rejected by number
 	is.True(strings.Contains(r.stdout, "longer than")) // with the reason
 }
+
+func TestEventsImportSeveralBadPayloads(t *testing.T) {
+	is := is.New(t)
+	env := migratedEnv(t, "sqlite")
+	bad := func(n string) string {
+		return `{"source_system":"github","event_type":"x","occurred_at":"2024-07-02T09:30:00Z",` +
+			`"payload":{"n":` + n + `}}`
+	}
+	input := strings.Join([]string{envelopeLine(1), bad("1e999"), "not json", bad("-1e999"),
+		envelopeLine(2)}, "\n")
+
+	r := runWithInput(t, env, input, "-o", "json", "events", "import", "-")
+	is.Equal(r.code, cli.ExitFailure)
+
+	var report struct {
+		New   int `json:"new"`
+		Lines []struct {
+			Line int `json:"line"`
+		} `json:"rejected_lines"`
+	}
+	is.NoErr(json.Unmarshal([]byte(r.stdout), &report))
+	is.Equal(report.New, 2) // the good lines of the batch are written
+	is.Equal(len(report.Lines), 3)
+	is.Equal(report.Lines[0].Line, 2) // rejected lines are listed in line order
+	is.Equal(report.Lines[1].Line, 3)
+	is.Equal(report.Lines[2].Line, 4)
+}
