@@ -141,7 +141,7 @@ func TestNoGeneralPurposePackageNames(t *testing.T) {
 	for path, pkg := range loadPackages(t) {
 		switch pkg.name {
 		case "util", "utils", "common", "models", "types", "helpers":
-			t.Errorf("package %s has a name that says nothing about what it is for", path)
+			t.Errorf("package %s has a name that describes nothing it is for", path)
 		}
 	}
 	if _, err := os.Stat("go.mod"); err != nil {

@@ -29,7 +29,7 @@ func (e *PayloadError) Error() string {
 }
 
 // Normalize returns a deep copy of payload in the form the Writer stores
-// and hashes. The copy holds only map[string]any, []any, string, bool,
+// and hashes. The copy contains only map[string]any, []any, string, bool,
 // nil, json.Number (integers and the exact text of decoded numbers) and
 // float64; payload itself is never modified.
 //
@@ -255,7 +255,7 @@ func (n *normalizer) normalizeNumber(number json.Number) (any, error) {
 var jsonNumber = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$`)
 
 // normalizeRaw decodes a json.RawMessage and normalizes its value, so it
-// is stored as the JSON it holds rather than as a list of bytes.
+// is stored as the JSON it contains rather than as a list of bytes.
 func (n *normalizer) normalizeRaw(raw json.RawMessage) (any, error) {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
@@ -264,7 +264,7 @@ func (n *normalizer) normalizeRaw(raw json.RawMessage) (any, error) {
 		return nil, n.fail(fmt.Sprintf("json.RawMessage is not valid JSON: %v", err))
 	}
 	if dec.More() {
-		return nil, n.fail("json.RawMessage holds more than one JSON value")
+		return nil, n.fail("json.RawMessage contains more than one JSON value")
 	}
 	return n.normalizeAny(v)
 }

@@ -1310,7 +1310,7 @@ func TestParseAnchorsOnKeys(t *testing.T) {
 }
 
 func TestParseTabInDoubleQuotes(t *testing.T) {
-	// goccy/go-yaml rejects this valid YAML, so the issue says how to
+	// goccy/go-yaml rejects this valid YAML, so the issue message shows how to
 	// write it instead and points at the tab.
 	yaml := "version: 1\nprojects:\n  - key: alpha\n    name: \"Alpha\tAPI\"\n" +
 		"    components: []\n"

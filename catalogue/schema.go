@@ -103,7 +103,7 @@ func (Component) JSONSchemaExtend(s *jsonschema.Schema) {
 // JSONSchemaExtend completes the reflected schema of a Repository.
 func (Repository) JSONSchemaExtend(s *jsonschema.Schema) {
 	describeObject(s, "Repository",
-		"The GitHub repository that holds a component's code. Components that "+
+		"The GitHub repository that contains a component's code. Components that "+
 			"share a repository must spell it and its default branch the same way.",
 		"owner", "name")
 	owner := property(s, "owner")

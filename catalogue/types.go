@@ -49,7 +49,7 @@ type Component struct {
 	Notes         []string        `json:"notes" yaml:"notes"`
 }
 
-// Repository is the GitHub repository that holds a component's code.
+// Repository is the GitHub repository that contains a component's code.
 type Repository struct {
 	Owner              string   `json:"owner" yaml:"owner"`
 	Name               string   `json:"name" yaml:"name"`
@@ -90,7 +90,7 @@ type NoiseFilterToggles struct {
 	IgnoreTitlePrefixes bool `json:"ignore_title_prefixes" yaml:"ignore_title_prefixes"`
 }
 
-// StatusSettings holds a project's preferences for status reports.
+// StatusSettings is a project's preferences for status reports.
 type StatusSettings struct {
 	// SummariseDependencyPRs false means dependency update pull requests
 	// are left out of summaries.
@@ -123,7 +123,7 @@ const (
 	LifecycleDeprecated Lifecycle = "deprecated"
 )
 
-// LinkKind says what a relationship between components is needed for.
+// LinkKind is the purpose of a relationship between components.
 type LinkKind string
 
 // Link kinds. The default is LinkRuntime.

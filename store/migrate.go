@@ -54,7 +54,7 @@ func Migrate(ctx context.Context, db *DB, opts ...MigrationOptions) error {
 		return err
 	}
 	if current > latest {
-		return fmt.Errorf("migrate %s: schema version %d, this release knows up to %d: %w",
+		return fmt.Errorf("migrate %s: schema version %d, this release supports up to %d: %w",
 			db, current, latest, ErrSchemaTooNew)
 	}
 

@@ -91,12 +91,12 @@ func (d Dialect) Distinct(a, b string) string {
 }
 
 // ForUpdate returns the clause that ends a SELECT whose rows the
-// transaction will update: " FOR UPDATE" on PostgreSQL, which locks them
-// until the transaction ends, and with skipLocked " FOR UPDATE SKIP
-// LOCKED", which passes over rows another transaction holds, so that
-// concurrent workers claim different rows. SQLite has no row locks and
-// needs none, because its write transactions hold the database's only
-// write lock from their first statement, so the clause is empty there.
+// transaction will update. On PostgreSQL it is " FOR UPDATE", which locks
+// the rows until the transaction ends. With skipLocked it is " FOR UPDATE
+// SKIP LOCKED", which passes over rows another transaction has locked, so
+// concurrent workers claim different rows. On SQLite the clause is empty,
+// because a write transaction there has the database's only write lock
+// from its first statement.
 func (d Dialect) ForUpdate(skipLocked bool) string {
 	switch {
 	case d != Postgres:

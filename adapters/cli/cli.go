@@ -1,6 +1,6 @@
 // Package cli is the ghillie command line: cobra commands that parse
 // flags and the environment, call the SDK packages and print results as
-// tables, JSON or YAML. It holds no business logic of its own.
+// tables, JSON or YAML. It contains no business logic of its own.
 package cli
 
 import (
@@ -31,7 +31,7 @@ const DefaultDatabaseURL = "sqlite:ghillie.db"
 // Env reads an environment variable; os.Getenv in the real command.
 type Env func(key string) string
 
-// app holds what every command shares: the global flags, the output
+// app is the state every command shares: the global flags, the output
 // streams and the logger built from --log-level.
 type app struct {
 	env    Env
@@ -181,7 +181,7 @@ func (a *app) openDB(ctx context.Context) (*store.DB, error) {
 	if current > latest {
 		_ = db.Close()
 		return nil, fmt.Errorf("database %s is at schema version %d, newer than this ghillie "+
-			"knows (%d): upgrade ghillie", db, current, latest)
+			"supports (%d): upgrade ghillie", db, current, latest)
 	}
 	return db, nil
 }
@@ -232,7 +232,7 @@ func exactArgs(names ...string) cobra.PositionalArgs {
 	}
 }
 
-// group returns a command that only holds subcommands. Cobra prints help
+// group returns a command that only contains subcommands. Cobra prints help
 // and succeeds for an unknown subcommand of such a command, so it is
 // reported as a usage error here.
 func group(use, short string, subcommands ...*cobra.Command) *cobra.Command {
