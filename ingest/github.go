@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// GitHubClient is what the worker needs from GitHub. The adapter in
+// GitHubClient is the worker's view of GitHub. The adapter in
 // adapters/githubapi implements it on GitHub's GraphQL and REST APIs,
 // waiting out rate limits and retrying transient failures itself, so an
 // error it returns is final for the request.
@@ -26,7 +26,7 @@ type GitHubClient interface {
 // MaxPageSize is the largest page GitHub serves.
 const MaxPageSize = 100
 
-// ActivityQuery asks for one page of each stream that is not nil.
+// ActivityQuery requests one page of each stream that is not nil.
 type ActivityQuery struct {
 	Owner string
 	Name  string
@@ -49,7 +49,8 @@ type ActivityQuery struct {
 	Issues *Page
 
 	// Docs pages the branch's history once per path, each limited to
-	// commits that touched that file or directory.
+	// commits that touched that file or directory; an empty path pages
+	// the whole history.
 	Docs []PathPage
 }
 
@@ -86,15 +87,15 @@ type Activity struct {
 	// Docs holds one page per requested path, in the query's order.
 	Docs []*CommitPage
 
-	// Errors lists the parts of the response GitHub refused while
-	// answering the rest, such as FORBIDDEN on one connection.
+	// Errors lists the parts of the response GitHub rejected while
+	// returning the rest, such as FORBIDDEN on one connection.
 	Errors []PartialError
 
-	// Cost is what the request spent.
+	// Cost is the request's spending of the rate-limit budget.
 	Cost Cost
 }
 
-// PageInfo tells whether a connection has more items after this page.
+// PageInfo reports whether a connection has more items after this page.
 type PageInfo struct {
 	HasNextPage bool
 	EndCursor   string
@@ -147,8 +148,8 @@ type Actor struct {
 	Type  string
 }
 
-// PullRequest is a pull request as GitHub reports it. Zero times are
-// null in GitHub's answer.
+// PullRequest is a pull request as GitHub reports it. A zero time
+// stands for null in GitHub's response.
 type PullRequest struct {
 	Cursor string
 
@@ -177,8 +178,8 @@ type PullRequest struct {
 // MaxLabels is how many labels of a pull request or issue are read.
 const MaxLabels = 50
 
-// Issue is an issue as GitHub reports it. Zero times are null in
-// GitHub's answer.
+// Issue is an issue as GitHub reports it. A zero time stands for null
+// in GitHub's response.
 type Issue struct {
 	Cursor     string
 	DatabaseID int64
@@ -210,7 +211,7 @@ type ChangedFile struct {
 	Status       string
 }
 
-// Cost is what a GitHub request spent and what the budget has left.
+// Cost is a GitHub request's spending and the budget left after it.
 type Cost struct {
 	// Requests counts HTTP requests, retries included.
 	Requests int
@@ -329,9 +330,6 @@ func (q ActivityQuery) Validate() error {
 		}
 	}
 	for _, d := range q.Docs {
-		if strings.TrimSpace(d.Path) == "" {
-			return errors.New("documentation history: a path is required")
-		}
 		if err := validPage("doc_change", &d.Page); err != nil {
 			return fmt.Errorf("%s: %w", d.Path, err)
 		}
