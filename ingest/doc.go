@@ -1,13 +1,13 @@
-// Package ingest brings GitHub activity into Bronze: it decides which
-// events of a catalogued repository are noise and which files count as
-// documentation, and (as it grows) fetches new activity incrementally.
+// Package ingest brings GitHub activity into Bronze incrementally. The
+// Worker reads, per repository, the commits of the default branch, pull
+// requests, issues and documentation changes that are new since its last
+// run, through the GitHubClient port, drops what the catalogue's noise
+// filters name and appends the rest to Bronze. Its progress lives in
+// github_ingestion_offsets, which HealthService reads to report lag and
+// stalled repositories.
 //
 // Path patterns, in noise filters and in documentation paths alike, use
 // the catalogue's glob syntax (see catalogue.Glob): "**" crosses
 // directories, "*" and "?" stay inside one, and a pattern without
 // wildcards names a file or a whole directory.
-//
-// The package is incomplete: the GitHub client port, the incremental
-// worker with its watermarks and the ingestion health service are still
-// to come.
 package ingest

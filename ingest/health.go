@@ -1,0 +1,177 @@
+package ingest
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/ghillie/ghillie/store"
+)
+
+// DefaultStalledThreshold is how old a repository's newest watermark may
+// be before the repository counts as stalled.
+const DefaultStalledThreshold = time.Hour
+
+// Lag is the ingestion health of one repository. Ages are in seconds
+// and nil when no stream has completed a crawl yet; they can be negative
+// when a watermark is ahead of this machine's clock.
+type Lag struct {
+	RepoSlug string `json:"repo_slug"`
+
+	// TimeSinceLastIngestionSeconds is the age of the newest watermark:
+	// the time since a crawl of some stream last completed.
+	TimeSinceLastIngestionSeconds *float64 `json:"time_since_last_ingestion_seconds"`
+
+	// OldestWatermarkAgeSeconds is the age of the oldest watermark.
+	OldestWatermarkAgeSeconds *float64 `json:"oldest_watermark_age_seconds"`
+
+	// HasPendingCursors reports a backlog: some stream stopped at the cap
+	// or at an error and resumes on the next run.
+	HasPendingCursors bool `json:"has_pending_cursors"`
+
+	// IsStalled reports a repository never ingested, or whose newest
+	// watermark is older than the threshold.
+	IsStalled bool `json:"is_stalled"`
+
+	// LastSuccessAt is the end of the last run without errors, and
+	// LastErrorCategory the category of the last failed run's error,
+	// empty once a run succeeds again.
+	LastSuccessAt     *time.Time `json:"last_success_at"`
+	LastErrorCategory string     `json:"last_error_category,omitempty"`
+}
+
+// HealthService reports ingestion lag from github_ingestion_offsets.
+type HealthService struct {
+	db        *store.DB
+	threshold time.Duration
+	now       func() time.Time
+}
+
+// NewHealthService returns a service that calls a repository stalled
+// when its newest watermark is older than threshold; zero means
+// DefaultStalledThreshold.
+func NewHealthService(db *store.DB, threshold time.Duration) *HealthService {
+	if threshold <= 0 {
+		threshold = DefaultStalledThreshold
+	}
+	return &HealthService{db: db, threshold: threshold, now: time.Now}
+}
+
+// SetClock replaces time.Now, for tests.
+func (s *HealthService) SetClock(now func() time.Time) { s.now = now }
+
+type lagRow struct {
+	Slug     string
+	Cursors  [4]*string
+	Marks    [4]*store.Time
+	Success  *store.Time
+	Category sql.NullString
+}
+
+const lagColumns = `last_commit_cursor, last_pr_cursor, last_issue_cursor,
+	last_doc_cursor, last_commit_ingested_at, last_pr_ingested_at,
+	last_issue_ingested_at, last_doc_ingested_at, last_success_at, last_error_category`
+
+func (r *lagRow) dest() []any {
+	return []any{&r.Slug, &r.Cursors[0], &r.Cursors[1], &r.Cursors[2], &r.Cursors[3],
+		&r.Marks[0], &r.Marks[1], &r.Marks[2], &r.Marks[3], &r.Success, &r.Category}
+}
+
+func (s *HealthService) lag(r *lagRow, now time.Time) Lag {
+	l := Lag{RepoSlug: r.Slug, LastErrorCategory: r.Category.String}
+	if r.Success != nil {
+		t := r.Success.UTC()
+		l.LastSuccessAt = &t
+	}
+	for _, c := range r.Cursors {
+		l.HasPendingCursors = l.HasPendingCursors || c != nil
+	}
+
+	var newest, oldest time.Time
+	for _, m := range r.Marks {
+		if m == nil {
+			continue
+		}
+		if newest.IsZero() || m.After(newest) {
+			newest = m.Time
+		}
+		if oldest.IsZero() || m.Before(oldest) {
+			oldest = m.Time
+		}
+	}
+	if newest.IsZero() {
+		l.IsStalled = true
+		return l
+	}
+
+	since := now.Sub(newest).Seconds()
+	age := now.Sub(oldest).Seconds()
+	l.TimeSinceLastIngestionSeconds, l.OldestWatermarkAgeSeconds = &since, &age
+	l.IsStalled = now.Sub(newest) > s.threshold
+	return l
+}
+
+// Repository returns the lag of the repository with the slug owner/name,
+// compared without regard to case, or nil when it was never ingested.
+func (s *HealthService) Repository(ctx context.Context, slug string) (*Lag, error) {
+	var r lagRow
+	err := s.db.QueryRowContext(ctx, s.db.Rebind(`SELECT repo_external_id, `+lagColumns+`
+		FROM github_ingestion_offsets WHERE lower(repo_external_id) = lower(?)`), slug).
+		Scan(r.dest()...)
+	if err == sql.ErrNoRows {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read ingestion lag of %s: %w", slug, store.Classify(err))
+	}
+
+	l := s.lag(&r, s.now())
+	return &l, nil
+}
+
+// All returns the lag of every repository with ingestion enabled,
+// ordered by slug. A repository never ingested is included, stalled.
+func (s *HealthService) All(ctx context.Context) ([]Lag, error) {
+	rows, err := s.db.QueryContext(ctx, `
+		SELECT r.github_owner || '/' || r.github_name, `+lagColumns+`
+		FROM repositories r
+		LEFT JOIN github_ingestion_offsets o
+			ON lower(o.repo_external_id) = lower(r.github_owner || '/' || r.github_name)
+		WHERE r.ingestion_enabled
+		ORDER BY lower(r.github_owner), lower(r.github_name)`)
+	if err != nil {
+		return nil, fmt.Errorf("read ingestion lag: %w", store.Classify(err))
+	}
+	defer rows.Close()
+
+	now := s.now()
+	var out []Lag
+	for rows.Next() {
+		var r lagRow
+		if err := rows.Scan(r.dest()...); err != nil {
+			return nil, fmt.Errorf("read ingestion lag: %w", store.Classify(err))
+		}
+		out = append(out, s.lag(&r, now))
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read ingestion lag: %w", store.Classify(err))
+	}
+	return out, nil
+}
+
+// Stalled returns the repositories of All that are stalled.
+func (s *HealthService) Stalled(ctx context.Context) ([]Lag, error) {
+	all, err := s.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+
+	var out []Lag
+	for _, l := range all {
+		if l.IsStalled {
+			out = append(out, l)
+		}
+	}
+	return out, nil
+}
