@@ -1,8 +1,8 @@
-// Package ingest brings GitHub activity into Bronze incrementally. The
-// Worker reads, per repository, the commits of the default branch, pull
-// requests, issues and documentation changes that are new since its last
-// run, through the GitHubClient port, drops what the catalogue's noise
-// filters name and appends the rest to Bronze. Its progress lives in
+// Package ingest brings GitHub activity into Bronze incrementally. For
+// each repository, the Worker reads the commits of the default branch,
+// pull requests, issues and documentation changes that are new since its
+// last run, through the GitHubClient port. It drops what the catalogue's
+// noise filters name and appends the rest to Bronze. Its progress lives in
 // github_ingestion_offsets, which HealthService reads to report lag and
 // stalled repositories.
 //

@@ -9,12 +9,12 @@ import (
 	"github.com/ghillie/ghillie/store"
 )
 
-// DefaultStalledThreshold is how old a repository's newest watermark may
-// be before the repository counts as stalled.
+// DefaultStalledThreshold is the age of a repository's newest watermark
+// beyond which the repository counts as stalled.
 const DefaultStalledThreshold = time.Hour
 
-// Lag is the ingestion health of one repository. Ages are in seconds
-// and nil when no stream has completed a crawl yet; they can be negative
+// Lag is the ingestion health of one repository. Ages are in seconds,
+// and nil when no stream has completed a crawl yet. They can be negative
 // when a watermark is ahead of this machine's clock.
 type Lag struct {
 	RepoSlug string `json:"repo_slug"`
