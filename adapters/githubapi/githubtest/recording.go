@@ -26,13 +26,13 @@ type Recording struct {
 	} `json:"window"`
 
 	// Commits run newest first along the first-parent chain.
-	Commits      []Commit      `json:"commits"`
-	PullRequests []PullRequest `json:"pullRequests"`
-	Issues       []Issue       `json:"issues"`
+	Commits      []RecordedCommit      `json:"commits"`
+	PullRequests []RecordedPullRequest `json:"pullRequests"`
+	Issues       []RecordedIssue       `json:"issues"`
 }
 
-// Commit is one recorded commit.
-type Commit struct {
+// RecordedCommit is one recorded commit.
+type RecordedCommit struct {
 	OID             string    `json:"oid"`
 	Parents         []string  `json:"parents"`
 	MessageHeadline string    `json:"messageHeadline"`
@@ -44,14 +44,15 @@ type Commit struct {
 		Email string `json:"email"`
 		Login string `json:"login"`
 	} `json:"author"`
-	Additions    int           `json:"additions"`
-	Deletions    int           `json:"deletions"`
-	ChangedFiles int           `json:"changedFiles"`
-	Files        []ChangedFile `json:"files"`
+	Additions    int            `json:"additions"`
+	Deletions    int            `json:"deletions"`
+	ChangedFiles int            `json:"changedFiles"`
+	Files        []RecordedFile `json:"files"`
 }
 
-// ChangedFile is a file a commit changed.
-type ChangedFile struct {
+// RecordedFile is a file a recorded commit changed, with GraphQL's
+// change type: ADDED, MODIFIED, DELETED or RENAMED.
+type RecordedFile struct {
 	Path         string `json:"path"`
 	Additions    int    `json:"additions"`
 	Deletions    int    `json:"deletions"`
@@ -59,9 +60,10 @@ type ChangedFile struct {
 	PreviousPath string `json:"previousPath,omitempty"`
 }
 
-// PullRequest is a pull request derived from a squash-merge subject
-// ending in "(#N)". Its creation time is unknown.
-type PullRequest struct {
+// RecordedPullRequest is a pull request derived from a squash-merge
+// subject ending in "(#N)". Its creation time and usually its head
+// branch are unknown.
+type RecordedPullRequest struct {
 	Number    int        `json:"number"`
 	Title     string     `json:"title"`
 	State     string     `json:"state"`
@@ -71,22 +73,24 @@ type PullRequest struct {
 	Author    *struct {
 		Login string `json:"login"`
 	} `json:"author"`
+	HeadRefName *string `json:"headRefName"`
 	MergeCommit *struct {
 		OID string `json:"oid"`
 	} `json:"mergeCommit"`
 }
 
-// Issue is a recorded issue or pull request thread. CreatedAt is a date
-// without a time.
-type Issue struct {
+// RecordedIssue is a recorded issue or pull request thread. Kind is
+// "issue" or "pull_request"; CreatedAt is a date without a time, empty
+// when unknown.
+type RecordedIssue struct {
 	Number    int      `json:"number"`
 	Kind      string   `json:"kind"`
 	Title     string   `json:"title"`
 	State     string   `json:"state"`
-	CreatedAt string   `json:"createdAt"`
+	CreatedAt *string  `json:"createdAt"`
 	Labels    []string `json:"labels"`
 	Author    *struct {
-		Login string `json:"login"`
+		Login *string `json:"login"`
 	} `json:"author"`
 }
 
@@ -105,7 +109,7 @@ func LoadRecording(path string) (*Recording, error) {
 
 // Message returns the commit's full message: the headline, and the body
 // after a blank line when there is one.
-func (c Commit) Message() string {
+func (c RecordedCommit) Message() string {
 	if c.MessageBody == "" {
 		return c.MessageHeadline
 	}
