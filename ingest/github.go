@@ -227,7 +227,7 @@ type Cost struct {
 	ResetAt time.Time
 }
 
-// PartialError is an error GitHub reported for one part of an answer
+// PartialError is an error GitHub reported for one part of a response
 // whose other parts are valid.
 type PartialError struct {
 	// Stream is the stream the error belongs to: "commit",
@@ -249,7 +249,7 @@ func (e PartialError) Error() string {
 // APIError is a request GitHub refused: an HTTP status of 400 or more, or
 // GraphQL errors without usable data.
 type APIError struct {
-	// Status is the HTTP status, 0 for GraphQL errors in a 200 answer.
+	// Status is the HTTP status, 0 for GraphQL errors in a 200 response.
 	Status int
 
 	// Type is the first GraphQL error type, such as NOT_FOUND or
@@ -270,7 +270,7 @@ func (e *APIError) Error() string {
 	return "GitHub GraphQL error: " + e.Message
 }
 
-// ShapeError is a GitHub answer that lacks a field the client needs or
+// ShapeError is a GitHub response that lacks a field the client needs or
 // has it in an unexpected form.
 type ShapeError struct {
 	Field string
@@ -294,6 +294,9 @@ type ConfigError struct {
 }
 
 func (e *ConfigError) Error() string {
+	if strings.Contains(e.Problem, e.Variable) {
+		return e.Problem
+	}
 	return e.Variable + ": " + e.Problem
 }
 

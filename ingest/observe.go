@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"context"
 	"errors"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,7 +22,8 @@ const (
 )
 
 // Categorize returns the category of an ingestion error. GitHub's 5xx
-// responses are transient and its other errors client errors. A
+// responses and requests that timed out are transient, and GitHub's
+// other errors are client errors. A
 // response without an expected field is schema drift, a missing or
 // invalid setting is configuration, and database errors fall in one of
 // three database categories.
@@ -43,6 +45,8 @@ func Categorize(err error) string {
 		return CategorySchemaDrift
 	case errors.As(err, &configErr):
 		return CategoryConfiguration
+	case errors.Is(err, context.DeadlineExceeded):
+		return CategoryTransient
 	case errors.Is(err, ErrNotFound), errors.As(err, &partial):
 		return CategoryClientError
 	case errors.Is(err, store.ErrConnection):

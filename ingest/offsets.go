@@ -39,11 +39,6 @@ func (k Kind) String() string {
 	return fmt.Sprintf("Kind(%d)", int(k))
 }
 
-// column returns the stream's infix in github_ingestion_offsets columns.
-func (k Kind) column() string {
-	return [...]string{"commit", "pr", "issue", "doc"}[k]
-}
-
 // EventType returns the Bronze event type the stream writes.
 func (k Kind) EventType() string {
 	return "github." + k.String()

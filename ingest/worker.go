@@ -634,6 +634,13 @@ func (r *run) consumeDocs(ctx context.Context, paths []*stream,
 	var envs []bronze.Envelope
 	emitted := map[string]bool{}
 	for _, f := range found {
+		// A commit that is noise makes its documentation changes noise
+		// too, and costs no file listing.
+		if r.rules.noise.Drops(commitEnvelope(r.info, f.commit).Payload) {
+			sr.Dropped++
+			continue
+		}
+
 		changes, err := r.docChanges(ctx, f.commit, f.history)
 		if err != nil {
 			return nil, err

@@ -470,7 +470,7 @@ func TestNoiseFiltersAndProjectDocumentationPaths(t *testing.T) {
 		is := is.New(t)
 		importCatalogue(t, db, noiseCatalogue)
 		h := newHarness(t, db, ingest.Config{})
-		h.gh.addCommit("bot1", t0.Add(-5*time.Hour), "dependabot[bot]", "go.sum")
+		h.gh.addCommit("bot1", t0.Add(-5*time.Hour), "dependabot[bot]", "go.sum", "docs/adr-002.md")
 		h.gh.addCommit("adr1", t0.Add(-4*time.Hour), "dev", "docs/adr-001-use-go.md", "docs/other.md")
 		h.gh.addCommit("road", t0.Add(-3*time.Hour), "dev", "docs/roadmap.md")
 		h.gh.addCommit("code", t0.Add(-2*time.Hour), "dev", "src/a.go")
@@ -490,6 +490,7 @@ func TestNoiseFiltersAndProjectDocumentationPaths(t *testing.T) {
 		docs := rawRows(t, db, "github.doc_change")
 		is.Equal(ids(docs), []string{"road:docs/roadmap.md", "adr1:docs/adr-001-use-go.md"})
 		is.Equal(payload(t, docs[1])["is_adr"], true)
+		is.Equal(res.Streams[ingest.KindDocChange].Dropped, 1) // the bot's commit
 
 		// File lists are fetched only for commits in the history of the
 		// glob's folder, never for the roadmap's exact path.

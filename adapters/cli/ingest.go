@@ -1,0 +1,389 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/ghillie/ghillie/adapters/githubapi"
+	"github.com/ghillie/ghillie/ingest"
+	"github.com/ghillie/ghillie/registry"
+	"github.com/ghillie/ghillie/store"
+)
+
+func (a *app) ingestCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "ingest",
+		Short: "Ingest GitHub activity into Bronze and report ingestion health",
+	}
+	cmd.AddCommand(a.ingestRunCommand(), a.ingestHealthCommand())
+	return cmd
+}
+
+// ingestRow is the JSON and YAML form of one repository's run.
+type ingestRow struct {
+	Repository    string `json:"repository" yaml:"repository"`
+	Commits       int    `json:"commits_ingested" yaml:"commits_ingested"`
+	PullRequests  int    `json:"pull_requests_ingested" yaml:"pull_requests_ingested"`
+	Issues        int    `json:"issues_ingested" yaml:"issues_ingested"`
+	DocChanges    int    `json:"doc_changes_ingested" yaml:"doc_changes_ingested"`
+	Duplicates    int    `json:"duplicates" yaml:"duplicates"`
+	Dropped       int    `json:"dropped" yaml:"dropped"`
+	Requests      int    `json:"github_requests" yaml:"github_requests"`
+	Points        int    `json:"github_points" yaml:"github_points"`
+	Backlog       bool   `json:"backlog" yaml:"backlog"`
+	Status        string `json:"status" yaml:"status"`
+	ErrorCategory string `json:"error_category,omitempty" yaml:"error_category,omitempty"`
+	Error         string `json:"error,omitempty" yaml:"error,omitempty"`
+}
+
+func newIngestRow(res ingest.Result, err error) ingestRow {
+	row := ingestRow{
+		Repository:   res.RepoSlug,
+		Commits:      res.Streams[ingest.KindCommit].Ingested,
+		PullRequests: res.Streams[ingest.KindPullRequest].Ingested,
+		Issues:       res.Streams[ingest.KindIssue].Ingested,
+		DocChanges:   res.Streams[ingest.KindDocChange].Ingested,
+		Requests:     res.Requests,
+		Points:       res.Points,
+		Status:       "ok",
+	}
+	for _, s := range res.Streams {
+		row.Duplicates += s.Duplicates
+		row.Dropped += s.Dropped
+		row.Backlog = row.Backlog || s.Truncated
+	}
+	if err != nil {
+		row.Status = "failed"
+		row.ErrorCategory = ingest.Categorize(err)
+		row.Error = err.Error()
+	}
+	return row
+}
+
+func (a *app) ingestRunCommand() *cobra.Command {
+	var (
+		scope, owner, name, estateKey string
+		lookbackDays, maxEvents       int
+	)
+
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Read new GitHub activity of one repository or an estate into Bronze",
+		Long: "Read the commits on the default branch, pull requests, issues and documentation\n" +
+			"changes that are new since the last run of each repository, drop what the\n" +
+			"catalogue's noise filters name, and append the rest to Bronze. Repositories\n" +
+			"with ingestion disabled are skipped. Run 'ghillie transform' afterwards to\n" +
+			"refine the new events into Silver.\n\n" +
+			"GitHub access comes from GHILLIE_GITHUB_TOKEN, or from a GitHub App\n" +
+			"(GHILLIE_GITHUB_APP_ID, GHILLIE_GITHUB_APP_INSTALLATION_ID and\n" +
+			"GHILLIE_GITHUB_APP_PRIVATE_KEY or GHILLIE_GITHUB_APP_PRIVATE_KEY_PATH), and\n" +
+			"GHILLIE_GITHUB_API_URL points at GitHub Enterprise Server.\n\n" +
+			"The exit status is 1 when any repository failed; the others are still ingested.",
+		Example: "  ghillie ingest run --scope repository --owner leynos --name wildside\n" +
+			"  ghillie ingest run --scope estate --estate-key wildside --lookback-days 30",
+		Args: exactArgs(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+
+			if err := checkIngestScope(scope, owner, name, estateKey); err != nil {
+				return err
+			}
+			if lookbackDays < 1 {
+				return usageError{fmt.Errorf("invalid --lookback-days %d: use 1 or more", lookbackDays)}
+			}
+			if maxEvents < 1 {
+				return usageError{fmt.Errorf("invalid --max-events-per-kind %d: use 1 or more", maxEvents)}
+			}
+
+			client, err := a.gitHubClient()
+			if err != nil {
+				return err
+			}
+			db, err := a.openDB(ctx)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+
+			repos, err := ingestTargets(ctx, db, scope, owner, name, estateKey)
+			if err != nil {
+				return err
+			}
+
+			progress := newProgressLine(a.stderr)
+			worker, err := ingest.NewWorker(db, client, ingest.Config{
+				InitialLookback:  time.Duration(lookbackDays) * 24 * time.Hour,
+				MaxEventsPerKind: maxEvents,
+			}, ingest.WithLogger(a.logger), ingest.WithProgress(progress.update))
+			if err != nil {
+				return err
+			}
+
+			rows, failed := a.ingestAll(ctx, worker, repos, progress)
+			if err := a.renderIngestRows(rows); err != nil {
+				return err
+			}
+			if failed > 0 {
+				fmt.Fprintf(a.stderr, "%d of %d repositories failed\n", failed, len(rows))
+				return &exitError{code: ExitFailure}
+			}
+			return nil
+		},
+	}
+
+	flags := cmd.Flags()
+	flags.StringVar(&scope, "scope", "", "what to ingest: repository or estate")
+	flags.StringVar(&owner, "owner", "", "repository owner (with --scope repository)")
+	flags.StringVar(&name, "name", "", "repository name (with --scope repository)")
+	flags.StringVar(&estateKey, "estate-key", "",
+		"ingest every repository of this estate with ingestion enabled (with --scope estate)")
+	flags.IntVar(&lookbackDays, "lookback-days", 14,
+		"how far back a repository's first run reads, in days")
+	flags.IntVar(&maxEvents, "max-events-per-kind", 500,
+		"most items one run reads per stream; the rest of a backlog waits for the next run")
+	return cmd
+}
+
+func checkIngestScope(scope, owner, name, estateKey string) error {
+	switch scope {
+	case "repository":
+		if owner == "" || name == "" {
+			return usageError{errors.New("--scope repository needs --owner and --name")}
+		}
+		if estateKey != "" {
+			return usageError{errors.New("--estate-key goes with --scope estate, not repository")}
+		}
+	case "estate":
+		if estateKey == "" {
+			return usageError{errors.New("--scope estate needs --estate-key")}
+		}
+		if owner != "" || name != "" {
+			return usageError{errors.New("--owner and --name go with --scope repository, not estate")}
+		}
+	case "":
+		return usageError{errors.New("--scope is required: repository or estate")}
+	default:
+		return usageError{fmt.Errorf("invalid --scope %q: use repository or estate", scope)}
+	}
+	return nil
+}
+
+// ingestTargets returns the repositories a run covers.
+func ingestTargets(ctx context.Context, db *store.DB, scope, owner, name,
+	estateKey string) ([]registry.Repository, error) {
+	svc := registry.NewService(db, nil) // the worker logs each run
+	if scope == "repository" {
+		repo, err := svc.Get(ctx, owner, name)
+		if err != nil {
+			return nil, err
+		}
+		if !repo.IngestionEnabled {
+			return nil, fmt.Errorf("ingestion of %s/%s is disabled: enable it with "+
+				"'ghillie estate repo set --owner %s --name %s --ingestion-enabled'",
+				repo.Owner, repo.Name, repo.Owner, repo.Name)
+		}
+		return []registry.Repository{repo}, nil
+	}
+
+	enabled := true
+	repos, err := svc.List(ctx, registry.ListOptions{EstateKey: estateKey, Ingestion: &enabled})
+	if err != nil {
+		return nil, err
+	}
+	if len(repos) == 0 {
+		return nil, fmt.Errorf("estate %q has no repositories with ingestion enabled: "+
+			"run 'ghillie estate sync --estate-key %s' first", estateKey, estateKey)
+	}
+	return repos, nil
+}
+
+// ingestAll runs every repository, going on after a failure.
+func (a *app) ingestAll(ctx context.Context, worker *ingest.Worker, repos []registry.Repository,
+	progress *progressLine) (rows []ingestRow, failed int) {
+	for i, repo := range repos {
+		if ctx.Err() != nil {
+			break
+		}
+
+		progress.start(i+1, len(repos), repo.Owner+"/"+repo.Name)
+		res, err := worker.IngestRepository(ctx, repo)
+		progress.clear()
+		if err != nil {
+			failed++
+		}
+		rows = append(rows, newIngestRow(res, err))
+	}
+	return rows, failed
+}
+
+func (a *app) renderIngestRows(rows []ingestRow) error {
+	t := table{header: []string{"REPOSITORY", "COMMITS", "PULL REQUESTS", "ISSUES",
+		"DOC CHANGES", "DUPLICATES", "DROPPED", "REQUESTS", "POINTS", "STATUS"}}
+	for _, r := range rows {
+		status := r.Status
+		switch {
+		case r.ErrorCategory != "":
+			status += " (" + r.ErrorCategory + ")"
+		case r.Backlog:
+			status += ", backlog left"
+		}
+		t.rows = append(t.rows, []string{r.Repository, strconv.Itoa(r.Commits),
+			strconv.Itoa(r.PullRequests), strconv.Itoa(r.Issues), strconv.Itoa(r.DocChanges),
+			strconv.Itoa(r.Duplicates), strconv.Itoa(r.Dropped), strconv.Itoa(r.Requests),
+			strconv.Itoa(r.Points), status})
+	}
+	return a.render(rows, t)
+}
+
+// gitHubClient builds the GitHub client from the environment.
+func (a *app) gitHubClient() (ingest.GitHubClient, error) {
+	cfg, err := githubapi.ConfigFromEnv(a.env)
+	if err != nil {
+		return nil, err
+	}
+	return githubapi.New(cfg, githubapi.WithLogger(a.logger))
+}
+
+// progressLine shows the repository being ingested on one line of a
+// terminal, rewritten after every GitHub request. It writes nothing
+// when the output is not a terminal.
+type progressLine struct {
+	w       io.Writer
+	on      bool
+	prefix  string
+	written bool
+}
+
+func newProgressLine(w io.Writer) *progressLine {
+	f, ok := w.(*os.File)
+	return &progressLine{w: w, on: ok && term.IsTerminal(int(f.Fd()))}
+}
+
+func (p *progressLine) start(i, n int, slug string) {
+	p.prefix = fmt.Sprintf("[%d/%d] %s", i, n, slug)
+	p.show(p.prefix + ": starting")
+}
+
+func (p *progressLine) update(res ingest.Result) {
+	seen, total := 0, res.Total()
+	for _, s := range res.Streams {
+		seen += s.Seen
+	}
+	p.show(fmt.Sprintf("%s: %d items read, %d new events, %d requests", p.prefix, seen, total,
+		res.Requests))
+}
+
+func (p *progressLine) show(text string) {
+	if !p.on {
+		return
+	}
+	fmt.Fprintf(p.w, "\r\033[K%s", text)
+	p.written = true
+}
+
+func (p *progressLine) clear() {
+	if p.on && p.written {
+		fmt.Fprint(p.w, "\r\033[K")
+		p.written = false
+	}
+}
+
+// lagCells returns the table row of one repository's lag.
+func lagCells(l ingest.Lag) []string {
+	age := func(s *float64) string {
+		if s == nil {
+			return "never"
+		}
+		return (time.Duration(*s) * time.Second).Round(time.Second).String()
+	}
+	backlog, stalled := "no", "no"
+	if l.HasPendingCursors {
+		backlog = "yes"
+	}
+	if l.IsStalled {
+		stalled = "yes"
+	}
+	lastErr := l.LastErrorCategory
+	if lastErr == "" {
+		lastErr = "-"
+	}
+	return []string{l.RepoSlug, age(l.TimeSinceLastIngestionSeconds),
+		age(l.OldestWatermarkAgeSeconds), backlog, stalled, lastErr}
+}
+
+func (a *app) ingestHealthCommand() *cobra.Command {
+	var (
+		threshold   time.Duration
+		stalledOnly bool
+		failStalled bool
+	)
+
+	cmd := &cobra.Command{
+		Use:   "health",
+		Short: "Show ingestion lag and stalled repositories",
+		Long: "List every repository with ingestion enabled: the time since a crawl of its\n" +
+			"GitHub activity last completed, the age of its oldest stream watermark, whether\n" +
+			"a backlog remains, and whether it is stalled: never ingested, or not ingested\n" +
+			"for longer than --stalled-threshold. With --fail-on-stalled the exit status is\n" +
+			"1 when any repository is stalled, for alerting from cron.",
+		Args: exactArgs(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if threshold <= 0 {
+				return usageError{fmt.Errorf("invalid --stalled-threshold %s: use a positive duration "+
+					"such as 30m", threshold)}
+			}
+
+			db, err := a.openDB(ctx)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+
+			svc := ingest.NewHealthService(db, threshold)
+			lags, err := svc.All(ctx)
+			if err != nil {
+				return err
+			}
+
+			listed := []ingest.Lag{}
+			stalled := 0
+			for _, l := range lags {
+				if l.IsStalled {
+					stalled++
+				}
+				if l.IsStalled || !stalledOnly {
+					listed = append(listed, l)
+				}
+			}
+			t := table{header: []string{"REPOSITORY", "SINCE LAST INGESTION", "OLDEST WATERMARK",
+				"BACKLOG", "STALLED", "LAST ERROR"}}
+			for _, l := range listed {
+				t.rows = append(t.rows, lagCells(l))
+			}
+			if err := a.render(listed, t); err != nil {
+				return err
+			}
+			if failStalled && stalled > 0 {
+				fmt.Fprintf(a.stderr, "%d repositories are stalled\n", stalled)
+				return &exitError{code: ExitFailure}
+			}
+			return nil
+		},
+	}
+
+	flags := cmd.Flags()
+	flags.DurationVar(&threshold, "stalled-threshold", ingest.DefaultStalledThreshold,
+		"a repository not ingested for longer than this is stalled")
+	flags.BoolVar(&stalledOnly, "stalled", false, "list only stalled repositories")
+	flags.BoolVar(&failStalled, "fail-on-stalled", false, "exit with status 1 when any is stalled")
+	return cmd
+}

@@ -1,0 +1,193 @@
+package cli_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/matryer/is"
+
+	"github.com/ghillie/ghillie/adapters/cli"
+	"github.com/ghillie/ghillie/adapters/githubapi/githubtest"
+)
+
+// fakeRepository is a repository with one commit an hour ago, touching
+// its roadmap.
+func fakeRepository(owner, name string) *githubtest.Repository {
+	at := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+	return &githubtest.Repository{Owner: owner, Name: name, DefaultBranch: "main",
+		Commits: []githubtest.Commit{{
+			OID: strings.Repeat("a", 40), MessageHeadline: "Plan the next release",
+			AuthoredDate: at, CommittedDate: at,
+			Author: githubtest.GitActor{Name: "Dev One", Email: "dev1@example.invalid"},
+			Files:  []githubtest.ChangedFile{{Path: "docs/roadmap.md", ChangeType: "MODIFIED"}},
+		}}}
+}
+
+// ingestEnv is a migrated database with the example estate synced, and
+// a fake GitHub that serves two of its six repositories.
+func ingestEnv(t *testing.T, dialect string) map[string]string {
+	t.Helper()
+
+	env := migratedEnv(t, dialect)
+	for _, args := range [][]string{
+		{"estate", "import", "--estate-key", "wildside", "--catalogue-path", example, "--commit-sha", "abc"},
+		{"estate", "sync", "--estate-key", "wildside"},
+	} {
+		if r := run(t, env, args...); r.code != cli.ExitOK {
+			t.Fatalf("%v: %s", args, r.stderr)
+		}
+	}
+
+	server := githubtest.NewServer(t, githubtest.Options{},
+		fakeRepository("leynos", "wildside"), fakeRepository("leynos", "ortho-config"))
+	env["GHILLIE_GITHUB_TOKEN"] = githubtest.DefaultToken
+	env["GHILLIE_GITHUB_API_URL"] = server.URL
+	return env
+}
+
+type ingestRow struct {
+	Repository    string `json:"repository"`
+	Commits       int    `json:"commits_ingested"`
+	DocChanges    int    `json:"doc_changes_ingested"`
+	Duplicates    int    `json:"duplicates"`
+	Requests      int    `json:"github_requests"`
+	Status        string `json:"status"`
+	ErrorCategory string `json:"error_category"`
+}
+
+func ingestRows(t *testing.T, r result) map[string]ingestRow {
+	t.Helper()
+
+	var rows []ingestRow
+	if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil {
+		t.Fatalf("decode %q: %v (stderr %s)", r.stdout, err, r.stderr)
+	}
+	out := map[string]ingestRow{}
+	for _, row := range rows {
+		out[row.Repository] = row
+	}
+	return out
+}
+
+func TestIngestRepository(t *testing.T) {
+	for _, d := range []string{"sqlite", "postgres"} {
+		t.Run(d, func(t *testing.T) {
+			is := is.New(t)
+			env := ingestEnv(t, d)
+
+			r := run(t, env, "-o", "json", "ingest", "run", "--scope", "repository",
+				"--owner", "leynos", "--name", "wildside")
+			is.Equal(r.code, cli.ExitOK)
+			row := ingestRows(t, r)["leynos/wildside"]
+			is.Equal(row.Commits, 1)
+			is.Equal(row.DocChanges, 1) // docs/roadmap.md from the catalogue
+			is.Equal(row.Requests, 1)
+			is.Equal(row.Status, "ok")
+			is.True(strings.Contains(r.stderr, "ingestion.run.completed"))
+
+			// A second run starts at the first one's watermark: one request,
+			// nothing to store.
+			r = run(t, env, "-o", "json", "ingest", "run", "--scope", "repository",
+				"--owner", "leynos", "--name", "wildside")
+			is.Equal(r.code, cli.ExitOK)
+			row = ingestRows(t, r)["leynos/wildside"]
+			is.Equal(row.Commits, 0)
+			is.Equal(row.Duplicates, 0)
+			is.Equal(row.Requests, 1)
+
+			r = run(t, env, "transform")
+			is.Equal(r.code, cli.ExitOK)
+			is.Equal(strings.Fields(strings.Split(r.stdout, "\n")[1]), []string{"2", "0", "0"})
+		})
+	}
+}
+
+func TestIngestEstateGoesOnAfterFailures(t *testing.T) {
+	is := is.New(t)
+	env := ingestEnv(t, "sqlite")
+
+	r := run(t, env, "-o", "json", "ingest", "run", "--scope", "estate", "--estate-key", "wildside")
+	is.Equal(r.code, cli.ExitFailure)
+	rows := ingestRows(t, r)
+	is.Equal(len(rows), 6)
+	is.Equal(rows["leynos/ortho-config"].Status, "ok")
+	is.Equal(rows["leynos/wildside"].Status, "ok")
+	is.Equal(rows["leynos/rstest-bdd"].Status, "failed") // unknown to the fake GitHub
+	is.Equal(rows["leynos/rstest-bdd"].ErrorCategory, "client_error")
+	is.True(strings.Contains(r.stderr, "4 of 6 repositories failed"))
+
+	r = run(t, env, "ingest", "run", "--scope", "estate", "--estate-key", "wildside")
+	is.True(strings.Contains(r.stdout, "REPOSITORY"))
+	is.True(strings.Contains(r.stdout, "failed (client_error)"))
+
+	r = run(t, env, "-o", "json", "ingest", "health")
+	is.Equal(r.code, cli.ExitOK)
+	var lags []struct {
+		Slug    string `json:"repo_slug"`
+		Stalled bool   `json:"is_stalled"`
+		Error   string `json:"last_error_category"`
+	}
+	is.NoErr(json.Unmarshal([]byte(r.stdout), &lags))
+	is.Equal(len(lags), 6)
+	stalled := 0
+	for _, l := range lags {
+		if l.Stalled {
+			stalled++
+			is.Equal(l.Error, "client_error")
+		}
+	}
+	is.Equal(stalled, 4)
+
+	r = run(t, env, "ingest", "health", "--stalled", "--fail-on-stalled")
+	is.Equal(r.code, cli.ExitFailure)
+	is.Equal(len(strings.Split(strings.TrimSpace(r.stdout), "\n")), 5) // header and four
+	is.True(strings.Contains(r.stderr, "4 repositories are stalled"))
+}
+
+func TestIngestUsageErrors(t *testing.T) {
+	env := migratedEnv(t, "sqlite")
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"no scope", []string{"ingest", "run"}, cli.ExitUsage, "--scope is required"},
+		{"bad scope", []string{"ingest", "run", "--scope", "org"}, cli.ExitUsage, `invalid --scope "org"`},
+		{"no name", []string{"ingest", "run", "--scope", "repository", "--owner", "x"}, cli.ExitUsage,
+			"needs --owner and --name"},
+		{"no estate", []string{"ingest", "run", "--scope", "estate"}, cli.ExitUsage, "needs --estate-key"},
+		{"mixed", []string{"ingest", "run", "--scope", "estate", "--estate-key", "w", "--owner", "x"},
+			cli.ExitUsage, "go with --scope repository"},
+		{"lookback", []string{"ingest", "run", "--scope", "estate", "--estate-key", "w",
+			"--lookback-days", "0"}, cli.ExitUsage, "invalid --lookback-days 0"},
+		{"cap", []string{"ingest", "run", "--scope", "estate", "--estate-key", "w",
+			"--max-events-per-kind", "0"}, cli.ExitUsage, "invalid --max-events-per-kind 0"},
+		{"no token", []string{"ingest", "run", "--scope", "estate", "--estate-key", "w"}, cli.ExitFailure,
+			"GHILLIE_GITHUB_TOKEN is required"},
+		{"threshold", []string{"ingest", "health", "--stalled-threshold", "0s"}, cli.ExitUsage,
+			"invalid --stalled-threshold"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			is := is.New(t)
+			r := run(t, env, tt.args...)
+			is.Equal(r.code, tt.code)
+			is.True(strings.Contains(r.stderr, tt.want)) // stderr names the problem
+		})
+	}
+}
+
+func TestIngestDisabledRepository(t *testing.T) {
+	is := is.New(t)
+	env := ingestEnv(t, "sqlite")
+	r := run(t, env, "estate", "repo", "set", "--owner", "leynos", "--name", "wildside",
+		"--ingestion-disabled")
+	is.Equal(r.code, cli.ExitOK)
+
+	r = run(t, env, "ingest", "run", "--scope", "repository", "--owner", "leynos", "--name", "wildside")
+	is.Equal(r.code, cli.ExitFailure)
+	is.True(strings.Contains(r.stderr, "ingestion of leynos/wildside is disabled"))
+}
