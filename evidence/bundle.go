@@ -233,3 +233,6 @@ type EstateBundle struct {
 	Projects        []ProjectSummary `json:"projects"`
 	PreviousReports []PreviousReport `json:"previous_reports"`
 }
+
+// String returns the work type's name.
+func (t WorkType) String() string { return string(t) }
