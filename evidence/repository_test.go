@@ -27,7 +27,6 @@ var (
 type fixture struct {
 	t  *testing.T
 	db *store.DB
-	n  int
 }
 
 func (f *fixture) write(envs ...bronze.Envelope) {
