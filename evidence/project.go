@@ -74,16 +74,7 @@ func (b *Builder) Project(ctx context.Context, estateID, projectKey string, star
 // reportProject returns the report_projects id of a project, or "" when
 // it has never been reported.
 func (b *Builder) reportProject(ctx context.Context, estateID, key string) (string, error) {
-	var id string
-	err := b.db.GetContext(ctx, &id, b.db.Rebind(`SELECT id FROM report_projects
-		WHERE coalesce(estate_id, '') = ? AND key = ?`), estateID, key)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil
-	}
-	if err != nil {
-		return "", fmt.Errorf("read report project %q: %w", key, store.Classify(err))
-	}
-	return id, nil
+	return b.gold.ProjectID(ctx, estateID, key)
 }
 
 func (b *Builder) components(ctx context.Context, projectID, estateID string, end time.Time,

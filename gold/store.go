@@ -247,6 +247,19 @@ func insertCoverage(ctx context.Context, tx *store.Tx, reportID string, facts []
 	return nil
 }
 
+// ForWindow returns the subject's report of exactly the window [start,
+// end), or nil when there is none.
+func (s *Store) ForWindow(ctx context.Context, sub Subject, start, end time.Time) (*Report, error) {
+	r, err := s.find(ctx, sub, start, end)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
 func (s *Store) find(ctx context.Context, sub Subject, start, end time.Time) (Report, error) {
 	var row reportRow
 	err := s.db.GetContext(ctx, &row, s.db.Rebind(`SELECT `+reportColumns+` FROM reports
@@ -368,4 +381,19 @@ func (s *Store) EnsureProject(ctx context.Context, p ProjectRef) (ProjectRef, er
 		return ProjectRef{}, fmt.Errorf("record report project %s: %w", p.Key, err)
 	}
 	return p, nil
+}
+
+// ProjectID returns the id of the report project with the estate and
+// key, or "" when the project was never reported.
+func (s *Store) ProjectID(ctx context.Context, estateID, key string) (string, error) {
+	var id string
+	err := s.db.GetContext(ctx, &id, s.db.Rebind(`SELECT id FROM report_projects
+		WHERE coalesce(estate_id, '') = ? AND key = ?`), estateID, key)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read report project %q: %w", key, store.Classify(err))
+	}
+	return id, nil
 }

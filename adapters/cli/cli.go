@@ -107,7 +107,7 @@ func (a *app) rootCommand() *cobra.Command {
 		"log level: debug, info, warn or error (env GHILLIE_LOG_LEVEL, default info)")
 
 	root.AddCommand(a.catalogueCommand(), a.migrateCommand(), a.estateCommand(), a.eventsCommand(),
-		a.transformCommand(), a.ingestCommand())
+		a.transformCommand(), a.ingestCommand(), a.reportCommand(), a.metricsCommand())
 	return root
 }
 

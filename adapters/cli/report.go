@@ -1,0 +1,550 @@
+package cli
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ghillie/ghillie/evidence"
+	"github.com/ghillie/ghillie/gold"
+	"github.com/ghillie/ghillie/registry"
+	"github.com/ghillie/ghillie/reporting"
+	"github.com/ghillie/ghillie/status"
+	"github.com/ghillie/ghillie/store"
+)
+
+func (a *app) reportCommand() *cobra.Command {
+	return group("report", "Write, show and review status reports",
+		a.reportRunCommand(), a.reportShowCommand(), a.reportReviewsCommand())
+}
+
+// scopeFlags select a report subject on the command line.
+type scopeFlags struct {
+	scope, owner, name, estateKey, projectKey string
+}
+
+func (f *scopeFlags) add(cmd *cobra.Command) {
+	flags := cmd.Flags()
+	flags.StringVar(&f.scope, "scope", "", "what to report on: repository, project or estate")
+	flags.StringVar(&f.owner, "owner", "", "repository owner (with --scope repository)")
+	flags.StringVar(&f.name, "name", "", "repository name (with --scope repository)")
+	flags.StringVar(&f.estateKey, "estate-key", "", "estate key (with --scope project or estate)")
+	flags.StringVar(&f.projectKey, "project-key", "", "project key (with --scope project)")
+}
+
+func (f *scopeFlags) check() error {
+	switch f.scope {
+	case "repository":
+		if f.owner == "" || f.name == "" {
+			return usageError{errors.New("--scope repository needs --owner and --name")}
+		}
+		if f.estateKey != "" || f.projectKey != "" {
+			return usageError{errors.New("--estate-key and --project-key go with --scope project or estate")}
+		}
+	case "project":
+		if f.estateKey == "" || f.projectKey == "" {
+			return usageError{errors.New("--scope project needs --estate-key and --project-key")}
+		}
+	case "estate":
+		if f.estateKey == "" {
+			return usageError{errors.New("--scope estate needs --estate-key")}
+		}
+		if f.projectKey != "" {
+			return usageError{errors.New("--project-key goes with --scope project")}
+		}
+	case "":
+		return usageError{errors.New("--scope is required: repository, project or estate")}
+	default:
+		return usageError{fmt.Errorf("invalid --scope %q: use repository, project or estate", f.scope)}
+	}
+	if f.scope != "repository" && (f.owner != "" || f.name != "") {
+		return usageError{errors.New("--owner and --name go with --scope repository")}
+	}
+	return nil
+}
+
+// estateID returns the id of the estate with the key.
+func estateID(ctx context.Context, db *store.DB, key string) (string, error) {
+	var id string
+	err := db.GetContext(ctx, &id, db.Rebind(`SELECT id FROM estates WHERE key = ?`), key)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("estate %q not found: import its catalogue with 'ghillie estate import' "+
+			"or check the key", key)
+	}
+	if err != nil {
+		return "", fmt.Errorf("look up estate %q: %w", key, store.Classify(err))
+	}
+	return id, nil
+}
+
+// parseTime reads a flag's RFC 3339 time, which must carry an offset.
+func parseTime(flag, value string) (time.Time, error) {
+	if value == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339, value)
+	if err != nil {
+		return time.Time{}, usageError{fmt.Errorf("invalid %s %q: use RFC 3339 with an offset, "+
+			"such as 2024-07-14T00:00:00Z", flag, value)}
+	}
+	return t, nil
+}
+
+// outcomeRow is the JSON and YAML form of one report run.
+type outcomeRow struct {
+	Scope       string    `json:"scope" yaml:"scope"`
+	Subject     string    `json:"subject" yaml:"subject"`
+	WindowStart time.Time `json:"window_start" yaml:"window_start"`
+	WindowEnd   time.Time `json:"window_end" yaml:"window_end"`
+	Outcome     string    `json:"outcome" yaml:"outcome"`
+	ReportID    string    `json:"report_id,omitempty" yaml:"report_id,omitempty"`
+	Status      string    `json:"status,omitempty" yaml:"status,omitempty"`
+	Summary     string    `json:"summary,omitempty" yaml:"summary,omitempty"`
+	Model       string    `json:"model,omitempty" yaml:"model,omitempty"`
+	LatencyMS   *int      `json:"latency_ms,omitempty" yaml:"latency_ms,omitempty"`
+	TotalTokens *int      `json:"total_tokens,omitempty" yaml:"total_tokens,omitempty"`
+}
+
+func newOutcomeRow(o reporting.Outcome) outcomeRow {
+	row := outcomeRow{Scope: string(o.Scope), Subject: o.Subject, WindowStart: o.WindowStart,
+		WindowEnd: o.WindowEnd, Outcome: "skipped, no events"}
+	if o.Report != nil {
+		row.Outcome = "created"
+		if !o.Created {
+			row.Outcome = "existing"
+		}
+		row.ReportID, row.Status = o.Report.ID, string(o.Report.Summary.Status)
+		row.Summary, row.Model = o.Report.Summary.Summary, o.Report.Model
+		row.LatencyMS, row.TotalTokens = o.Report.LatencyMS, o.Report.TotalTokens
+	}
+	return row
+}
+
+func (a *app) reportRunCommand() *cobra.Command {
+	var (
+		sf               scopeFlags
+		asOf, start, end string
+		windowDays       int
+		sinkPath         string
+		estateOnly       bool
+	)
+
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Write a status report for a repository, project or estate",
+		Long: "Build the evidence of a reporting window, request a summary from the status\n" +
+			"model, check it against the evidence and store it. The window runs from where\n" +
+			"the subject's last report ended (or --window-days before, for a first report)\n" +
+			"to --as-of, or now; --window-start and --window-end choose one explicitly.\n" +
+			"A repository window without events is skipped.\n\n" +
+			"--scope estate writes every report of the estate from the bottom up: each\n" +
+			"repository with ingestion enabled, each project, then the estate itself;\n" +
+			"--estate-only writes only the estate's roll-up of its latest project reports.\n\n" +
+			"GHILLIE_STATUS_MODEL_BACKEND selects the model (mock or openai, with the\n" +
+			"GHILLIE_OPENAI_* variables). GHILLIE_REPORT_SINK_PATH, or --sink-path, writes\n" +
+			"each report as Markdown below that folder. The exit status is 1 when any\n" +
+			"report failed; a report that failed validation is marked for review.",
+		Example: "  ghillie report run --scope repository --owner leynos --name wildside\n" +
+			"  ghillie report run --scope estate --estate-key wildside --as-of 2024-07-14T00:00:00Z",
+		Args: exactArgs(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+
+			if err := sf.check(); err != nil {
+				return err
+			}
+			var opts reporting.RunOptions
+			var err error
+			if opts.AsOf, err = parseTime("--as-of", asOf); err != nil {
+				return err
+			}
+			if opts.Start, err = parseTime("--window-start", start); err != nil {
+				return err
+			}
+			if opts.End, err = parseTime("--window-end", end); err != nil {
+				return err
+			}
+			if (start == "") != (end == "") {
+				return usageError{errors.New("--window-start and --window-end go together")}
+			}
+			if start != "" && asOf != "" {
+				return usageError{errors.New("--as-of and --window-start/--window-end exclude each other")}
+			}
+			if estateOnly && sf.scope != "estate" {
+				return usageError{errors.New("--estate-only goes with --scope estate")}
+			}
+
+			cfg, err := reporting.ConfigFromEnv(a.env)
+			if err != nil {
+				return err
+			}
+			if cmd.Flags().Changed("window-days") {
+				if windowDays < 1 {
+					return usageError{fmt.Errorf("invalid --window-days %d: use 1 or more", windowDays)}
+				}
+				cfg.WindowDays = windowDays
+			}
+			if sinkPath != "" {
+				cfg.SinkPath = sinkPath
+			}
+			model, err := status.FromEnv(a.env)
+			if err != nil {
+				return err
+			}
+
+			db, err := a.openDB(ctx)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			svc, err := reporting.NewService(db, model, cfg, reporting.WithLogger(a.logger))
+			if err != nil {
+				return err
+			}
+
+			outcomes, runErr := a.runReports(ctx, db, svc, sf, opts, estateOnly)
+			rows := make([]outcomeRow, 0, len(outcomes))
+			t := table{header: []string{"SCOPE", "SUBJECT", "WINDOW", "OUTCOME", "STATUS", "REPORT"}}
+			for _, o := range outcomes {
+				row := newOutcomeRow(o)
+				rows = append(rows, row)
+				t.rows = append(t.rows, []string{row.Scope, row.Subject,
+					day(row.WindowStart) + " to " + day(row.WindowEnd), row.Outcome,
+					dash(row.Status), dash(row.ReportID)})
+			}
+			if len(outcomes) > 0 {
+				if err := a.render(rows, t); err != nil {
+					return err
+				}
+			}
+			if runErr != nil && len(outcomes) > 0 {
+				fmt.Fprintf(a.stderr, "ghillie: %v\n", runErr)
+				return &exitError{code: ExitFailure}
+			}
+			return runErr
+		},
+	}
+
+	sf.add(cmd)
+	flags := cmd.Flags()
+	flags.StringVar(&asOf, "as-of", "", "end the window at this time (RFC 3339), instead of now")
+	flags.StringVar(&start, "window-start", "", "start of an explicit window (RFC 3339)")
+	flags.StringVar(&end, "window-end", "", "end of an explicit window (RFC 3339)")
+	flags.IntVar(&windowDays, "window-days", 0,
+		"length of a first window in days (env GHILLIE_REPORTING_WINDOW_DAYS, default 7)")
+	flags.StringVar(&sinkPath, "sink-path", "",
+		"write Markdown below this folder (env GHILLIE_REPORT_SINK_PATH)")
+	flags.BoolVar(&estateOnly, "estate-only", false,
+		"with --scope estate, write only the estate's report, not its repositories' and projects'")
+	return cmd
+}
+
+func day(t time.Time) string { return t.UTC().Format("2006-01-02") }
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// runReports runs the reports the flags select.
+func (a *app) runReports(ctx context.Context, db *store.DB, svc *reporting.Service, sf scopeFlags,
+	opts reporting.RunOptions, estateOnly bool) ([]reporting.Outcome, error) {
+	if sf.scope == "repository" {
+		repo, err := registry.NewService(db, a.logger).Get(ctx, sf.owner, sf.name)
+		if err != nil {
+			return nil, err
+		}
+		out, err := svc.RunRepository(ctx, repo.ID, opts)
+		return outcomes(out, err)
+	}
+
+	estate, err := estateID(ctx, db, sf.estateKey)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case sf.scope == "project":
+		return outcomes(svc.RunProject(ctx, estate, sf.projectKey, opts))
+	case estateOnly:
+		return outcomes(svc.RunEstate(ctx, estate, opts))
+	}
+	return svc.RunEstateAll(ctx, estate, opts)
+}
+
+func outcomes(o reporting.Outcome, err error) ([]reporting.Outcome, error) {
+	if err != nil {
+		return nil, err
+	}
+	return []reporting.Outcome{o}, nil
+}
+
+func (a *app) reportShowCommand() *cobra.Command {
+	var sf scopeFlags
+
+	cmd := &cobra.Command{
+		Use:   "show",
+		Short: "Print the latest report of a repository, project or estate as Markdown",
+		Args:  exactArgs(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if err := sf.check(); err != nil {
+				return err
+			}
+
+			db, err := a.openDB(ctx)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+
+			md, err := a.latestMarkdown(ctx, db, sf)
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprint(a.stdout, md)
+			return err
+		},
+	}
+	sf.add(cmd)
+	return cmd
+}
+
+// latestMarkdown renders the subject's latest report.
+func (a *app) latestMarkdown(ctx context.Context, db *store.DB, sf scopeFlags) (string, error) {
+	g := gold.NewStore(db)
+	b := evidence.NewBuilder(db)
+	noReport := fmt.Errorf("no %s report yet: write one with 'ghillie report run'", sf.scope)
+
+	if sf.scope == "repository" {
+		repo, err := registry.NewService(db, a.logger).Get(ctx, sf.owner, sf.name)
+		if err != nil {
+			return "", err
+		}
+		r, err := g.Latest(ctx, gold.Subject{Scope: gold.ScopeRepository, ID: repo.ID})
+		if err != nil || r == nil {
+			return "", errors.Join(err, noReport)
+		}
+		return reporting.RenderRepository(*r, repo.Owner, repo.Name), nil
+	}
+
+	estate, err := estateID(ctx, db, sf.estateKey)
+	if err != nil {
+		return "", err
+	}
+	if sf.scope == "estate" {
+		r, err := g.Latest(ctx, gold.Subject{Scope: gold.ScopeEstate, ID: estate})
+		if err != nil || r == nil {
+			return "", errors.Join(err, noReport)
+		}
+		bundle, err := b.Estate(ctx, estate, r.WindowStart, r.WindowEnd)
+		if err != nil {
+			return "", err
+		}
+		return reporting.RenderEstate(*r, bundle), nil
+	}
+
+	ref, err := g.ProjectID(ctx, estate, sf.projectKey)
+	if err != nil || ref == "" {
+		return "", errors.Join(err, noReport)
+	}
+	r, err := g.Latest(ctx, gold.Subject{Scope: gold.ScopeProject, ID: ref})
+	if err != nil || r == nil {
+		return "", errors.Join(err, noReport)
+	}
+	bundle, err := b.Project(ctx, estate, sf.projectKey, r.WindowStart, r.WindowEnd)
+	if err != nil {
+		return "", err
+	}
+	return reporting.RenderProject(*r, bundle), nil
+}
+
+// reviewRow is the JSON and YAML form of a review marker.
+type reviewRow struct {
+	ID          string                 `json:"id" yaml:"id"`
+	Scope       string                 `json:"scope" yaml:"scope"`
+	SubjectID   string                 `json:"subject_id" yaml:"subject_id"`
+	WindowStart time.Time              `json:"window_start" yaml:"window_start"`
+	WindowEnd   time.Time              `json:"window_end" yaml:"window_end"`
+	Model       string                 `json:"model,omitempty" yaml:"model,omitempty"`
+	Attempts    int                    `json:"attempt_count" yaml:"attempt_count"`
+	Issues      []gold.ValidationIssue `json:"validation_issues" yaml:"validation_issues"`
+	State       string                 `json:"state" yaml:"state"`
+	Note        string                 `json:"resolution_note,omitempty" yaml:"resolution_note,omitempty"`
+}
+
+func newReviewRow(r gold.Review) reviewRow {
+	return reviewRow{ID: r.ID, Scope: string(r.Subject.Scope), SubjectID: r.Subject.ID,
+		WindowStart: r.WindowStart, WindowEnd: r.WindowEnd, Model: r.Model, Attempts: r.AttemptCount,
+		Issues: r.Issues, State: string(r.State), Note: r.ResolutionNote}
+}
+
+func (a *app) renderReviews(reviews []gold.Review) error {
+	rows := make([]reviewRow, 0, len(reviews))
+	t := table{header: []string{"ID", "SCOPE", "WINDOW", "STATE", "ATTEMPTS", "FIRST ISSUE"}}
+	for _, r := range reviews {
+		row := newReviewRow(r)
+		rows = append(rows, row)
+		first := "-"
+		if len(r.Issues) > 0 {
+			first = r.Issues[0].Code
+		}
+		t.rows = append(t.rows, []string{row.ID, row.Scope,
+			day(row.WindowStart) + " to " + day(row.WindowEnd), row.State,
+			strconv.Itoa(row.Attempts), first})
+	}
+	return a.render(rows, t)
+}
+
+func (a *app) reportReviewsCommand() *cobra.Command {
+	var state, scope string
+
+	cmd := &cobra.Command{
+		Use:   "reviews",
+		Short: "List review markers of reports that failed validation, or resolve one",
+		Long: "List the windows whose reports failed validation after every attempt. A marker\n" +
+			"stays resolved when its window fails again; resolve one with 'reviews resolve'.",
+		Args: exactArgs(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			switch state {
+			case "", "pending", "resolved":
+			default:
+				return usageError{fmt.Errorf("invalid --state %q: use pending or resolved", state)}
+			}
+			switch scope {
+			case "", "repository", "project", "estate":
+			default:
+				return usageError{fmt.Errorf("invalid --scope %q: use repository, project or estate", scope)}
+			}
+
+			db, err := a.openDB(ctx)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+
+			reviews, err := gold.NewStore(db).Reviews(ctx, gold.ReviewFilter{
+				State: gold.ReviewState(state), Scope: gold.Scope(scope)})
+			if err != nil {
+				return err
+			}
+			return a.renderReviews(reviews)
+		},
+	}
+	cmd.Flags().StringVar(&state, "state", "", "list only pending or resolved markers")
+	cmd.Flags().StringVar(&scope, "scope", "", "list only markers of this scope")
+	cmd.AddCommand(a.reportReviewsResolveCommand())
+	return cmd
+}
+
+func (a *app) reportReviewsResolveCommand() *cobra.Command {
+	var note string
+
+	cmd := &cobra.Command{
+		Use:   "resolve ID",
+		Short: "Mark a review as resolved",
+		Args:  exactArgs("ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+
+			db, err := a.openDB(ctx)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+
+			review, err := gold.NewStore(db).ResolveReview(ctx, args[0], note)
+			if errors.Is(err, gold.ErrNotFound) {
+				return fmt.Errorf("review %q not found: list them with 'ghillie report reviews'", args[0])
+			}
+			if err != nil {
+				return err
+			}
+			return a.renderReviews([]gold.Review{review})
+		},
+	}
+	cmd.Flags().StringVar(&note, "note", "", "why the marker is resolved")
+	return cmd
+}
+
+func (a *app) metricsCommand() *cobra.Command {
+	return group("metrics", "Show metrics", a.metricsReportingCommand())
+}
+
+func (a *app) metricsReportingCommand() *cobra.Command {
+	var from, to, estateKey, scope string
+
+	cmd := &cobra.Command{
+		Use:   "reporting",
+		Short: "Sum up the status model calls of the reports generated in a period",
+		Long: "Count the reports generated in [--from, --to) and sum up their model calls:\n" +
+			"average and 95th percentile latency, and prompt, completion and total tokens.",
+		Example: "  ghillie metrics reporting --from 2024-07-01T00:00:00Z --to 2024-08-01T00:00:00Z",
+		Args:    exactArgs(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+
+			var q reporting.MetricsQuery
+			var err error
+			if q.Start, err = parseTime("--from", from); err != nil {
+				return err
+			}
+			if q.End, err = parseTime("--to", to); err != nil {
+				return err
+			}
+			if from == "" || to == "" {
+				return usageError{errors.New("--from and --to are required")}
+			}
+			switch scope {
+			case "", "repository", "project", "estate":
+				q.Scope = gold.Scope(scope)
+			default:
+				return usageError{fmt.Errorf("invalid --scope %q: use repository, project or estate", scope)}
+			}
+
+			db, err := a.openDB(ctx)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			if estateKey != "" {
+				if q.EstateID, err = estateID(ctx, db, estateKey); err != nil {
+					return err
+				}
+			}
+
+			snap, err := reporting.NewMetrics(db).Snapshot(ctx, q)
+			if err != nil {
+				return err
+			}
+			num := func(f *float64) string {
+				if f == nil {
+					return "-"
+				}
+				return strconv.FormatFloat(*f, 'f', 1, 64)
+			}
+			return a.render(snap, table{
+				header: []string{"REPORTS", "WITH METRICS", "AVG LATENCY MS", "P95 LATENCY MS",
+					"PROMPT TOKENS", "COMPLETION TOKENS", "TOTAL TOKENS"},
+				rows: [][]string{{strconv.Itoa(snap.TotalReports), strconv.Itoa(snap.ReportsWithMetrics),
+					num(snap.AvgLatencyMS), num(snap.P95LatencyMS),
+					strconv.FormatInt(snap.TotalPromptTokens, 10),
+					strconv.FormatInt(snap.TotalCompletionTokens, 10),
+					strconv.FormatInt(snap.TotalTokens, 10)}},
+			})
+		},
+	}
+	flags := cmd.Flags()
+	flags.StringVar(&from, "from", "", "start of the period (RFC 3339, required)")
+	flags.StringVar(&to, "to", "", "end of the period, excluded (RFC 3339, required)")
+	flags.StringVar(&estateKey, "estate-key", "", "only reports of this estate")
+	flags.StringVar(&scope, "scope", "", "only reports of this scope")
+	return cmd
+}

@@ -1,0 +1,150 @@
+package cli_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/matryer/is"
+
+	"github.com/ghillie/ghillie/adapters/cli"
+)
+
+const wildsideCommit = `{"source_system":"github","event_type":"github.commit",` +
+	`"source_event_id":"abc123","repo_external_id":"leynos/wildside",` +
+	`"occurred_at":"2024-07-10T09:30:00Z","payload":{"sha":"abc123","repo_owner":"leynos",` +
+	`"repo_name":"wildside","message":"feat: add walks","committed_at":"2024-07-10T09:30:00Z"}}`
+
+// reportEnv is a migrated database with the example estate synced, one
+// commit of leynos/wildside refined into Silver, and the mock model.
+func reportEnv(t *testing.T, dialect string) map[string]string {
+	t.Helper()
+
+	env := migratedEnv(t, dialect)
+	env["GHILLIE_STATUS_MODEL_BACKEND"] = "mock"
+	for _, args := range [][]string{
+		{"estate", "import", "--estate-key", "wildside", "--catalogue-path", example, "--commit-sha", "abc"},
+		{"estate", "sync", "--estate-key", "wildside"},
+	} {
+		if r := run(t, env, args...); r.code != cli.ExitOK {
+			t.Fatalf("%v: %s", args, r.stderr)
+		}
+	}
+	if r := runWithInput(t, env, wildsideCommit+"\n", "events", "import", "-"); r.code != cli.ExitOK {
+		t.Fatalf("events import: %s", r.stderr)
+	}
+	if r := run(t, env, "transform"); r.code != cli.ExitOK {
+		t.Fatalf("transform: %s", r.stderr)
+	}
+	return env
+}
+
+type outcome struct {
+	Scope    string `json:"scope"`
+	Subject  string `json:"subject"`
+	Outcome  string `json:"outcome"`
+	ReportID string `json:"report_id"`
+	Status   string `json:"status"`
+}
+
+func TestReportCommands(t *testing.T) {
+	for _, d := range []string{"sqlite", "postgres"} {
+		t.Run(d, func(t *testing.T) {
+			is := is.New(t)
+			env := reportEnv(t, d)
+			sink := t.TempDir()
+			env["GHILLIE_REPORT_SINK_PATH"] = sink
+
+			r := run(t, env, "-o", "json", "report", "run", "--scope", "repository",
+				"--owner", "leynos", "--name", "wildside", "--as-of", "2024-07-14T00:00:00Z")
+			is.Equal(r.code, cli.ExitOK)
+			var out []outcome
+			is.NoErr(json.Unmarshal([]byte(r.stdout), &out))
+			is.Equal(len(out), 1)
+			is.Equal(out[0].Outcome, "created")
+			is.Equal(out[0].Status, "on_track")
+			_, err := os.Stat(filepath.Join(sink, "leynos", "wildside", "latest.md"))
+			is.NoErr(err)
+
+			r = run(t, env, "report", "show", "--scope", "repository", "--owner", "leynos",
+				"--name", "wildside")
+			is.Equal(r.code, cli.ExitOK)
+			is.True(strings.HasPrefix(r.stdout,
+				"# leynos/wildside — Status report (2024-07-07 to 2024-07-14)"))
+
+			r = run(t, env, "-o", "json", "report", "run", "--scope", "estate", "--estate-key",
+				"wildside", "--as-of", "2024-07-14T00:00:00Z")
+			is.Equal(r.code, cli.ExitOK)
+			out = nil
+			is.NoErr(json.Unmarshal([]byte(r.stdout), &out))
+			is.Equal(len(out), 9) // six repositories, two projects, the estate
+			is.Equal(out[len(out)-1].Scope, "estate")
+			is.Equal(out[len(out)-1].Outcome, "created")
+
+			r = run(t, env, "report", "show", "--scope", "project", "--estate-key", "wildside",
+				"--project-key", "wildside")
+			is.Equal(r.code, cli.ExitOK)
+			is.True(strings.Contains(r.stdout, "## Components"))
+			r = run(t, env, "report", "show", "--scope", "estate", "--estate-key", "wildside")
+			is.Equal(r.code, cli.ExitOK)
+			is.True(strings.Contains(r.stdout, "Estate status report"))
+
+			r = run(t, env, "-o", "json", "metrics", "reporting", "--from", "2000-01-01T00:00:00Z",
+				"--to", "2100-01-01T00:00:00Z", "--estate-key", "wildside")
+			is.Equal(r.code, cli.ExitOK)
+			var snap struct {
+				Total int `json:"total_reports"`
+			}
+			is.NoErr(json.Unmarshal([]byte(r.stdout), &snap))
+			is.Equal(snap.Total, 4)
+
+			r = run(t, env, "report", "reviews", "--state", "pending")
+			is.Equal(r.code, cli.ExitOK)
+			is.True(strings.Contains(r.stdout, "ID"))
+		})
+	}
+}
+
+func TestReportCommandErrors(t *testing.T) {
+	env := reportEnv(t, "sqlite")
+	noModel := map[string]string{"GHILLIE_DATABASE_URL": env["GHILLIE_DATABASE_URL"]}
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		code int
+		want string
+	}{
+		{"no scope", env, []string{"report", "run"}, cli.ExitUsage, "--scope is required"},
+		{"no name", env, []string{"report", "run", "--scope", "repository", "--owner", "x"},
+			cli.ExitUsage, "needs --owner and --name"},
+		{"no project", env, []string{"report", "run", "--scope", "project", "--estate-key", "w"},
+			cli.ExitUsage, "needs --estate-key and --project-key"},
+		{"bad time", env, []string{"report", "run", "--scope", "estate", "--estate-key", "wildside",
+			"--as-of", "2024-07-14"}, cli.ExitUsage, "invalid --as-of"},
+		{"half window", env, []string{"report", "run", "--scope", "estate", "--estate-key", "wildside",
+			"--window-start", "2024-07-01T00:00:00Z"}, cli.ExitUsage, "go together"},
+		{"estate only", env, []string{"report", "run", "--scope", "project", "--estate-key", "w",
+			"--project-key", "p", "--estate-only"}, cli.ExitUsage, "--estate-only goes with"},
+		{"no model", noModel, []string{"report", "run", "--scope", "estate", "--estate-key",
+			"wildside"}, cli.ExitFailure, "GHILLIE_STATUS_MODEL_BACKEND"},
+		{"unknown estate", env, []string{"report", "run", "--scope", "estate", "--estate-key", "nope"},
+			cli.ExitFailure, `estate "nope" not found`},
+		{"nothing to show", env, []string{"report", "show", "--scope", "estate", "--estate-key",
+			"wildside"}, cli.ExitFailure, "no estate report yet"},
+		{"unknown review", env, []string{"report", "reviews", "resolve", "nope"}, cli.ExitFailure,
+			`review "nope" not found`},
+		{"metrics period", env, []string{"metrics", "reporting", "--from", "2024-07-02T00:00:00Z",
+			"--to", "2024-07-01T00:00:00Z"}, cli.ExitFailure, "period_end must be after period_start"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			is := is.New(t)
+			r := run(t, tt.env, tt.args...)
+			is.Equal(r.code, tt.code)
+			is.True(strings.Contains(r.stderr, tt.want)) // stderr names the problem
+		})
+	}
+}

@@ -1,0 +1,523 @@
+package reporting
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/ghillie/ghillie/evidence"
+	"github.com/ghillie/ghillie/gold"
+	"github.com/ghillie/ghillie/status"
+	"github.com/ghillie/ghillie/store"
+)
+
+// ValidationError reports that every attempt at a report failed
+// validation. The window was marked for review and no report stored.
+type ValidationError struct {
+	Issues   []gold.ValidationIssue
+	ReviewID string
+}
+
+func (e *ValidationError) Error() string {
+	return fmt.Sprintf("Report failed validation with %d issues after retries exhausted; "+
+		"marked for review as %s", len(e.Issues), e.ReviewID)
+}
+
+// Service writes reports for repositories, projects and estates.
+type Service struct {
+	db      *store.DB
+	gold    *gold.Store
+	builder *evidence.Builder
+	model   status.Model
+	sink    Sink
+	cfg     Config
+	log     *slog.Logger
+	now     func() time.Time
+}
+
+// Option configures a Service.
+type Option func(*Service)
+
+// WithSink writes every stored report's Markdown to sink.
+func WithSink(sink Sink) Option { return func(s *Service) { s.sink = sink } }
+
+// WithLogger sends the service's log events to l.
+func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
+
+// WithClock replaces time.Now, for tests.
+func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = now } }
+
+// WithBuilder replaces the evidence builder, to change its classifier.
+func WithBuilder(b *evidence.Builder) Option { return func(s *Service) { s.builder = b } }
+
+// NewService returns a service storing reports in db, which must be
+// migrated, written by model. A Config with SinkPath set writes Markdown
+// to a FilesystemSink there unless WithSink gives another sink.
+func NewService(db *store.DB, model status.Model, cfg Config, opts ...Option) (*Service, error) {
+	if cfg.WindowDays < 1 {
+		return nil, fmt.Errorf("reporting window of %d days: use 1 or more", cfg.WindowDays)
+	}
+	if cfg.MaxAttempts < 1 {
+		return nil, fmt.Errorf("%d validation attempts: use 1 or more", cfg.MaxAttempts)
+	}
+
+	s := &Service{db: db, gold: gold.NewStore(db), builder: evidence.NewBuilder(db), model: model,
+		cfg: cfg, log: slog.Default(), now: time.Now}
+	if cfg.SinkPath != "" {
+		s.sink = FilesystemSink{Base: cfg.SinkPath}
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	return s, nil
+}
+
+// RunOptions choose a run's window. With Start and End set the window is
+// [Start, End). Otherwise it ends at AsOf (now when zero) and starts
+// where the subject's last report ended, or Config.WindowDays earlier
+// for a first report.
+type RunOptions struct {
+	AsOf  time.Time
+	Start time.Time
+	End   time.Time
+}
+
+// Outcome is the result of one report run.
+type Outcome struct {
+	Scope   gold.Scope
+	Subject string // owner/name, project key or estate key
+
+	WindowStart time.Time
+	WindowEnd   time.Time
+
+	// Report is the stored report; nil when the run was skipped.
+	Report *gold.Report
+
+	// Created is false when another run stored this window's report
+	// first and Report is that one.
+	Created bool
+
+	// Skipped reports a repository window without events: nothing was
+	// stored and the model was not called.
+	Skipped bool
+
+	Markdown string
+	Metrics  status.Metrics
+}
+
+// window returns the window of a run.
+func (s *Service) window(ctx context.Context, sub gold.Subject, opts RunOptions) (time.Time, time.Time, error) {
+	if !opts.Start.IsZero() || !opts.End.IsZero() {
+		if opts.Start.IsZero() || opts.End.IsZero() {
+			return time.Time{}, time.Time{}, errors.New("a window needs both a start and an end")
+		}
+		if !opts.End.After(opts.Start) {
+			return time.Time{}, time.Time{}, fmt.Errorf("window end %s must be after its start %s",
+				opts.End.UTC().Format(time.RFC3339), opts.Start.UTC().Format(time.RFC3339))
+		}
+		return opts.Start.UTC(), opts.End.UTC(), nil
+	}
+	return s.NextWindow(ctx, sub, opts.AsOf)
+}
+
+// NextWindow returns the window a report of the subject would cover as
+// of asOf (now when zero): from where its last report ended, or
+// Config.WindowDays before asOf for a first report, to asOf. When the
+// last report ends at asOf, its window is returned.
+func (s *Service) NextWindow(ctx context.Context, sub gold.Subject, asOf time.Time) (time.Time, time.Time, error) {
+	if asOf.IsZero() {
+		asOf = s.now()
+	}
+	end := asOf.UTC()
+
+	last, err := s.gold.Latest(ctx, sub)
+	if err != nil {
+		return time.Time{}, time.Time{}, err
+	}
+	if last == nil {
+		return end.AddDate(0, 0, -s.cfg.WindowDays), end, nil
+	}
+	if last.WindowEnd.After(end) {
+		return time.Time{}, time.Time{}, fmt.Errorf("as of %s predates the end of the last report's "+
+			"window, %s: choose a later time", end.Format(time.RFC3339),
+			last.WindowEnd.Format(time.RFC3339))
+	}
+	if end.Equal(last.WindowEnd) {
+		// Reported already: a run returns that report again.
+		return last.WindowStart, last.WindowEnd, nil
+	}
+	return last.WindowEnd, end, nil
+}
+
+// attempt is one subject's report in the making.
+type attempt struct {
+	scope    gold.Scope
+	subject  gold.Subject
+	name     string
+	estateID string
+	start    time.Time
+	end      time.Time
+	coverage []int64
+	summary  func(ctx context.Context) (status.Result, error)
+	validate func(gold.MachineSummary) []gold.ValidationIssue
+	render   func(gold.Report) string
+	folder   []string
+}
+
+// run requests summaries from the model until one passes validation,
+// stores it and sends its Markdown to the sink.
+func (s *Service) run(ctx context.Context, a attempt) (Outcome, error) {
+	out := Outcome{Scope: a.scope, Subject: a.name, WindowStart: a.start, WindowEnd: a.end}
+
+	// A window reported already, by this run's twin or an earlier one,
+	// costs no model call.
+	existing, err := s.gold.ForWindow(ctx, a.subject, a.start, a.end)
+	if err != nil {
+		return out, err
+	}
+	if existing != nil {
+		out.Report, out.Markdown = existing, a.render(*existing)
+		return out, s.write(ctx, a, *existing, out.Markdown)
+	}
+
+	started := time.Now()
+	s.log.InfoContext(ctx, "reporting.report.started", "scope", a.scope, "subject", a.name,
+		"window_start", a.start, "window_end", a.end)
+
+	fail := func(err error) (Outcome, error) {
+		s.log.ErrorContext(ctx, "reporting.report.failed", "scope", a.scope, "subject", a.name,
+			"duration_seconds", time.Since(started).Seconds(), "error_type", errorType(err),
+			"error_message", err.Error())
+		return out, err
+	}
+
+	var (
+		res    status.Result
+		issues []gold.ValidationIssue
+	)
+	for range s.cfg.MaxAttempts {
+		callStart := time.Now()
+		var err error
+		res, err = a.summary(ctx)
+		if err != nil {
+			return fail(fmt.Errorf("%s report of %s: %w", a.scope, a.name, err))
+		}
+		if res.Metrics.Latency == nil {
+			d := time.Since(callStart)
+			res.Metrics.Latency = &d
+		}
+		issues = a.validate(res.MachineSummary())
+		if len(issues) == 0 {
+			break
+		}
+		s.log.WarnContext(ctx, "reporting.report.invalid", "scope", a.scope, "subject", a.name,
+			"issues", len(issues), "first_issue", issues[0].Code)
+	}
+	out.Metrics = res.Metrics
+
+	if len(issues) > 0 {
+		review, err := s.gold.MarkForReview(ctx, gold.Review{Subject: a.subject, EstateID: a.estateID,
+			WindowStart: a.start, WindowEnd: a.end, Model: res.Metrics.Model,
+			AttemptCount: s.cfg.MaxAttempts, Issues: issues})
+		if err != nil {
+			return fail(err)
+		}
+		return fail(&ValidationError{Issues: issues, ReviewID: review.ID})
+	}
+
+	report, created, err := s.gold.Insert(ctx, gold.Report{Subject: a.subject, EstateID: a.estateID,
+		WindowStart: a.start, WindowEnd: a.end, GeneratedAt: s.now(), Model: res.Metrics.Model,
+		Provider: res.Metrics.Provider, HumanText: res.Summary, Summary: res.MachineSummary(),
+		LatencyMS: latencyMS(res.Metrics.Latency), PromptTokens: intPtr(res.Metrics.PromptTokens),
+		CompletionTokens: intPtr(res.Metrics.CompletionTokens),
+		TotalTokens:      intPtr(res.Metrics.TotalTokens)}, a.coverage)
+	if err != nil {
+		return fail(err)
+	}
+	out.Report, out.Created = &report, created
+	out.Markdown = a.render(report)
+
+	if err := s.write(ctx, a, report, out.Markdown); err != nil {
+		return fail(err)
+	}
+
+	s.log.InfoContext(ctx, "reporting.report.completed", "scope", a.scope, "subject", a.name,
+		"report_id", report.ID, "created", created, "model", report.Model,
+		"latency_ms", report.LatencyMS, "prompt_tokens", report.PromptTokens,
+		"completion_tokens", report.CompletionTokens, "total_tokens", report.TotalTokens)
+	return out, nil
+}
+
+// write sends a stored report's Markdown to the sink. The report stays
+// stored when this fails, and running the same window again writes it.
+func (s *Service) write(ctx context.Context, a attempt, r gold.Report, markdown string) error {
+	if s.sink == nil {
+		return nil
+	}
+	doc := Document{Folder: a.folder, ReportID: r.ID, WindowEnd: r.WindowEnd, Markdown: markdown}
+	if err := s.sink.Write(ctx, doc); err != nil {
+		return fmt.Errorf("report %s is stored, but writing its Markdown failed: %w", r.ID, err)
+	}
+	return nil
+}
+
+func errorType(err error) string {
+	var (
+		v   *ValidationError
+		api *status.APIError
+		re  *status.ResponseError
+		se  *store.Error
+	)
+	switch {
+	case errors.As(err, &v):
+		return "ValidationError"
+	case errors.As(err, &api):
+		return "APIError"
+	case errors.As(err, &re):
+		return "ResponseError"
+	case errors.As(err, &se):
+		return "StoreError"
+	}
+	return fmt.Sprintf("%T", err)
+}
+
+// latencyMS rounds half to even, as the Python Ghillie did.
+func latencyMS(d *time.Duration) *int {
+	if d == nil {
+		return nil
+	}
+	n := int(math.RoundToEven(float64(*d) / float64(time.Millisecond)))
+	return &n
+}
+
+func intPtr(v *int64) *int {
+	if v == nil {
+		return nil
+	}
+	n := int(*v)
+	return &n
+}
+
+// RunRepository reports on a repository. A window without events is
+// skipped: nothing is stored and the model is not called.
+func (s *Service) RunRepository(ctx context.Context, repositoryID string, opts RunOptions) (Outcome, error) {
+	sub := gold.Subject{Scope: gold.ScopeRepository, ID: repositoryID}
+	start, end, err := s.window(ctx, sub, opts)
+	if err != nil {
+		return Outcome{}, err
+	}
+	b, err := s.builder.Repository(ctx, repositoryID, start, end)
+	if err != nil {
+		return Outcome{}, err
+	}
+
+	slug := b.Repository.Slug()
+	att := attempt{
+		scope: gold.ScopeRepository, subject: sub, name: slug, estateID: b.Repository.EstateID,
+		start: start, end: end, coverage: b.EventFactIDs,
+		summary: func(ctx context.Context) (status.Result, error) {
+			return s.model.SummarizeRepository(ctx, b)
+		},
+		validate: func(ms gold.MachineSummary) []gold.ValidationIssue { return ValidateRepository(ms, b) },
+		render: func(r gold.Report) string {
+			return RenderRepository(r, b.Repository.Owner, b.Repository.Name)
+		},
+		folder: []string{b.Repository.Owner, b.Repository.Name},
+	}
+	if b.TotalEvents() > 0 {
+		return s.run(ctx, att)
+	}
+
+	// Another run may have reported this window and covered its events:
+	// then run returns that report.
+	existing, err := s.gold.ForWindow(ctx, sub, start, end)
+	if err != nil {
+		return Outcome{}, err
+	}
+	if existing != nil {
+		return s.run(ctx, att)
+	}
+	s.log.InfoContext(ctx, "reporting.report.skipped", "scope", gold.ScopeRepository,
+		"subject", slug, "window_start", start, "window_end", end, "reason", "no events")
+	return Outcome{Scope: gold.ScopeRepository, Subject: slug, WindowStart: start,
+		WindowEnd: end, Skipped: true}, nil
+}
+
+// estateKey returns an estate's key.
+func (s *Service) estateKey(ctx context.Context, estateID string) (string, error) {
+	var key string
+	err := s.db.GetContext(ctx, &key, s.db.Rebind(`SELECT key FROM estates WHERE id = ?`), estateID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("estate %s: %w", estateID, evidence.ErrEstateNotFound)
+	}
+	if err != nil {
+		return "", fmt.Errorf("read estate %s: %w", estateID, store.Classify(err))
+	}
+	return key, nil
+}
+
+// RunProject reports on a project of an estate from its components'
+// latest repository reports.
+func (s *Service) RunProject(ctx context.Context, estateID, projectKey string, opts RunOptions) (Outcome, error) {
+	var p struct {
+		Name        string         `db:"name"`
+		Description sql.NullString `db:"description"`
+	}
+	err := s.db.GetContext(ctx, &p, s.db.Rebind(`SELECT name, description FROM projects
+		WHERE estate_id = ? AND key = ?`), estateID, projectKey)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Outcome{}, fmt.Errorf("project %q of estate %s: %w", projectKey, estateID,
+			evidence.ErrProjectNotFound)
+	}
+	if err != nil {
+		return Outcome{}, fmt.Errorf("read project %q: %w", projectKey, store.Classify(err))
+	}
+	ref, err := s.gold.EnsureProject(ctx, gold.ProjectRef{Key: projectKey, Name: p.Name,
+		Description: p.Description.String, EstateID: estateID})
+	if err != nil {
+		return Outcome{}, err
+	}
+
+	sub := gold.Subject{Scope: gold.ScopeProject, ID: ref.ID}
+	start, end, err := s.window(ctx, sub, opts)
+	if err != nil {
+		return Outcome{}, err
+	}
+	b, err := s.builder.Project(ctx, estateID, projectKey, start, end)
+	if err != nil {
+		return Outcome{}, err
+	}
+
+	return s.run(ctx, attempt{
+		scope: gold.ScopeProject, subject: sub, name: projectKey, estateID: estateID,
+		start: start, end: end,
+		summary: func(ctx context.Context) (status.Result, error) {
+			return s.model.SummarizeProject(ctx, b)
+		},
+		validate: func(ms gold.MachineSummary) []gold.ValidationIssue { return ValidateProject(ms, b) },
+		render:   func(r gold.Report) string { return RenderProject(r, b) },
+		folder:   []string{"projects", projectKey},
+	})
+}
+
+// RunEstate reports on an estate from its projects' latest reports.
+func (s *Service) RunEstate(ctx context.Context, estateID string, opts RunOptions) (Outcome, error) {
+	key, err := s.estateKey(ctx, estateID)
+	if err != nil {
+		return Outcome{}, err
+	}
+
+	sub := gold.Subject{Scope: gold.ScopeEstate, ID: estateID}
+	start, end, err := s.window(ctx, sub, opts)
+	if err != nil {
+		return Outcome{}, err
+	}
+	b, err := s.builder.Estate(ctx, estateID, start, end)
+	if err != nil {
+		return Outcome{}, err
+	}
+
+	return s.run(ctx, attempt{
+		scope: gold.ScopeEstate, subject: sub, name: key, estateID: estateID,
+		start: start, end: end,
+		summary: func(ctx context.Context) (status.Result, error) {
+			return s.model.SummarizeEstate(ctx, b)
+		},
+		validate: func(ms gold.MachineSummary) []gold.ValidationIssue { return ValidateEstate(ms, b) },
+		render:   func(r gold.Report) string { return RenderEstate(r, b) },
+		folder:   []string{"estates", key},
+	})
+}
+
+// RepositoryError is one repository's failure in RunEstateRepositories.
+type RepositoryError struct {
+	RepositoryID string
+	Err          error
+}
+
+func (e RepositoryError) Error() string { return e.RepositoryID + ": " + e.Err.Error() }
+func (e RepositoryError) Unwrap() error { return e.Err }
+
+// maxConcurrentReports bounds the repository reports one estate run
+// writes at once.
+const maxConcurrentReports = 10
+
+// RunEstateRepositories reports on every repository of the estate with
+// ingestion enabled, ordered by owner and name, at most ten at a time,
+// each with the same options. Repositories without events are skipped.
+// A failure does not stop the others: the outcomes of every repository
+// are returned, with an error joining the failures.
+func (s *Service) RunEstateRepositories(ctx context.Context, estateID string, opts RunOptions) ([]Outcome, error) {
+	var ids []string
+	err := s.db.SelectContext(ctx, &ids, s.db.Rebind(`SELECT r.id FROM repositories r
+		JOIN repository_estates re ON re.repository_id = r.id
+		WHERE re.estate_id = ? AND r.ingestion_enabled
+		ORDER BY lower(r.github_owner), lower(r.github_name), r.id`), estateID)
+	if err != nil {
+		return nil, fmt.Errorf("list repositories of estate %s: %w", estateID, store.Classify(err))
+	}
+	if opts.AsOf.IsZero() && opts.Start.IsZero() {
+		opts.AsOf = s.now() // one end for every repository
+	}
+
+	outcomes := make([]Outcome, len(ids))
+	errs := make([]error, len(ids))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(maxConcurrentReports)
+	for i, id := range ids {
+		g.Go(func() error {
+			out, err := s.RunRepository(gctx, id, opts)
+			outcomes[i] = out
+			if err != nil {
+				errs[i] = RepositoryError{RepositoryID: id, Err: err}
+			}
+			return nil
+		})
+	}
+	_ = g.Wait() // failures are in errs; none cancels the others
+
+	return outcomes, errors.Join(errs...)
+}
+
+// RunEstateAll reports on an estate from the bottom up: every repository
+// with ingestion enabled, then every project, ordered by key, then the
+// estate itself, all with one window end. Failures of repositories and
+// projects are joined into the returned error without stopping the
+// rest.
+func (s *Service) RunEstateAll(ctx context.Context, estateID string, opts RunOptions) ([]Outcome, error) {
+	if opts.AsOf.IsZero() && opts.Start.IsZero() {
+		opts.AsOf = s.now()
+	}
+
+	outcomes, repoErr := s.RunEstateRepositories(ctx, estateID, opts)
+	errs := []error{repoErr}
+
+	var keys []string
+	err := s.db.SelectContext(ctx, &keys, s.db.Rebind(`SELECT key FROM projects
+		WHERE estate_id = ? ORDER BY key`), estateID)
+	if err != nil {
+		return outcomes, fmt.Errorf("list projects of estate %s: %w", estateID, store.Classify(err))
+	}
+	for _, key := range keys {
+		out, err := s.RunProject(ctx, estateID, key, opts)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("project %s: %w", key, err))
+			continue
+		}
+		outcomes = append(outcomes, out)
+	}
+
+	out, err := s.RunEstate(ctx, estateID, opts)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("estate: %w", err))
+	} else {
+		outcomes = append(outcomes, out)
+	}
+	return outcomes, errors.Join(errs...)
+}

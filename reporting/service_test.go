@@ -1,0 +1,290 @@
+package reporting_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/matryer/is"
+
+	"github.com/ghillie/ghillie/bronze"
+	"github.com/ghillie/ghillie/catalogue"
+	"github.com/ghillie/ghillie/evidence"
+	"github.com/ghillie/ghillie/gold"
+	"github.com/ghillie/ghillie/registry"
+	"github.com/ghillie/ghillie/reporting"
+	"github.com/ghillie/ghillie/silver"
+	"github.com/ghillie/ghillie/status"
+	"github.com/ghillie/ghillie/store"
+	"github.com/ghillie/ghillie/store/storetest"
+)
+
+// estateFixture imports the example catalogue, syncs it and stores
+// commits of leynos/wildside, the day before asOf.
+type estateFixture struct {
+	db       *store.DB
+	estateID string
+	repoID   string
+}
+
+var asOf = time.Date(2024, 7, 14, 0, 0, 0, 0, time.UTC)
+
+func newEstate(t *testing.T, db *store.DB) *estateFixture {
+	t.Helper()
+	ctx := context.Background()
+
+	if _, err := catalogue.NewImporter(db, nil).ImportFile(ctx, catalogue.Estate{Key: "wildside"},
+		"../examples/wildside-catalogue.yaml", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := registry.NewService(db, nil).Sync(ctx, "wildside"); err != nil {
+		t.Fatal(err)
+	}
+	f := &estateFixture{db: db}
+	if err := db.Get(&f.estateID, `SELECT id FROM estates`); err != nil {
+		t.Fatal(err)
+	}
+	repo, err := registry.NewService(db, nil).Get(ctx, "leynos", "wildside")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.repoID = repo.ID
+	f.commit(t, "c1", "feat: add walks", asOf.Add(-24*time.Hour))
+	return f
+}
+
+func (f *estateFixture) commit(t *testing.T, sha, message string, at time.Time) {
+	t.Helper()
+
+	env := bronze.Envelope{SourceSystem: "github", SourceEventID: sha, EventType: "github.commit",
+		RepoExternalID: "leynos/wildside", OccurredAt: at, Payload: map[string]any{
+			"sha": sha, "message": message, "repo_owner": "leynos", "repo_name": "wildside",
+			"committed_at": at.Format(time.RFC3339), "default_branch": "main"}}
+	if _, err := bronze.NewWriter(f.db).WriteBatch(context.Background(), []bronze.Envelope{env}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := silver.NewTransformer(f.db, nil).ProcessPending(context.Background(), 0); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func newService(t *testing.T, db *store.DB, model status.Model, sink string) *reporting.Service {
+	t.Helper()
+
+	cfg := reporting.DefaultConfig
+	cfg.SinkPath = sink
+	s, err := reporting.NewService(db, model, cfg, reporting.WithClock(func() time.Time { return asOf }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestRunRepository(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		is := is.New(t)
+		ctx := context.Background()
+		f := newEstate(t, db)
+		base := t.TempDir()
+		s := newService(t, db, status.NewMock(), base)
+
+		out, err := s.RunRepository(ctx, f.repoID, reporting.RunOptions{})
+		is.NoErr(err)
+		is.True(out.Created)
+		is.Equal(out.WindowStart, asOf.AddDate(0, 0, -7))
+		is.Equal(out.Report.Summary.Status, gold.StatusOnTrack)
+		is.Equal(out.Report.Model, "mock")
+		is.Equal(out.Report.Provider, "mock")
+		is.True(out.Report.LatencyMS != nil)
+		n, err := gold.NewStore(db).CoverageCount(ctx, out.Report.ID)
+		is.NoErr(err)
+		is.Equal(n, 1)
+
+		latest, err := os.ReadFile(filepath.Join(base, "leynos", "wildside", "latest.md"))
+		is.NoErr(err)
+		is.Equal(string(latest), out.Markdown)
+		is.True(strings.HasPrefix(out.Markdown, "# leynos/wildside — Status report (2024-07-07 to 2024-07-14)"))
+		_, err = os.Stat(filepath.Join(base, "leynos", "wildside",
+			reporting.ArchiveName(asOf, out.Report.ID)))
+		is.NoErr(err)
+
+		// A run as of the same time returns the same report.
+		again, err := s.RunRepository(ctx, f.repoID, reporting.RunOptions{AsOf: asOf})
+		is.NoErr(err)
+		is.True(!again.Created)
+		is.Equal(again.Report.ID, out.Report.ID)
+
+		// The next window starts where this one ended; without events it
+		// is skipped.
+		next, err := s.RunRepository(ctx, f.repoID, reporting.RunOptions{AsOf: asOf.Add(7 * 24 * time.Hour)})
+		is.NoErr(err)
+		is.True(next.Skipped)
+		is.Equal(next.WindowStart, asOf)
+
+		_, err = s.RunRepository(ctx, f.repoID, reporting.RunOptions{AsOf: asOf.Add(-time.Hour)})
+		is.True(err != nil) // before the last report's end
+		_, err = s.RunRepository(ctx, f.repoID, reporting.RunOptions{Start: asOf, End: asOf})
+		is.True(err != nil)
+	})
+}
+
+// scripted is a status model that returns its summaries in turn.
+type scripted struct {
+	status.Model
+	mu        sync.Mutex
+	summaries []string
+	calls     int
+}
+
+func (m *scripted) SummarizeRepository(ctx context.Context, b *evidence.RepositoryBundle) (status.Result, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+
+	text := m.summaries[min(m.calls, len(m.summaries)-1)]
+	m.calls++
+	return status.Result{Status: gold.StatusOnTrack, Summary: text, Highlights: []string{},
+		Risks: []string{}, NextSteps: []string{},
+		Metrics: status.Metrics{Provider: "test", Model: "scripted"}}, nil
+}
+
+func TestValidationRetriesThenMarksForReview(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		is := is.New(t)
+		ctx := context.Background()
+		f := newEstate(t, db)
+
+		retry := &scripted{summaries: []string{"Cut off...", "leynos/wildside added walks."}}
+		out, err := newService(t, db, retry, "").RunRepository(ctx, f.repoID, reporting.RunOptions{})
+		is.NoErr(err)
+		is.Equal(retry.calls, 2)
+		is.Equal(out.Report.Summary.Summary, "leynos/wildside added walks.")
+
+		f.commit(t, "c2", "fix: crash", asOf.Add(24*time.Hour))
+		bad := &scripted{summaries: []string{"", "Merged #99..."}}
+		_, err = newService(t, db, bad, "").RunRepository(ctx, f.repoID,
+			reporting.RunOptions{AsOf: asOf.Add(48 * time.Hour)})
+		var invalid *reporting.ValidationError
+		is.True(errors.As(err, &invalid))
+		is.True(strings.Contains(err.Error(), "after retries exhausted"))
+		is.Equal(bad.calls, 2)
+		is.Equal(len(invalid.Issues), 2) // the last attempt's
+		review, err := gold.NewStore(db).GetReview(ctx, invalid.ReviewID)
+		is.NoErr(err)
+		is.Equal(review.State, gold.ReviewPending)
+		is.Equal(review.AttemptCount, 2)
+		is.Equal(review.Model, "scripted")
+
+		var n int
+		is.NoErr(db.Get(&n, `SELECT count(*) FROM reports`))
+		is.Equal(n, 1) // nothing stored for the failed window
+	})
+}
+
+func TestConcurrentRunsAgree(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		is := is.New(t)
+		f := newEstate(t, db)
+		s := newService(t, db, status.NewMock(), "")
+
+		var wg sync.WaitGroup
+		ids := make([]string, 3)
+		errs := make([]error, 3)
+		for i := range ids {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				out, err := s.RunRepository(context.Background(), f.repoID,
+					reporting.RunOptions{AsOf: asOf})
+				errs[i] = err
+				if err == nil && out.Report != nil {
+					ids[i] = out.Report.ID
+				}
+			}()
+		}
+		wg.Wait()
+		for _, err := range errs {
+			is.NoErr(err)
+		}
+		is.True(ids[0] != "")
+		is.Equal(ids[1], ids[0])
+		is.Equal(ids[2], ids[0])
+	})
+}
+
+func TestRunEstateAll(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		is := is.New(t)
+		ctx := context.Background()
+		f := newEstate(t, db)
+		base := t.TempDir()
+		s := newService(t, db, status.NewMock(), base)
+
+		outcomes, err := s.RunEstateAll(ctx, f.estateID, reporting.RunOptions{})
+		is.NoErr(err)
+		counts := map[gold.Scope]int{}
+		skipped := 0
+		for _, o := range outcomes {
+			if o.Skipped {
+				skipped++
+				continue
+			}
+			counts[o.Scope]++
+		}
+		is.Equal(counts[gold.ScopeRepository], 1) // only leynos/wildside had events
+		is.Equal(skipped, 5)
+		is.Equal(counts[gold.ScopeProject], 2)
+		is.Equal(counts[gold.ScopeEstate], 1)
+
+		project, err := os.ReadFile(filepath.Join(base, "projects", "wildside", "latest.md"))
+		is.NoErr(err)
+		is.True(strings.Contains(string(project), "(../../leynos/wildside/"))
+		is.True(strings.Contains(string(project), "planned, no delivered work yet"))
+		estate, err := os.ReadFile(filepath.Join(base, "estates", "wildside", "latest.md"))
+		is.NoErr(err)
+		is.True(strings.Contains(string(estate), "## Projects"))
+	})
+}
+
+// failingSink fails its first write.
+type failingSink struct {
+	reporting.FilesystemSink
+	failed bool
+}
+
+func (f *failingSink) Write(ctx context.Context, doc reporting.Document) error {
+	if !f.failed {
+		f.failed = true
+		return errors.New("disk full")
+	}
+	return f.FilesystemSink.Write(ctx, doc)
+}
+
+func TestSinkFailureKeepsReport(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		is := is.New(t)
+		ctx := context.Background()
+		f := newEstate(t, db)
+		sink := &failingSink{FilesystemSink: reporting.FilesystemSink{Base: t.TempDir()}}
+		s, err := reporting.NewService(db, status.NewMock(), reporting.DefaultConfig,
+			reporting.WithSink(sink), reporting.WithClock(func() time.Time { return asOf }))
+		is.NoErr(err)
+
+		_, err = s.RunRepository(ctx, f.repoID, reporting.RunOptions{})
+		is.True(strings.Contains(err.Error(), "disk full"))
+		var n int
+		is.NoErr(db.Get(&n, `SELECT count(*) FROM reports`))
+		is.Equal(n, 1) // stored all the same
+
+		// Running the window again writes its Markdown.
+		out, err := s.RunRepository(ctx, f.repoID, reporting.RunOptions{})
+		is.NoErr(err)
+		is.True(!out.Created)
+		_, err = os.Stat(filepath.Join(sink.Base, "leynos", "wildside", "latest.md"))
+		is.NoErr(err)
+	})
+}
