@@ -3,7 +3,6 @@ package evidence
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -51,10 +50,6 @@ func (b *Builder) maxPrevious() int {
 	return 2
 }
 
-// chunk is how many keys one IN list holds, well under the bind
-// parameter limits of SQLite and PostgreSQL.
-const chunk = 500
-
 // Repository builds the bundle of a repository's window [start, end).
 // It holds every event fact of the repository that no repository report
 // covered yet, with occurred_at before end. The lower bound is start, or
@@ -85,11 +80,7 @@ func (b *Builder) Repository(ctx context.Context, repositoryID string, start, en
 	if err != nil {
 		return nil, err
 	}
-	targets, err := b.uncoveredFacts(ctx, repo, lower, end, bundle)
-	if err != nil {
-		return nil, err
-	}
-	if err := b.fetchEntities(ctx, repositoryID, targets, bundle); err != nil {
+	if err := b.collect(ctx, repo, lower, end, bundle); err != nil {
 		return nil, err
 	}
 
@@ -160,130 +151,174 @@ func (b *Builder) lowerBound(ctx context.Context, repositoryID string, start tim
 	return start, nil
 }
 
-// targets are the Silver entities the window's facts name.
-type targets struct {
-	shas   []string
-	prs    []int64
-	issues []int64
-	docs   [][2]string
-	seen   map[string]bool
-}
-
-func (t *targets) add(key string) bool {
-	if t.seen[key] {
-		return false
+// keyText returns the SQL for a payload key's value as text, from the
+// payload column p.
+func keyText(d store.Dialect, key string) string {
+	if d == store.Postgres {
+		return "p->>'" + key + "'"
 	}
-	t.seen[key] = true
-	return true
+	return "json_extract(p, '$." + key + "')"
 }
 
-// factPayload holds the fields of a fact's payload that name its entity.
-type factPayload struct {
-	SHA       any `json:"sha"`
-	ID        any `json:"id"`
-	CommitSHA any `json:"commit_sha"`
-	Path      any `json:"path"`
-}
-
-// entityID reads a pull request or issue id: a JSON integer, or a string
-// of ASCII digits.
-func entityID(v any) (int64, bool) {
-	switch t := v.(type) {
-	case json.Number:
-		n, err := t.Int64()
-		return n, err == nil
-	case string:
-		if t == "" || strings.TrimLeft(t, "0123456789") != "" {
-			return 0, false
-		}
-		n, err := strconv.ParseInt(t, 10, 64)
-		return n, err == nil
+// keyID returns the SQL for a payload's pull request or issue id: a JSON
+// integer, or a string of ASCII digits; NULL for anything else, a
+// boolean included.
+func keyID(d store.Dialect) string {
+	if d == store.Postgres {
+		return `CASE WHEN jsonb_typeof(p->'id') IN ('number', 'string')
+			AND p->>'id' ~ '^[0-9]{1,18}$' THEN CAST(p->>'id' AS bigint) END`
 	}
-	return 0, false
+	return `CASE WHEN json_type(p, '$.id') = 'integer'
+			OR (json_type(p, '$.id') = 'text' AND json_extract(p, '$.id') GLOB '[0-9]*'
+				AND NOT json_extract(p, '$.id') GLOB '*[^0-9]*'
+				AND length(json_extract(p, '$.id')) <= 18)
+			THEN CAST(json_extract(p, '$.id') AS INTEGER) END`
 }
 
-// uncoveredFacts reads the window's facts that no repository report of
-// the repository covered, newest first, records their ids in the bundle
-// and returns the entities they name.
-func (b *Builder) uncoveredFacts(ctx context.Context, repo Repository, lower, end time.Time,
-	bundle *RepositoryBundle) (*targets, error) {
-	rows, err := b.db.QueryContext(ctx, b.db.Rebind(`
-		SELECT ef.id, ef.event_type, ef.payload FROM event_facts ef
-		WHERE ef.repo_external_id = ? AND ef.occurred_at >= ? AND ef.occurred_at < ?
-		AND NOT EXISTS (
-			SELECT 1 FROM report_coverage rc JOIN reports r ON r.id = rc.report_id
-			WHERE rc.event_fact_id = ef.id AND r.scope = 'repository' AND r.repository_id = ?)
-		ORDER BY ef.occurred_at DESC, ef.id DESC`),
-		repo.Slug(), store.NewTime(lower), store.NewTime(end), repo.ID)
+// factsQuery reads the window's uncovered facts, newest first, each
+// joined to the Silver entity it names. A subquery reads the keys from
+// each payload once, and the joins use them. Joining in the database
+// reads every entity in one pass over the facts, where lists of keys
+// would take a query per few hundred entities.
+func factsQuery(d store.Dialect) string {
+	payload := "ef.payload"
+	materialized := ""
+	if d == store.Postgres {
+		payload = "CAST(ef.payload AS jsonb)"
+		materialized = "MATERIALIZED"
+	}
+	return `WITH f AS ` + materialized + ` (
+		SELECT id, event_type, occurred_at,
+			CASE WHEN event_type = 'github.commit' THEN ` + keyText(d, "sha") + `
+				WHEN event_type = 'github.doc_change' THEN ` + keyText(d, "commit_sha") + ` END AS sha,
+			CASE WHEN event_type IN ('github.pull_request', 'github.issue') THEN ` + keyID(d) + `
+				END AS entity_id,
+			CASE WHEN event_type = 'github.doc_change' THEN ` + keyText(d, "path") + ` END AS path
+		FROM (SELECT ef.id, ef.event_type, ef.occurred_at, ` + payload + ` AS p
+			FROM event_facts ef
+			WHERE ef.repo_external_id = ? AND ef.occurred_at >= ? AND ef.occurred_at < ?
+			AND NOT EXISTS (
+				SELECT 1 FROM report_coverage rc JOIN reports r ON r.id = rc.report_id
+				WHERE rc.event_fact_id = ef.id AND r.scope = 'repository' AND r.repository_id = ?)
+		) facts
+	)
+	SELECT f.id, f.event_type,
+		c.sha, c.message, c.author_name, c.author_email, c.committed_at,
+		pr.id, pr.number, pr.title, pr.author_login, pr.state, pr.labels, pr.created_at,
+		pr.merged_at, pr.closed_at, pr.is_draft,
+		i.id, i.number, i.title, i.author_login, i.state, i.labels, i.created_at, i.closed_at,
+		d.path, d.change_type, d.commit_sha, d.occurred_at, d.is_roadmap, d.is_adr
+	FROM f
+	LEFT JOIN commits c ON f.event_type = 'github.commit' AND c.repo_id = ? AND c.sha = f.sha
+	LEFT JOIN pull_requests pr ON f.event_type = 'github.pull_request' AND pr.repo_id = ?
+		AND pr.id = f.entity_id
+	LEFT JOIN issues i ON f.event_type = 'github.issue' AND i.repo_id = ? AND i.id = f.entity_id
+	LEFT JOIN documentation_changes d ON f.event_type = 'github.doc_change' AND d.repo_id = ?
+		AND d.commit_sha = f.sha AND d.path = f.path
+	ORDER BY f.occurred_at DESC, f.id DESC`
+}
+
+// factRow is a row of factsQuery.
+type factRow struct {
+	id        int64
+	eventType string
+
+	sha, message, authorName, authorEmail sql.NullString
+	committedAt                           *store.Time
+
+	prID                          sql.NullInt64
+	prNumber                      sql.NullInt64
+	prTitle, prAuthor, prState    sql.NullString
+	prLabels                      store.JSON[[]string]
+	prCreated, prMerged, prClosed *store.Time
+	prDraft                       sql.NullBool
+
+	issueID                             sql.NullInt64
+	issueNumber                         sql.NullInt64
+	issueTitle, issueAuthor, issueState sql.NullString
+	issueLabels                         store.JSON[[]string]
+	issueCreated, issueClosed           *store.Time
+
+	docPath, docChange, docCommit sql.NullString
+	docOccurred                   *store.Time
+	docRoadmap, docADR            sql.NullBool
+}
+
+func (r *factRow) dest() []any {
+	return []any{&r.id, &r.eventType,
+		&r.sha, &r.message, &r.authorName, &r.authorEmail, &r.committedAt,
+		&r.prID, &r.prNumber, &r.prTitle, &r.prAuthor, &r.prState, &r.prLabels, &r.prCreated,
+		&r.prMerged, &r.prClosed, &r.prDraft,
+		&r.issueID, &r.issueNumber, &r.issueTitle, &r.issueAuthor, &r.issueState, &r.issueLabels,
+		&r.issueCreated, &r.issueClosed,
+		&r.docPath, &r.docChange, &r.docCommit, &r.docOccurred, &r.docRoadmap, &r.docADR}
+}
+
+// collect reads the window's uncovered facts and the entities they
+// name into the bundle. Every fact's id is kept, also when it names no
+// entity Silver has; an entity named by several facts is kept once.
+func (b *Builder) collect(ctx context.Context, repo Repository, lower, end time.Time,
+	bundle *RepositoryBundle) error {
+	rows, err := b.db.QueryContext(ctx, b.db.Rebind(factsQuery(b.db.Dialect())),
+		repo.Slug(), store.NewTime(lower), store.NewTime(end), repo.ID, repo.ID, repo.ID, repo.ID, repo.ID)
 	if err != nil {
-		return nil, fmt.Errorf("read event facts of %s: %w", repo.Slug(), store.Classify(err))
+		return fmt.Errorf("read event facts of %s: %w", repo.Slug(), store.Classify(err))
 	}
 	defer rows.Close()
 
-	t := &targets{seen: map[string]bool{}}
-	for rows.Next() {
-		var (
-			id        int64
-			eventType string
-			payload   []byte
-		)
-		if err := rows.Scan(&id, &eventType, &payload); err != nil {
-			return nil, fmt.Errorf("read event facts of %s: %w", repo.Slug(), store.Classify(err))
+	cls := b.classifier()
+	seen := map[string]bool{}
+	once := func(key string) bool {
+		if seen[key] {
+			return false
 		}
-		bundle.EventFactIDs = append(bundle.EventFactIDs, id)
+		seen[key] = true
+		return true
+	}
 
-		var p factPayload
-		dec := json.NewDecoder(strings.NewReader(string(payload)))
-		dec.UseNumber()
-		if dec.Decode(&p) != nil {
-			continue // the fact is still covered; it names no entity
+	for rows.Next() {
+		var r factRow
+		if err := rows.Scan(r.dest()...); err != nil {
+			return fmt.Errorf("read event facts of %s: %w", repo.Slug(), store.Classify(err))
 		}
-		switch eventType {
-		case "github.commit":
-			if sha, ok := p.SHA.(string); ok && t.add("c:"+sha) {
-				t.shas = append(t.shas, sha)
+		bundle.EventFactIDs = append(bundle.EventFactIDs, r.id)
+
+		switch {
+		case r.sha.Valid && once("c:"+r.sha.String):
+			bundle.Commits = append(bundle.Commits, Commit{SHA: r.sha.String,
+				Message: r.message.String, AuthorName: r.authorName.String,
+				AuthorEmail: r.authorEmail.String, CommittedAt: timePtr(r.committedAt),
+				WorkType: cls.Commit(r.message.String), IsMergeCommit: IsMergeCommit(r.message.String)})
+		case r.prID.Valid && once("p:"+strconv.FormatInt(r.prID.Int64, 10)):
+			labels := nonNil(r.prLabels.V)
+			bundle.PullRequests = append(bundle.PullRequests, PullRequest{ID: r.prID.Int64,
+				Number: int(r.prNumber.Int64), Title: r.prTitle.String, AuthorLogin: r.prAuthor.String,
+				State: r.prState.String, Labels: labels, CreatedAt: timePtr(r.prCreated),
+				MergedAt: timePtr(r.prMerged), ClosedAt: timePtr(r.prClosed),
+				WorkType: cls.Entity(labels, r.prTitle.String), IsDraft: r.prDraft.Bool})
+		case r.issueID.Valid && once("i:"+strconv.FormatInt(r.issueID.Int64, 10)):
+			labels := nonNil(r.issueLabels.V)
+			bundle.Issues = append(bundle.Issues, Issue{ID: r.issueID.Int64,
+				Number: int(r.issueNumber.Int64), Title: r.issueTitle.String,
+				AuthorLogin: r.issueAuthor.String, State: r.issueState.String, Labels: labels,
+				CreatedAt: timePtr(r.issueCreated), ClosedAt: timePtr(r.issueClosed),
+				WorkType: cls.Entity(labels, r.issueTitle.String)})
+		case r.docPath.Valid && once("d:"+r.docCommit.String+"\x00"+r.docPath.String):
+			var occurred time.Time
+			if r.docOccurred != nil {
+				occurred = r.docOccurred.UTC()
 			}
-		case "github.pull_request":
-			if n, ok := entityID(p.ID); ok && t.add("p:"+strconv.FormatInt(n, 10)) {
-				t.prs = append(t.prs, n)
-			}
-		case "github.issue":
-			if n, ok := entityID(p.ID); ok && t.add("i:"+strconv.FormatInt(n, 10)) {
-				t.issues = append(t.issues, n)
-			}
-		case "github.doc_change":
-			sha, okSHA := p.CommitSHA.(string)
-			path, okPath := p.Path.(string)
-			if okSHA && okPath && t.add("d:"+sha+"\x00"+path) {
-				t.docs = append(t.docs, [2]string{sha, path})
-			}
+			bundle.DocumentationChanges = append(bundle.DocumentationChanges, DocumentationChange{
+				Path: r.docPath.String, ChangeType: r.docChange.String, CommitSHA: r.docCommit.String,
+				OccurredAt: occurred, IsRoadmap: r.docRoadmap.Bool, IsADR: r.docADR.Bool})
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read event facts of %s: %w", repo.Slug(), store.Classify(err))
+		return fmt.Errorf("read event facts of %s: %w", repo.Slug(), store.Classify(err))
 	}
-	return t, nil
-}
 
-// placeholders returns "?, ?, ..." for n values.
-func placeholders(n int) string {
-	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
-}
-
-func chunks[T any](items []T) [][]T {
-	var out [][]T
-	for start := 0; start < len(items); start += chunk {
-		out = append(out, items[start:min(start+chunk, len(items))])
-	}
-	return out
-}
-
-func anySlice[T any](items []T) []any {
-	out := make([]any, len(items))
-	for i, v := range items {
-		out[i] = v
-	}
-	return out
+	sortEntities(bundle)
+	return nil
 }
 
 func timePtr(t *store.Time) *time.Time {
@@ -294,138 +329,26 @@ func timePtr(t *store.Time) *time.Time {
 	return &u
 }
 
-// fetchEntities reads the named entities of the repository from Silver,
-// in the bundle's order: newest first, ties broken by key.
-func (b *Builder) fetchEntities(ctx context.Context, repoID string, t *targets, bundle *RepositoryBundle) error {
-	cls := b.classifier()
-	for _, part := range chunks(t.shas) {
-		var rows []struct {
-			SHA         string         `db:"sha"`
-			Message     sql.NullString `db:"message"`
-			AuthorName  sql.NullString `db:"author_name"`
-			AuthorEmail sql.NullString `db:"author_email"`
-			CommittedAt *store.Time    `db:"committed_at"`
-		}
-		err := b.db.SelectContext(ctx, &rows, b.db.Rebind(`SELECT sha, message, author_name,
-			author_email, committed_at FROM commits WHERE repo_id = ? AND sha IN (`+
-			placeholders(len(part))+`)`), append([]any{repoID}, anySlice(part)...)...)
-		if err != nil {
-			return fmt.Errorf("read commits: %w", store.Classify(err))
-		}
-		for _, r := range rows {
-			bundle.Commits = append(bundle.Commits, Commit{SHA: r.SHA, Message: r.Message.String,
-				AuthorName: r.AuthorName.String, AuthorEmail: r.AuthorEmail.String,
-				CommittedAt: timePtr(r.CommittedAt), WorkType: cls.Commit(r.Message.String),
-				IsMergeCommit: IsMergeCommit(r.Message.String)})
-		}
-	}
+// sortEntities puts the bundle's entities in its order: newest first,
+// ties broken by key, so the same data gives the same bundle.
+func sortEntities(bundle *RepositoryBundle) {
 	slices.SortFunc(bundle.Commits, func(a, c Commit) int {
 		return newestFirst(a.CommittedAt, c.CommittedAt, a.SHA, c.SHA)
 	})
-
-	for _, part := range chunks(t.prs) {
-		var rows []struct {
-			ID          int64                `db:"id"`
-			Number      int                  `db:"number"`
-			Title       string               `db:"title"`
-			AuthorLogin sql.NullString       `db:"author_login"`
-			State       string               `db:"state"`
-			Labels      store.JSON[[]string] `db:"labels"`
-			CreatedAt   *store.Time          `db:"created_at"`
-			MergedAt    *store.Time          `db:"merged_at"`
-			ClosedAt    *store.Time          `db:"closed_at"`
-			IsDraft     bool                 `db:"is_draft"`
-		}
-		err := b.db.SelectContext(ctx, &rows, b.db.Rebind(`SELECT id, number, title, author_login,
-			state, labels, created_at, merged_at, closed_at, is_draft FROM pull_requests
-			WHERE repo_id = ? AND id IN (`+placeholders(len(part))+`)`),
-			append([]any{repoID}, anySlice(part)...)...)
-		if err != nil {
-			return fmt.Errorf("read pull requests: %w", store.Classify(err))
-		}
-		for _, r := range rows {
-			labels := nonNil(r.Labels.V)
-			bundle.PullRequests = append(bundle.PullRequests, PullRequest{ID: r.ID,
-				Number: r.Number, Title: r.Title, AuthorLogin: r.AuthorLogin.String,
-				State: r.State, Labels: labels, CreatedAt: timePtr(r.CreatedAt),
-				MergedAt: timePtr(r.MergedAt), ClosedAt: timePtr(r.ClosedAt),
-				WorkType: cls.Entity(labels, r.Title), IsDraft: r.IsDraft})
-		}
-	}
 	slices.SortFunc(bundle.PullRequests, func(a, c PullRequest) int {
 		return newestFirst(a.CreatedAt, c.CreatedAt, strconv.FormatInt(a.ID, 10),
 			strconv.FormatInt(c.ID, 10))
 	})
-
-	for _, part := range chunks(t.issues) {
-		var rows []struct {
-			ID          int64                `db:"id"`
-			Number      int                  `db:"number"`
-			Title       string               `db:"title"`
-			AuthorLogin sql.NullString       `db:"author_login"`
-			State       string               `db:"state"`
-			Labels      store.JSON[[]string] `db:"labels"`
-			CreatedAt   *store.Time          `db:"created_at"`
-			ClosedAt    *store.Time          `db:"closed_at"`
-		}
-		err := b.db.SelectContext(ctx, &rows, b.db.Rebind(`SELECT id, number, title, author_login,
-			state, labels, created_at, closed_at FROM issues
-			WHERE repo_id = ? AND id IN (`+placeholders(len(part))+`)`),
-			append([]any{repoID}, anySlice(part)...)...)
-		if err != nil {
-			return fmt.Errorf("read issues: %w", store.Classify(err))
-		}
-		for _, r := range rows {
-			labels := nonNil(r.Labels.V)
-			bundle.Issues = append(bundle.Issues, Issue{ID: r.ID, Number: r.Number,
-				Title: r.Title, AuthorLogin: r.AuthorLogin.String, State: r.State,
-				Labels: labels, CreatedAt: timePtr(r.CreatedAt), ClosedAt: timePtr(r.ClosedAt),
-				WorkType: cls.Entity(labels, r.Title)})
-		}
-	}
 	slices.SortFunc(bundle.Issues, func(a, c Issue) int {
 		return newestFirst(a.CreatedAt, c.CreatedAt, strconv.FormatInt(a.ID, 10),
 			strconv.FormatInt(c.ID, 10))
 	})
-
-	return b.fetchDocs(ctx, repoID, t.docs, bundle)
-}
-
-func (b *Builder) fetchDocs(ctx context.Context, repoID string, keys [][2]string, bundle *RepositoryBundle) error {
-	for _, part := range chunks(keys) {
-		conds := make([]string, len(part))
-		args := []any{repoID}
-		for i, k := range part {
-			conds[i] = "(commit_sha = ? AND path = ?)"
-			args = append(args, k[0], k[1])
-		}
-		var rows []struct {
-			Path       string     `db:"path"`
-			ChangeType string     `db:"change_type"`
-			CommitSHA  string     `db:"commit_sha"`
-			OccurredAt store.Time `db:"occurred_at"`
-			IsRoadmap  bool       `db:"is_roadmap"`
-			IsADR      bool       `db:"is_adr"`
-		}
-		err := b.db.SelectContext(ctx, &rows, b.db.Rebind(`SELECT path, change_type, commit_sha,
-			occurred_at, is_roadmap, is_adr FROM documentation_changes
-			WHERE repo_id = ? AND (`+strings.Join(conds, " OR ")+`)`), args...)
-		if err != nil {
-			return fmt.Errorf("read documentation changes: %w", store.Classify(err))
-		}
-		for _, r := range rows {
-			bundle.DocumentationChanges = append(bundle.DocumentationChanges, DocumentationChange{
-				Path: r.Path, ChangeType: r.ChangeType, CommitSHA: r.CommitSHA,
-				OccurredAt: r.OccurredAt.UTC(), IsRoadmap: r.IsRoadmap, IsADR: r.IsADR})
-		}
-	}
 	slices.SortFunc(bundle.DocumentationChanges, func(a, c DocumentationChange) int {
 		if n := c.OccurredAt.Compare(a.OccurredAt); n != 0 {
 			return n
 		}
 		return strings.Compare(a.CommitSHA+"\x00"+a.Path, c.CommitSHA+"\x00"+c.Path)
 	})
-	return nil
 }
 
 func nonNil(s []string) []string {

@@ -29,16 +29,23 @@ type fixture struct {
 	db *store.DB
 }
 
+// transformAll refines every pending event.
+func (f *fixture) transformAll(tb testing.TB) {
+	tb.Helper()
+
+	res, err := silver.NewTransformer(f.db, nil).ProcessPending(context.Background(), 0)
+	if err != nil || res.Failed > 0 {
+		tb.Fatalf("transform: %v (%d failed)", err, res.Failed)
+	}
+}
+
 func (f *fixture) write(envs ...bronze.Envelope) {
 	f.t.Helper()
 
 	if _, err := bronze.NewWriter(f.db).WriteBatch(context.Background(), envs); err != nil {
 		f.t.Fatal(err)
 	}
-	res, err := silver.NewTransformer(f.db, nil).ProcessPending(context.Background(), 0)
-	if err != nil || res.Failed > 0 {
-		f.t.Fatalf("transform: %v (%d failed)", err, res.Failed)
-	}
+	f.transformAll(f.t)
 }
 
 func envelope(eventType, id string, at time.Time, payload map[string]any) bronze.Envelope {

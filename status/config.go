@@ -63,8 +63,8 @@ const (
 // retry for hours.
 const maxAttemptsLimit = 10
 
-// chatCompletionsPath ends every endpoint; the client's base URL is what
-// precedes it.
+// chatCompletionsPath ends every endpoint. The client's base URL is the
+// part of the endpoint before it.
 const chatCompletionsPath = "/chat/completions"
 
 // redacted replaces a secret wherever it would be printed.
@@ -91,18 +91,18 @@ func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
 // MarshalJSON encodes the redacted form.
 func (s Secret) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
 
-// OpenAIConfig configures the OpenAI model. Zero numeric fields take
-// their defaults in NewOpenAI, except Temperature, whose zero is a valid
-// setting. Printing an OpenAIConfig with fmt, slog or encoding/json
-// redacts the API key.
+// OpenAIConfig configures the OpenAI model. NewOpenAI fills zero fields
+// with the defaults of DefaultOpenAIConfig, except APIKey, which is
+// required, and Temperature, whose zero is a valid setting. Printing an
+// OpenAIConfig with fmt, slog or encoding/json redacts the API key.
 type OpenAIConfig struct {
 	// APIKey is sent as the bearer token. Required.
 	APIKey Secret
 
 	// Endpoint is the full chat completions URL, ending in
 	// /chat/completions, as DefaultOpenAIEndpoint does. The client sends
-	// requests to that URL; the part before /chat/completions is its base
-	// URL. Plain http is accepted only for loopback hosts.
+	// requests to that URL, because the part before /chat/completions
+	// becomes its base URL. Plain http is accepted only for loopback hosts.
 	Endpoint string
 
 	// Model is the model name sent with each request.
@@ -121,8 +121,8 @@ type OpenAIConfig struct {
 	// to 10: the first and its retries.
 	MaxAttempts int
 
-	// BaseDelay is the backoff before the first retry; it doubles on
-	// each retry.
+	// BaseDelay is the backoff before the first retry. It doubles on
+	// each further retry.
 	BaseDelay time.Duration
 
 	// MaxDelay caps the backoff. A Retry-After longer than MaxDelay
@@ -222,8 +222,8 @@ func FromEnv(getenv func(string) string) (Model, error) {
 // from 0 to 2), GHILLIE_OPENAI_MAX_TOKENS (a positive integer),
 // GHILLIE_OPENAI_TIMEOUT (a Go duration such as 90s),
 // GHILLIE_OPENAI_MAX_ATTEMPTS (1 to 10) and GHILLIE_OPENAI_PROMPT_TOKENS
-// (a positive integer). Values are trimmed; an empty or blank value
-// takes the default. Numbers use Go syntax: a leading sign is accepted,
+// (a positive integer). Values are trimmed, and an empty or blank
+// value takes the default. Numbers use Go syntax: a leading sign is accepted,
 // digit separators such as 1_000 are not. A missing or invalid setting
 // is a *ConfigError naming the variable and its value, never the key.
 func OpenAIConfigFromEnv(getenv func(string) string) (OpenAIConfig, error) {

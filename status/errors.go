@@ -32,7 +32,7 @@ type APIError struct {
 	// Timeout reports whether the last attempt timed out.
 	Timeout bool
 
-	// RetryAfter is the wait the server asked for with Retry-After, or 0.
+	// RetryAfter is the wait the server requested with Retry-After, or 0.
 	RetryAfter time.Duration
 
 	// Attempts is the number of requests sent.
@@ -81,11 +81,11 @@ func (e *APIError) Retryable() bool {
 }
 
 // ResponseError is a chat completions response that cannot be used: a
-// body that is not JSON, a missing or mistyped field, an answer cut off
+// body that is not JSON, a missing or mistyped field, output cut off
 // at the token limit, or model output that does not match the report
 // schema.
 type ResponseError struct {
-	// Problem says what is wrong, naming the field.
+	// Problem describes what is wrong and names the field.
 	Problem string
 
 	// Preview is the start of the offending text, when it helps.

@@ -104,7 +104,9 @@ func richRepoBundle() *evidence.RepositoryBundle {
 }
 
 // summary returns a component's latest repository report.
-func summary(slug string, status gold.Status, highlights, risks []string) *evidence.RepositorySummary {
+func summary(slug string, status gold.Status,
+	highlights, risks []string,
+) *evidence.RepositorySummary {
 	return &evidence.RepositorySummary{
 		RepositorySlug: slug, ReportID: "rpt-" + slug, WindowStart: windowStart,
 		WindowEnd: windowEnd, Status: status, Summary: slug + " " + statusPhrase(status) + ".",

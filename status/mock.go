@@ -18,32 +18,35 @@ const MockModelName = "mock"
 // rules. It does no I/O, returns the same Result for the same bundle and
 // reports zero tokens. The zero value is ready to use.
 //
-// For a repository, the status is the first that applies of: unknown
-// when the bundle has no events; at_risk when the latest previous report
-// was at_risk or blocked and listed a risk; at_risk when the bug items
-// (commits, pull requests and issues of the bug group) outnumber the
-// feature items; on_track otherwise. It never returns blocked for a
-// repository. Highlights name delivered feature pull requests, up to
-// two feature titles and documentation updates. Risks carry up to two
-// risks of the latest previous report, marked "(Ongoing)", and the
-// number of bug issues. Next steps ask to review risks, investigate a
-// silent repository, review open pull requests and triage open issues.
+// For a repository, the first rule that applies sets the status. It is
+// unknown when the bundle has no events. It is at_risk when the latest
+// previous report was at_risk or blocked and listed a risk, or when the
+// bug items (commits, pull requests and issues of the bug group)
+// outnumber the feature items. Otherwise it is on_track, so the mock
+// never returns blocked for a repository. Highlights name delivered
+// feature pull requests, up to two feature titles and documentation
+// updates. Risks carry up to two risks of the latest previous report,
+// marked "(Ongoing)", and the number of bug issues. Next steps ask to
+// review risks, investigate a silent repository, review open pull
+// requests and triage open issues.
 //
 // For a project, the status is the worst of blocked, at_risk and
-// on_track among the components' latest repository reports, so it
-// never contradicts them, and unknown when no report has one of those
-// statuses. Planned components are named as planned and never as
-// delivered work: their reports give no highlights. Highlights are the
-// first highlight of each other component's report. Risks are the
-// blocked_by dependencies first, then each blocked or at_risk
-// component with its first risk. Next steps ask to review risks,
+// on_track among the components' latest repository reports, so it never
+// contradicts them. It is unknown when no report has one of those
+// statuses. The summary names planned components as planned, and their
+// reports give no highlights, so planned work never reads as delivered.
+// Highlights are the first highlight of each other component's report.
+// Risks are the blocked_by dependencies first, then each blocked or
+// at_risk component with its first risk. Next steps ask to review risks,
 // resolve blocking dependencies and report on active components that
 // have no repository report.
 //
 // For an estate, the status is the worst of its projects' statuses in
-// the same way. Risks are drawn from blocked projects first and at_risk
-// projects next, and highlights from the projects' own highlights, so
-// neither contradicts a project report.
+// the same way. Highlights are the first highlight of each project.
+// Risks name the blocked projects first and the at_risk projects next,
+// each with its first risk, so neither list contradicts a project
+// report. Next steps ask to review risks, unblock blocked projects and
+// investigate projects of unknown status.
 type Mock struct{}
 
 // NewMock returns a Mock.
@@ -180,7 +183,7 @@ func mockRepositoryNextSteps(b *evidence.RepositoryBundle, status gold.Status) [
 	}
 
 	// NOTE: states compare exactly with "open", as the Python original
-	// does; the bundle builder stores GitHub states in lower case.
+	// does, so a builder that stores "OPEN" would count no open items.
 	openPRs := 0
 	for _, pr := range b.PullRequests {
 		if pr.State == "open" {

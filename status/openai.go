@@ -45,14 +45,14 @@ type OpenAIOptions struct {
 	Jitter func() float64
 }
 
-// OpenAI is a Model that asks a chat completions endpoint of the OpenAI
-// API, or of a compatible server, for each report. It sends the prompt
-// of the scope with the report's JSON Schema as a strict json_schema
-// response format and checks the answer against it. Requests that time
-// out, fail on the network, or get HTTP 429 or a 5xx status are retried
-// up to MaxAttempts in all, after an exponential backoff with jitter or
-// after the wait that Retry-After asks for. Other errors are final. It
-// is safe for concurrent use.
+// OpenAI is a Model that requests each report from a chat completions
+// endpoint of the OpenAI API or of a compatible server. It sends the
+// prompt of the scope with the report's JSON Schema as a strict
+// json_schema response format and validates the model output. Requests
+// that time out, fail on the network, or get HTTP 429 or a 5xx status
+// are retried up to MaxAttempts in all, after an exponential backoff
+// with jitter or after the wait that Retry-After requests. Other errors
+// are final. It is safe for concurrent use.
 type OpenAI struct {
 	cfg  OpenAIConfig
 	chat openai.ChatCompletionService
@@ -175,26 +175,27 @@ func (m *OpenAI) GoString() string { return m.String() }
 // Config returns the model's configuration, defaults filled in.
 func (m *OpenAI) Config() OpenAIConfig { return m.cfg }
 
-// SummarizeRepository asks the model for a repository report. On
+// SummarizeRepository requests a repository report from the model. On
 // error, the Result carries only the Metrics of the call.
-func (m *OpenAI) SummarizeRepository(ctx context.Context, b *evidence.RepositoryBundle) (Result, error) {
+func (m *OpenAI) SummarizeRepository(ctx context.Context,
+	b *evidence.RepositoryBundle,
+) (Result, error) {
 	if b == nil {
 		return Result{}, errors.New("summarize repository: nil bundle")
 	}
+	slug := clean(b.Repository.Slug(), maxNameRunes)
 	p, err := RepositoryPrompt(b, PromptOptions{TokenBudget: m.cfg.PromptTokens})
 	if err != nil {
-		return Result{}, fmt.Errorf("summarize repository %q: %w", clean(b.Repository.Slug(),
-			maxNameRunes), err)
+		return Result{}, fmt.Errorf("summarize repository %q: %w", slug, err)
 	}
 	result, err := m.complete(ctx, p)
 	if err != nil {
-		return result, fmt.Errorf("summarize repository %q: %w", clean(b.Repository.Slug(),
-			maxNameRunes), err)
+		return result, fmt.Errorf("summarize repository %q: %w", slug, err)
 	}
 	return result, nil
 }
 
-// SummarizeProject asks the model for a project report. On error, the
+// SummarizeProject requests a project report from the model. On error, the
 // Result carries only the Metrics of the call.
 func (m *OpenAI) SummarizeProject(ctx context.Context, b *evidence.ProjectBundle) (Result, error) {
 	if b == nil {
@@ -212,7 +213,7 @@ func (m *OpenAI) SummarizeProject(ctx context.Context, b *evidence.ProjectBundle
 	return result, nil
 }
 
-// SummarizeEstate asks the model for an estate report. On error, the
+// SummarizeEstate requests an estate report from the model. On error, the
 // Result carries only the Metrics of the call.
 func (m *OpenAI) SummarizeEstate(ctx context.Context, b *evidence.EstateBundle) (Result, error) {
 	if b == nil {
@@ -231,7 +232,7 @@ func (m *OpenAI) SummarizeEstate(ctx context.Context, b *evidence.EstateBundle) 
 }
 
 // complete sends the prompt, retrying as the type documents, and parses
-// the answer.
+// the response.
 func (m *OpenAI) complete(ctx context.Context, p Prompt) (Result, error) {
 	start := m.opts.Now()
 	metrics := func(u tokenUsage) Metrics {
@@ -280,7 +281,7 @@ func (m *OpenAI) complete(ctx context.Context, p Prompt) (Result, error) {
 
 // retryDelay returns the wait before the next attempt, and false when
 // there is none: the error is final, the attempts are used up, the
-// server asks for a wait longer than MaxDelay, or ctx would expire
+// server requests a wait longer than MaxDelay, or ctx would expire
 // first.
 func (m *OpenAI) retryDelay(ctx context.Context, attempt int, e *APIError) (time.Duration, bool) {
 	if !e.Retryable() || attempt >= m.cfg.MaxAttempts {
@@ -309,8 +310,8 @@ func (m *OpenAI) retryDelay(ctx context.Context, attempt int, e *APIError) (time
 // params builds the request body of a prompt.
 func (m *OpenAI) params(p Prompt) openai.ChatCompletionNewParams {
 	// NOTE: the token limit is sent as max_tokens, which OpenAI-compatible
-	// servers accept; OpenAI's reasoning models want
-	// max_completion_tokens instead.
+	// servers accept, but OpenAI's reasoning models reject it and expect
+	// max_completion_tokens.
 	return openai.ChatCompletionNewParams{
 		Model: m.cfg.Model,
 		Messages: []openai.ChatCompletionMessageParamUnion{
@@ -354,7 +355,7 @@ func (m *OpenAI) send(ctx context.Context, params openai.ChatCompletionNewParams
 	case ctx.Err() != nil:
 		return nil, fmt.Errorf("chat completion request: %w", ctx.Err())
 	case errors.Is(attemptCtx.Err(), context.DeadlineExceeded):
-		return nil, &APIError{Timeout: true, Detail: "no answer within " + m.cfg.Timeout.String(),
+		return nil, &APIError{Timeout: true, Detail: "no response within " + m.cfg.Timeout.String(),
 			Err: err}
 	}
 	return nil, &APIError{Detail: m.redact(clean(err.Error(), detailRunes)), Err: err}

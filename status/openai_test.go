@@ -79,7 +79,7 @@ const goodAnswer = `{"status":"At-Risk","summary":"acme/widget slowed down.",` +
 	`"highlights":["a","b","c","d","e","f"],"risks":["Flaky CI"],"next_steps":[],` +
 	`"extra":"ignored"}`
 
-// reply answers with status and body as JSON.
+// reply returns a handler that responds with status and a JSON body.
 func reply(status int, body string, headers ...string) http.HandlerFunc {
 	return func(w http.ResponseWriter, _ *http.Request) {
 		for i := 0; i+1 < len(headers); i += 2 {
@@ -518,5 +518,39 @@ func TestParseRetryAfter(t *testing.T) {
 			is := is.New(t)
 			is.Equal(parseRetryAfter(tt.header, testNow), tt.want)
 		})
+	}
+}
+
+func TestOpenAIConcurrentCalls(t *testing.T) {
+	is := is.New(t)
+	usage := func(w http.ResponseWriter, r *http.Request) {
+		var body map[string]any
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		user := body["messages"].([]any)[1].(map[string]any)["content"].(string)
+		n := strings.Count(user, `"sha"`)
+		reply(200, completion(goodAnswer, "stop",
+			fmt.Sprintf(`{"prompt_tokens":%d,"completion_tokens":1,"total_tokens":%d}`, n, n+1)),
+		)(w, r)
+	}
+	server := httptest.NewServer(http.HandlerFunc(usage))
+	t.Cleanup(server.Close)
+	m, err := NewOpenAI(OpenAIConfig{APIKey: testKey,
+		Endpoint: server.URL + "/v1/chat/completions"}, OpenAIOptions{})
+	is.NoErr(err)
+
+	var wg sync.WaitGroup
+	results := make([]Result, 8)
+	errs := make([]error, 8)
+	for i := range results {
+		wg.Go(func() {
+			results[i], errs[i] = m.SummarizeRepository(context.Background(), repoBundle(i, 0, 0))
+		})
+	}
+	wg.Wait()
+
+	for i, r := range results {
+		is.NoErr(errs[i])
+		is.Equal(*r.Metrics.PromptTokens, int64(i))
+		is.True(*r.Metrics.Latency > 0)
 	}
 }

@@ -50,14 +50,15 @@ type Prompt struct {
 // PromptOptions tunes the prompt builders.
 type PromptOptions struct {
 	// TokenBudget is the estimated token limit of the system and user
-	// prompts together; zero means DefaultPromptTokens.
+	// prompts together. Zero means DefaultPromptTokens.
 	TokenBudget int
 }
 
 // EstimateTokens estimates the tokens of s as one per three characters.
 // GPT tokenizers average about four characters of English per token, so
-// the estimate is deliberately high for English text to leave a margin;
-// text in scripts such as Chinese can take more tokens than estimated.
+// the estimate is deliberately high for English text, which leaves a
+// margin. Text in scripts such as Chinese can take more tokens than
+// estimated.
 func EstimateTokens(s string) int {
 	return (utf8.RuneCountInString(s) + 2) / 3
 }
@@ -172,7 +173,7 @@ func fitPrompt(system string, budget int, categories []dropCategory,
 			return p, nil
 		}
 
-		// The largest count that fits lies in [0, keep[i]); fewer units
+		// The largest count that fits lies in [0, keep[i]). Fewer units
 		// never make the prompt longer, so a binary search finds it.
 		lo, hi := 0, keep[i]-1
 		for lo < hi {
@@ -406,11 +407,11 @@ func laterFirst(x, y *time.Time) int {
 	return y.Compare(*x)
 }
 
-// RepositoryPrompt builds the prompt for a repository report. Items
-// appear newest first. To fit the budget it leaves out the oldest
-// commits first, then the oldest issues, then the oldest pull requests
-// (by number), then the oldest documentation changes and then the
-// oldest previous reports, and states how many of each it left out. It
+// RepositoryPrompt builds the prompt for a repository report, with items
+// newest first. To fit the budget it leaves out the oldest commits
+// first, then the oldest issues and then the oldest pull requests, by
+// number. Documentation changes and previous reports go last. The prompt
+// states how many items of each kind it left out. RepositoryPrompt
 // returns an error when even the smallest prompt exceeds the budget.
 func RepositoryPrompt(b *evidence.RepositoryBundle, opts PromptOptions) (Prompt, error) {
 	commits := slices.Clone(b.Commits)

@@ -237,7 +237,7 @@ func TestPromptBudget(t *testing.T) {
 		name    string
 		budget  int
 		dropped []string // categories with items left out
-		kept    []string // categories left whole
+		whole   []string // categories left whole
 	}{
 		{"fits", full.Tokens, nil, []string{"oldest commits", "oldest issues"}},
 		{"commits first", full.Tokens - 500, []string{"oldest commits"},
@@ -261,7 +261,7 @@ func TestPromptBudget(t *testing.T) {
 				is.True(p.LeftOut[c] > 0)
 				is.True(strings.Contains(p.User, fmt.Sprintf("%d %s", p.LeftOut[c], c)))
 			}
-			for _, c := range tt.kept {
+			for _, c := range tt.whole {
 				is.Equal(p.LeftOut[c], 0)
 			}
 

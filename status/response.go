@@ -14,7 +14,7 @@ import (
 // previewRunes is the length of the text quoted in a ResponseError.
 const previewRunes = 100
 
-// tokenUsage is the usage object of a response; a count is nil when it
+// tokenUsage is the usage object of a response. A count is nil when it
 // is missing or not a JSON integer.
 type tokenUsage struct {
 	prompt, completion, total *int64
@@ -113,7 +113,7 @@ func readUsage(obj map[string]any) tokenUsage {
 	}
 }
 
-// parseReport checks the model's answer: a JSON object whose status and
+// parseReport validates the model output: a JSON object whose status and
 // summary are strings and whose highlights, risks and next_steps, when
 // present, are arrays of strings. Keys match exactly, unknown keys are
 // ignored, null is rejected, the status is read with
@@ -170,7 +170,7 @@ func parseReport(content string) (Result, error) {
 	return r, nil
 }
 
-// fieldProblem says that a key is missing or has the wrong JSON type.
+// fieldProblem describes a key that is missing or has the wrong JSON type.
 func fieldProblem(obj map[string]any, key, want string) string {
 	v, present := obj[key]
 	if !present {
