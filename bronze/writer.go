@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -87,14 +88,27 @@ func (w *Writer) WriteBatch(ctx context.Context, envelopes []Envelope) ([]WriteR
 	defer stop()
 
 	err := w.db.InTx(ctx, func(tx *store.Tx) error {
+		useCopy := tx.Dialect() == store.Postgres
 		for chunk := range chunks {
 			if chunk.err != nil {
 				return chunk.err
 			}
 			end := chunk.start + len(chunk.rows)
-			if err := insertChunk(ctx, tx, chunk.rows, results[chunk.start:end], ingestedAt); err != nil {
+			if !useCopy {
+				err := insertChunk(ctx, tx, chunk.rows, results[chunk.start:end], ingestedAt)
+				if err != nil {
+					return err
+				}
+				continue
+			}
+			copied, err := copyChunk(ctx, tx, chunk.rows, results[chunk.start:end], ingestedAt)
+			if err != nil {
 				return err
 			}
+			// After a chunk with stored events, later chunks likely have
+			// some too, and a failed copy wastes its work, so they are
+			// inserted.
+			useCopy = copied
 		}
 		return nil
 	})
@@ -214,7 +228,6 @@ func insertChunk(ctx context.Context, tx *store.Tx, rows []prepared, results []W
 	}
 	b.WriteString(" ON CONFLICT (source_system, dedupe_key) DO NOTHING RETURNING id, source_system, dedupe_key")
 
-	type identity struct{ system, key string }
 	inserted := map[identity]int64{}
 	query, err := tx.QueryContext(ctx, tx.Rebind(b.String()), args...)
 	if err != nil {
@@ -269,6 +282,78 @@ func insertChunk(ctx context.Context, tx *store.Tx, rows []prepared, results []W
 		first[key] = true
 	}
 	return nil
+}
+
+// identity is the unique key of a raw event.
+type identity struct{ system, key string }
+
+// reserveIDsSQL draws ids for new raw events from the sequence that the
+// id column's default uses.
+const reserveIDsSQL = `SELECT nextval((SELECT pg_get_serial_sequence('raw_events', 'id'))::regclass)
+	FROM generate_series(1, $1)`
+
+// copyColumns are the columns copyChunk loads, in the order of its values.
+var copyColumns = []string{"id", "source_system", "source_event_id", "event_type",
+	"repo_external_id", "occurred_at", "ingested_at", "dedupe_key", "payload"}
+
+// copyChunk stores a chunk on PostgreSQL with COPY, under ids drawn
+// beforehand, and reports whether the copy succeeded. COPY cannot skip a
+// stored row, so when a row is already stored, or another writer stores
+// it meanwhile, the copy fails on the unique key and is rolled back to its
+// savepoint, and insertChunk stores the chunk instead.
+func copyChunk(ctx context.Context, tx *store.Tx, rows []prepared, results []WriteResult,
+	ingestedAt store.Time,
+) (bool, error) {
+	firsts := make(map[identity]int, len(rows))
+	var fresh []int
+	for i, r := range rows {
+		key := identity{r.SourceSystem, r.dedupeKey}
+		if _, ok := firsts[key]; !ok {
+			firsts[key] = i
+			fresh = append(fresh, i)
+		}
+	}
+
+	ids, err := reserveIDs(ctx, tx, len(fresh))
+	if err != nil {
+		return false, err
+	}
+	values := make([][]any, len(fresh))
+	for j, i := range fresh {
+		r := rows[i]
+		results[i] = WriteResult{ID: ids[j]}
+		values[j] = []any{ids[j], r.SourceSystem, nullable(r.SourceEventID), r.EventType,
+			nullable(r.RepoExternalID), store.NewTime(r.OccurredAt), ingestedAt, r.dedupeKey, r.payload}
+	}
+
+	err = tx.Savepoint(ctx, "bronze_copy", func() error {
+		_, err := tx.CopyFrom(ctx, "raw_events", copyColumns, values)
+		return err
+	})
+	if errors.Is(err, store.ErrUniqueViolation) {
+		return false, insertChunk(ctx, tx, rows, results, ingestedAt)
+	}
+	if err != nil {
+		return false, err
+	}
+
+	for i, r := range rows {
+		if first := firsts[identity{r.SourceSystem, r.dedupeKey}]; first != i {
+			results[i] = WriteResult{ID: results[first].ID, Duplicate: true}
+		}
+	}
+	return true, nil
+}
+
+// reserveIDs draws n ids and returns them in ascending order, so that new
+// rows keep the order of their envelopes.
+func reserveIDs(ctx context.Context, tx *store.Tx, n int) ([]int64, error) {
+	ids := make([]int64, 0, n)
+	if err := tx.SelectContext(ctx, &ids, reserveIDsSQL, n); err != nil {
+		return nil, fmt.Errorf("reserve raw event ids: %w", store.Classify(err))
+	}
+	slices.Sort(ids)
+	return ids, nil
 }
 
 func nullable(s string) *string {
