@@ -131,13 +131,26 @@ func (tx *Tx) Savepoint(ctx context.Context, name string, fn func() error) error
 	return nil
 }
 
-// CopyFrom loads rows, their values in the order of columns, into table
-// with PostgreSQL's COPY protocol and returns the number of rows copied.
-// COPY has no ON CONFLICT: a row that violates a constraint fails the
-// whole copy and aborts the transaction, so run it in a Savepoint when
-// that may happen. On SQLite it returns an error wrapping
-// errors.ErrUnsupported.
-func (tx *Tx) CopyFrom(ctx context.Context, table string, columns []string, rows [][]any) (int64, error) {
+// CopySource supplies the rows of CopyFrom, which may call its methods
+// from another goroutine.
+type CopySource interface {
+	// Next moves to the next row and reports whether there is one.
+	Next() bool
+
+	// Values returns the values of the current row, in column order.
+	Values() ([]any, error)
+
+	// Err returns the error that ended the rows early, or nil.
+	Err() error
+}
+
+// CopyFrom loads the rows of source into table with PostgreSQL's COPY
+// protocol and returns the number of rows copied. COPY has no ON
+// CONFLICT: a row that violates a constraint fails the whole copy and
+// aborts the transaction, so run it in a Savepoint when that may happen.
+// On SQLite it returns an error wrapping errors.ErrUnsupported.
+func (tx *Tx) CopyFrom(ctx context.Context, table string, columns []string, source CopySource,
+) (int64, error) {
 	if tx.dialect != Postgres || tx.conn == nil {
 		return 0, fmt.Errorf("copy into %s: COPY needs PostgreSQL: %w", table, errors.ErrUnsupported)
 	}
@@ -149,7 +162,7 @@ func (tx *Tx) CopyFrom(ctx context.Context, table string, columns []string, rows
 			return fmt.Errorf("driver connection is a %T, expected a pgx connection", driverConn)
 		}
 		var err error
-		copied, err = conn.Conn().CopyFrom(ctx, pgx.Identifier{table}, columns, pgx.CopyFromRows(rows))
+		copied, err = conn.Conn().CopyFrom(ctx, pgx.Identifier{table}, columns, source)
 		return err
 	})
 	if err != nil {
