@@ -226,6 +226,28 @@ func TestWriteBatchInvalidWritesNothing(t *testing.T) {
 	})
 }
 
+// TestWriteBatchLateInvalidWritesNothing puts the invalid envelope in a
+// later chunk, after earlier chunks were already sent to the database.
+func TestWriteBatchLateInvalidWritesNothing(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		is := is.New(t)
+
+		var batch []bronze.Envelope
+		for i := range 1200 {
+			e := baseEnvelope()
+			e.SourceEventID = fmt.Sprintf("evt-%d", i)
+			batch = append(batch, e)
+		}
+		batch[1100].Payload = map[string]any{"x": make(chan int)}
+		_, err := bronze.NewWriter(db).WriteBatch(context.Background(), batch)
+
+		var batchErr *bronze.BatchError
+		is.True(errors.As(err, &batchErr))
+		is.Equal(batchErr.Index, 1100)
+		is.Equal(countRawEvents(t, db), 0)
+	})
+}
+
 func TestGetMissing(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		is := is.New(t)

@@ -4,10 +4,11 @@
 -- keys, repository ids, commit hashes, repository slugs) compare bytes,
 -- with the "C" collation, instead of following the database's collation.
 -- For ASCII text the order and the stored text stay the same. With the
--- C.UTF-8 collation, looking up 500 dedupe keys took about 5 ms before and
--- under 2 ms after. Only the indexes are rebuilt, not the rows. Processes
--- connected during the migration get one "cached plan must not change
--- result type" error per prepared statement on these tables, then go on.
+-- C.UTF-8 collation, looking up 500 dedupe keys among 100,000 rows took
+-- about 5 ms before and under 2 ms after (EXPLAIN ANALYZE, PostgreSQL
+-- 15). Only the indexes are rebuilt, not the rows. Processes connected
+-- during the migration get one "cached plan must not change result type"
+-- error per prepared statement on these tables, then go on.
 --
 -- Two indexes that no query reads are dropped, because every raw event
 -- and every event fact paid for them, and the raw event's index twice,
