@@ -92,7 +92,8 @@ func TestKilledBatchWritesNothing(t *testing.T) {
 
 // waitForWriteInProgress returns once another process is inside a
 // transaction that inserts raw events. On PostgreSQL that is a session
-// running the insert, and on SQLite a write-ahead log past 1 MiB.
+// running the insert or the copy, and on SQLite a write-ahead log past
+// 1 MiB.
 func waitForWriteInProgress(t *testing.T, db *store.DB, url string) {
 	t.Helper()
 
@@ -121,7 +122,8 @@ func writeInProgress(t *testing.T, db *store.DB, url string) bool {
 	var active int
 	err := db.Get(&active, `SELECT count(*) FROM pg_stat_activity
 		WHERE pid <> pg_backend_pid() AND application_name = $1
-		AND state = 'active' AND query LIKE 'INSERT INTO raw_events%'`, crashApplication)
+		AND state = 'active'
+		AND (query LIKE 'INSERT INTO raw_events%' OR query ILIKE 'copy "raw_events"%')`, crashApplication)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -87,16 +88,10 @@ func (w *Writer) WriteBatch(ctx context.Context, envelopes []Envelope) ([]WriteR
 	defer stop()
 
 	err := w.db.InTx(ctx, func(tx *store.Tx) error {
-		for chunk := range chunks {
-			if chunk.err != nil {
-				return chunk.err
-			}
-			end := chunk.start + len(chunk.rows)
-			if err := insertChunk(ctx, tx, chunk.rows, results[chunk.start:end], ingestedAt); err != nil {
-				return err
-			}
+		if tx.Dialect() == store.Postgres {
+			return copyBatch(ctx, tx, len(envelopes), chunks, results, ingestedAt)
 		}
-		return nil
+		return insertChunks(ctx, tx, chunks, nil, results, ingestedAt)
 	})
 	if err != nil {
 		var batchErr *BatchError
@@ -214,7 +209,6 @@ func insertChunk(ctx context.Context, tx *store.Tx, rows []prepared, results []W
 	}
 	b.WriteString(" ON CONFLICT (source_system, dedupe_key) DO NOTHING RETURNING id, source_system, dedupe_key")
 
-	type identity struct{ system, key string }
 	inserted := map[identity]int64{}
 	query, err := tx.QueryContext(ctx, tx.Rebind(b.String()), args...)
 	if err != nil {
@@ -269,6 +263,155 @@ func insertChunk(ctx context.Context, tx *store.Tx, rows []prepared, results []W
 		first[key] = true
 	}
 	return nil
+}
+
+// identity is the unique key of a raw event.
+type identity struct{ system, key string }
+
+// insertChunks inserts the chunks of done and then those of chunks with
+// insertChunk.
+func insertChunks(ctx context.Context, tx *store.Tx, chunks <-chan preparedChunk, done []preparedChunk,
+	results []WriteResult, ingestedAt store.Time,
+) error {
+	insert := func(chunk preparedChunk) error {
+		end := chunk.start + len(chunk.rows)
+		return insertChunk(ctx, tx, chunk.rows, results[chunk.start:end], ingestedAt)
+	}
+	for _, chunk := range done {
+		if err := insert(chunk); err != nil {
+			return err
+		}
+	}
+	for chunk := range chunks {
+		if chunk.err != nil {
+			return chunk.err
+		}
+		if err := insert(chunk); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// reserveIDsSQL draws ids for new raw events from the sequence that the
+// id column's default uses.
+const reserveIDsSQL = `SELECT nextval((SELECT pg_get_serial_sequence('raw_events', 'id'))::regclass)
+	FROM generate_series(1, $1)`
+
+// copyColumns are the columns copyBatch loads, in the order of its values.
+var copyColumns = []string{"id", "source_system", "source_event_id", "event_type",
+	"repo_external_id", "occurred_at", "ingested_at", "dedupe_key", "payload"}
+
+// copyBatch stores a batch on PostgreSQL with one COPY, which streams the
+// chunks as they are prepared, under ids drawn beforehand. COPY cannot
+// skip a stored row, so when a row is already stored, or another writer
+// stores it meanwhile, the copy fails on the unique key and is rolled back
+// to its savepoint, and insertChunk stores every chunk instead.
+func copyBatch(ctx context.Context, tx *store.Tx, n int, chunks <-chan preparedChunk,
+	results []WriteResult, ingestedAt store.Time,
+) error {
+	ids, err := reserveIDs(ctx, tx, n)
+	if err != nil {
+		return err
+	}
+
+	source := &copySource{chunks: chunks, ids: ids, results: results, ingestedAt: ingestedAt,
+		firsts: make(map[identity]int, n)}
+	err = tx.Savepoint(ctx, "bronze_copy", func() error {
+		_, err := tx.CopyFrom(ctx, "raw_events", copyColumns, source)
+		return err
+	})
+	switch {
+	case source.err != nil:
+		return source.err
+	case errors.Is(err, store.ErrUniqueViolation):
+		return insertChunks(ctx, tx, chunks, source.done, results, ingestedAt)
+	case err != nil:
+		return err
+	}
+
+	for _, chunk := range source.done {
+		for i, r := range chunk.rows {
+			index := chunk.start + i
+			if first := source.firsts[identity{r.SourceSystem, r.dedupeKey}]; first != index {
+				results[index] = WriteResult{ID: results[first].ID, Duplicate: true}
+			}
+		}
+	}
+	return nil
+}
+
+// copySource feeds the prepared chunks of a batch to CopyFrom, one row
+// per envelope first seen in the batch, and records the id of each.
+type copySource struct {
+	chunks     <-chan preparedChunk
+	ids        []int64
+	results    []WriteResult
+	ingestedAt store.Time
+
+	// done lists the chunks taken from chunks, for a fallback to insert.
+	done []preparedChunk
+
+	// firsts maps each key to the index of its first envelope.
+	firsts map[identity]int
+
+	next   int // index of the next row in the last chunk of done
+	copied int // number of rows returned so far, and so of ids used
+	row    []any
+	err    error
+}
+
+// Next moves to the next envelope whose key the batch has not seen yet.
+func (s *copySource) Next() bool {
+	for {
+		if len(s.done) == 0 || s.next == len(s.done[len(s.done)-1].rows) {
+			chunk, ok := <-s.chunks
+			if !ok {
+				return false
+			}
+			if chunk.err != nil {
+				s.err = chunk.err
+				return false
+			}
+			s.done = append(s.done, chunk)
+			s.next = 0
+			continue
+		}
+
+		chunk := s.done[len(s.done)-1]
+		r := chunk.rows[s.next]
+		index := chunk.start + s.next
+		s.next++
+		key := identity{r.SourceSystem, r.dedupeKey}
+		if _, seen := s.firsts[key]; seen {
+			continue
+		}
+		s.firsts[key] = index
+
+		id := s.ids[s.copied]
+		s.copied++
+		s.results[index] = WriteResult{ID: id}
+		s.row = []any{id, r.SourceSystem, nullable(r.SourceEventID), r.EventType,
+			nullable(r.RepoExternalID), store.NewTime(r.OccurredAt), s.ingestedAt, r.dedupeKey, r.payload}
+		return true
+	}
+}
+
+// Values returns the column values of the current row.
+func (s *copySource) Values() ([]any, error) { return s.row, nil }
+
+// Err returns the error of an invalid envelope that ended the rows.
+func (s *copySource) Err() error { return s.err }
+
+// reserveIDs draws n ids and returns them in ascending order, so that new
+// rows keep the order of their envelopes.
+func reserveIDs(ctx context.Context, tx *store.Tx, n int) ([]int64, error) {
+	ids := make([]int64, 0, n)
+	if err := tx.SelectContext(ctx, &ids, reserveIDsSQL, n); err != nil {
+		return nil, fmt.Errorf("reserve raw event ids: %w", store.Classify(err))
+	}
+	slices.Sort(ids)
+	return ids, nil
 }
 
 func nullable(s string) *string {

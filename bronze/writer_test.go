@@ -140,6 +140,75 @@ func TestWriteBatch(t *testing.T) {
 	})
 }
 
+// TestWriteBatchConcurrentOverlap runs writers whose batches share most
+// envelopes, over several chunks, so that on PostgreSQL their copies race
+// for the same keys and the losers fall back to inserting.
+func TestWriteBatchConcurrentOverlap(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		is := is.New(t)
+		ctx := context.Background()
+
+		const writers, shared = 4, 1100
+		batches := make([][]bronze.Envelope, writers)
+		for w := range batches {
+			for i := range shared {
+				e := baseEnvelope()
+				e.SourceEventID = fmt.Sprintf("shared-%d", i)
+				batches[w] = append(batches[w], e)
+			}
+			e := baseEnvelope()
+			e.SourceEventID = fmt.Sprintf("own-%d", w)
+			batches[w] = append(batches[w], e)
+		}
+
+		results := make([][]bronze.WriteResult, writers)
+		errs := make([]error, writers)
+		var wg sync.WaitGroup
+		for w := range writers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				results[w], errs[w] = bronze.NewWriter(db).WriteBatch(ctx, batches[w])
+			}()
+		}
+		wg.Wait()
+
+		fresh := 0
+		for w := range writers {
+			is.NoErr(errs[w])
+			for i := range shared {
+				is.Equal(results[w][i].ID, results[0][i].ID) // one row per shared envelope
+				if !results[w][i].Duplicate {
+					fresh++
+				}
+			}
+			is.True(!results[w][shared].Duplicate) // its own envelope is new
+		}
+		is.Equal(fresh, shared) // each shared envelope is new to one writer only
+		is.Equal(countRawEvents(t, db), shared+writers)
+	})
+}
+
+// TestWriteBatchKeepsOrder checks that new rows get ids in the order of
+// their envelopes.
+func TestWriteBatchKeepsOrder(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		is := is.New(t)
+
+		var batch []bronze.Envelope
+		for i := range 1100 {
+			e := baseEnvelope()
+			e.SourceEventID = fmt.Sprintf("evt-%d", i)
+			batch = append(batch, e)
+		}
+		results, err := bronze.NewWriter(db).WriteBatch(context.Background(), batch)
+		is.NoErr(err)
+		for i := 1; i < len(results); i++ {
+			is.True(results[i].ID > results[i-1].ID)
+		}
+	})
+}
+
 func TestWriteBatchInvalidWritesNothing(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		is := is.New(t)
@@ -153,6 +222,28 @@ func TestWriteBatchInvalidWritesNothing(t *testing.T) {
 		is.Equal(batchErr.Index, 1)
 		var payloadErr *bronze.PayloadError
 		is.True(errors.As(err, &payloadErr))
+		is.Equal(countRawEvents(t, db), 0)
+	})
+}
+
+// TestWriteBatchLateInvalidWritesNothing puts the invalid envelope in a
+// later chunk, after earlier chunks were already sent to the database.
+func TestWriteBatchLateInvalidWritesNothing(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		is := is.New(t)
+
+		var batch []bronze.Envelope
+		for i := range 1200 {
+			e := baseEnvelope()
+			e.SourceEventID = fmt.Sprintf("evt-%d", i)
+			batch = append(batch, e)
+		}
+		batch[1100].Payload = map[string]any{"x": make(chan int)}
+		_, err := bronze.NewWriter(db).WriteBatch(context.Background(), batch)
+
+		var batchErr *bronze.BatchError
+		is.True(errors.As(err, &batchErr))
+		is.Equal(batchErr.Index, 1100)
 		is.Equal(countRawEvents(t, db), 0)
 	})
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"hash/fnv"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/jmoiron/sqlx"
 )
 
@@ -15,6 +17,10 @@ import (
 type Tx struct {
 	*sqlx.Tx
 	dialect Dialect
+
+	// conn is the connection of the transaction on PostgreSQL, through
+	// which CopyFrom reaches the pgx connection.
+	conn *sqlx.Conn
 }
 
 // Dialect returns the SQL dialect of the transaction's database.
@@ -29,7 +35,21 @@ func (tx *Tx) Dialect() Dialect { return tx.dialect }
 // PostgreSQL they run at READ COMMITTED; use Tx.Lock to serialize work that
 // must not interleave.
 func (db *DB) InTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
-	sqltx, err := db.BeginTxx(ctx, nil)
+	var conn *sqlx.Conn
+	if db.dialect == Postgres {
+		conn, err = db.Connx(ctx)
+		if err != nil {
+			return fmt.Errorf("begin transaction: %w", Classify(err))
+		}
+		defer conn.Close()
+	}
+
+	var sqltx *sqlx.Tx
+	if conn != nil {
+		sqltx, err = conn.BeginTxx(ctx, nil)
+	} else {
+		sqltx, err = db.BeginTxx(ctx, nil)
+	}
 	if err != nil {
 		err = Classify(err)
 		if db.dialect == SQLite && errors.Is(err, ErrConflict) {
@@ -39,7 +59,7 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 		}
 		return fmt.Errorf("begin transaction: %w", err)
 	}
-	tx := &Tx{Tx: sqltx, dialect: db.dialect}
+	tx := &Tx{Tx: sqltx, dialect: db.dialect, conn: conn}
 
 	defer func() {
 		if p := recover(); p != nil {
@@ -109,4 +129,44 @@ func (tx *Tx) Savepoint(ctx context.Context, name string, fn func() error) error
 		return wrapf(err, "release savepoint %s", name)
 	}
 	return nil
+}
+
+// CopySource supplies the rows of CopyFrom, which may call its methods
+// from another goroutine.
+type CopySource interface {
+	// Next moves to the next row and reports whether there is one.
+	Next() bool
+
+	// Values returns the values of the current row, in column order.
+	Values() ([]any, error)
+
+	// Err returns the error that ended the rows early, or nil.
+	Err() error
+}
+
+// CopyFrom loads the rows of source into table with PostgreSQL's COPY
+// protocol and returns the number of rows copied. COPY has no ON
+// CONFLICT: a row that violates a constraint fails the whole copy and
+// aborts the transaction, so run it in a Savepoint when that may happen.
+// On SQLite it returns an error wrapping errors.ErrUnsupported.
+func (tx *Tx) CopyFrom(ctx context.Context, table string, columns []string, source CopySource,
+) (int64, error) {
+	if tx.dialect != Postgres || tx.conn == nil {
+		return 0, fmt.Errorf("copy into %s: COPY needs PostgreSQL: %w", table, errors.ErrUnsupported)
+	}
+
+	var copied int64
+	err := tx.conn.Raw(func(driverConn any) error {
+		conn, ok := driverConn.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("driver connection is a %T, expected a pgx connection", driverConn)
+		}
+		var err error
+		copied, err = conn.Conn().CopyFrom(ctx, pgx.Identifier{table}, columns, source)
+		return err
+	})
+	if err != nil {
+		return 0, wrapf(err, "copy into %s", table)
+	}
+	return copied, nil
 }
