@@ -21,7 +21,39 @@ type GitHubClient interface {
 	// lists, so the worker calls it only for commits that may have
 	// touched a documentation glob.
 	CommitFiles(ctx context.Context, owner, name, sha string) (*CommitFiles, error)
+
+	// Compare lists the commits reachable from head but not from base,
+	// oldest first, one page at a time (page counts from 1). Unlike a
+	// history filtered by time, it finds commits whose dates are older
+	// than the last run, such as those a merge or a late push brings.
+	Compare(ctx context.Context, owner, name, base, head string, page int) (*Comparison, error)
 }
+
+// Comparison is one page of the commits between two commits.
+type Comparison struct {
+	// Status is GitHub's: "ahead" (head descends from base),
+	// "identical", "behind" or "diverged" (base is not an ancestor of
+	// head, as after a force push).
+	Status string
+
+	// TotalCommits is the number of commits reachable from head but not
+	// from base, over every page.
+	TotalCommits int
+
+	// Commits are this page's commits, oldest first, with an empty
+	// Cursor.
+	Commits []Commit
+
+	// HasNextPage reports whether another page follows.
+	HasNextPage bool
+
+	// Requests is how many REST requests the page took, retries
+	// included.
+	Requests int
+}
+
+// ComparePageSize is how many commits one Compare page holds.
+const ComparePageSize = 100
 
 // MaxPageSize is the largest page GitHub serves.
 const MaxPageSize = 100
@@ -79,6 +111,10 @@ type Activity struct {
 	// BranchFound reports whether the requested branch exists. When it
 	// does not, Commits and Docs are nil.
 	BranchFound bool
+
+	// HeadOID is the commit the requested branch points at, empty when
+	// the branch was not found or its history was not requested.
+	HeadOID string
 
 	Commits      *CommitPage
 	PullRequests *PullRequestPage
@@ -303,6 +339,11 @@ func (e *ConfigError) Error() string {
 // ErrNotFound reports a repository GitHub does not show to the token:
 // missing, renamed away or private.
 var ErrNotFound = errors.New("GitHub repository not found")
+
+// ErrNetwork reports that GitHub could not be reached, after retries:
+// a refused or reset connection, a DNS failure or a timeout. Clients
+// wrap it around the cause.
+var ErrNetwork = errors.New("GitHub could not be reached")
 
 // validPage reports a page's problem, if it has one.
 func validPage(stream string, p *Page) error {

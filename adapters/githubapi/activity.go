@@ -82,12 +82,12 @@ func (c *Client) shrinkWait(ctx context.Context, ex *exchange, attempt int, next
 }
 
 // transientError describes a 502, 504 or timeout that used up the
-// retries.
+// retries. A timeout wraps ingest.ErrNetwork.
 func transientError(ex *exchange, err error) error {
 	if ex.status == http.StatusBadGateway || ex.status == http.StatusGatewayTimeout {
 		return &ingest.APIError{Status: ex.status, Message: restMessage(ex.body)}
 	}
-	return err
+	return fmt.Errorf("%w: %w", ingest.ErrNetwork, err)
 }
 
 // graphQLError is one entry of a GraphQL answer's errors.
@@ -267,8 +267,8 @@ func (m *activityMapper) activity(q ingest.ActivityQuery, repo reflect.Value, li
 	return a
 }
 
-// histories maps the commit and documentation histories of the branch's
-// target commit.
+// histories maps the oid and the commit and documentation histories of
+// the branch's target commit.
 func (m *activityMapper) histories(q ingest.ActivityQuery, a *ingest.Activity, target reflect.Value,
 	path string,
 ) {
@@ -277,6 +277,7 @@ func (m *activityMapper) histories(q ingest.ActivityQuery, a *ingest.Activity, t
 		return
 	}
 	commit := target.Elem().FieldByName(fieldCommit)
+	a.HeadOID = m.read.str(path+".oid", commit.FieldByName(fieldOID).Interface().(field))
 	if q.Commits != nil {
 		conn := commit.FieldByName(fieldCommits).Interface().(*historyConnection)
 		a.Commits = m.history(conn, path+".history")

@@ -45,6 +45,7 @@ func fullAnswer() obj {
 		"repository": obj{
 			"defaultBranchRef": obj{"name": "main"},
 			"ref": obj{"name": "main", "target": obj{
+				"oid": "abc123",
 				"history": obj{
 					"edges": arr{
 						obj{"cursor": "h1", "node": commitJSON("abc123", "2026-02-20T10:00:00+02:00",
@@ -95,6 +96,7 @@ func TestActivityMapsAllStreams(t *testing.T) {
 	is.Equal(seen.Variables["owner"], "octo")
 	is.Equal(a.DefaultBranch, "main")
 	is.True(a.BranchFound)
+	is.Equal(a.HeadOID, "abc123")
 	is.Equal(len(a.Errors), 0)
 
 	is.Equal(len(a.Commits.Commits), 3) // the null node is skipped
@@ -149,6 +151,7 @@ func TestActivityBranchNotFound(t *testing.T) {
 	a, err := h.client.Activity(context.Background(), allStreams())
 	is.NoErr(err)
 	is.True(!a.BranchFound)
+	is.Equal(a.HeadOID, "")
 	is.Equal(a.Commits, nil)
 	is.Equal(a.Docs, nil)
 	is.Equal(len(a.PullRequests.PullRequests), 2)
@@ -293,6 +296,8 @@ func TestActivityShapeErrors(t *testing.T) {
 			"repository.issues.edges"},
 		{"null connection", func(a obj) { repo(a)["issues"] = nil }, "repository.issues"},
 		{"null target", func(a obj) { repo(a)["ref"].(obj)["target"] = nil }, "repository.ref.target"},
+		{"missing head oid", func(a obj) { delete(repo(a)["ref"].(obj)["target"].(obj), "oid") },
+			"repository.ref.target.oid"},
 		{"next page without cursor", func(a obj) {
 			repo(a)["issues"].(obj)["pageInfo"] = obj{"hasNextPage": true, "endCursor": nil}
 		}, "repository.issues.pageInfo.endCursor"},

@@ -209,3 +209,16 @@ func TestAppConcurrentCallsMintOnce(t *testing.T) {
 	wg.Wait()
 	is.Equal(app.Minted(), 1)
 }
+
+func TestAppMintServerErrorsExhausted(t *testing.T) {
+	is := is.New(t)
+	h, app := newAppHarness(t)
+	app.mintFail = http.StatusBadGateway
+
+	_, err := h.client.CommitFiles(context.Background(), "octo", "reef", "abc")
+	var apiErr *ingest.APIError
+	is.True(errors.As(err, &apiErr))
+	is.Equal(apiErr.Status, http.StatusBadGateway)
+	is.True(!errors.Is(err, ingest.ErrNetwork)) // GitHub answered
+	is.Equal(len(h.clock.Sleeps()), DefaultRetries)
+}

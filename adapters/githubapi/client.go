@@ -193,6 +193,9 @@ func newTokenSource(cfg Config, restURL string, o options) (tokenSource, error) 
 				"configure either a token or a GitHub App, not both",
 		}
 	case token != "":
+		if err := checkToken(token); err != nil {
+			return nil, err
+		}
 		return staticToken(token), nil
 	case cfg.App == nil:
 		return nil, &ingest.ConfigError{

@@ -42,7 +42,7 @@ func (c *Client) CommitFiles(ctx context.Context, owner, name, sha string,
 		commit, resp, err := c.rest.Repositories.GetCommit(ctx, owner, name, sha, opts)
 		files.Requests = ex.requests
 		if err != nil {
-			return nil, wrap(restError(ex, err))
+			return nil, wrap(restError(ex, err, "commit"))
 		}
 
 		for i, f := range commit.Files {
@@ -86,8 +86,9 @@ func changedFile(f *github.CommitFile, page, i int) (ingest.ChangedFile, error) 
 
 // restError translates a go-github error: the limiter's own final
 // error first, then 404 to ingest.ErrNotFound and other statuses to
-// *ingest.APIError. A body go-github could not decode is a ShapeError.
-func restError(ex *exchange, err error) error {
+// *ingest.APIError. A body go-github could not decode is a ShapeError
+// on field, the response's name.
+func restError(ex *exchange, err error, field string) error {
 	if ex.err != nil {
 		return ex.err
 	}
@@ -109,7 +110,7 @@ func restError(ex *exchange, err error) error {
 	case errors.As(err, &resp):
 		return &ingest.APIError{Status: statusOf(resp.Response), Message: resp.Message}
 	case ex.status >= 200 && ex.status < 300:
-		return &ingest.ShapeError{Field: "commit", Err: err}
+		return &ingest.ShapeError{Field: field, Err: err}
 	}
 	return err
 }

@@ -1,18 +1,25 @@
 package githubapi
 
 import (
+	"crypto/ecdh"
+	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/rsa"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
+	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/url"
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
-
-	"github.com/golang-jwt/jwt/v5"
+	"unicode"
 
 	"github.com/ghillie/ghillie/ingest"
 )
@@ -202,6 +209,9 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	}
 
 	token := strings.TrimSpace(getenv(EnvToken))
+	if err := checkToken(token); err != nil {
+		return Config{}, err
+	}
 	appVars := setAppVariables(getenv)
 	switch {
 	case token != "" && len(appVars) > 0:
@@ -228,6 +238,24 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	}
 	cfg.App = app
 	return cfg, nil
+}
+
+// checkToken rejects a token with whitespace or control characters,
+// which no GitHub token contains and no HTTP header can carry, without
+// printing the token.
+func checkToken(token string) error {
+	bad := strings.IndexFunc(token, func(r rune) bool {
+		return unicode.IsSpace(r) || unicode.IsControl(r)
+	})
+	if bad < 0 {
+		return nil
+	}
+	return &ingest.ConfigError{
+		Variable: EnvToken,
+		Problem: fmt.Sprintf("contains whitespace or a control character at byte %d, "+
+			"such as a line break from a pasted file: give the token alone, on one line",
+			bad+1),
+	}
 }
 
 // setAppVariables lists the GitHub App variables that are not blank.
@@ -281,26 +309,97 @@ func appFromEnv(getenv func(string) string) (*AppConfig, error) {
 		return nil, err
 	}
 
-	variable := EnvAppPrivateKey
+	subject := EnvAppPrivateKey
 	if keyPath != "" {
-		variable = EnvAppPrivateKeyPath
-		data, err := os.ReadFile(keyPath)
-		if err != nil {
-			return nil, &ingest.ConfigError{
-				Variable: EnvAppPrivateKeyPath,
-				Problem:  fmt.Sprintf("cannot read the private key file: %v", err),
-			}
+		if keyText, err = readKeyFile(keyPath); err != nil {
+			return nil, err
 		}
-		keyText = string(data)
+		subject = EnvAppPrivateKeyPath + " names a file that"
 	}
-	if app.PrivateKey, err = parsePrivateKey(keyText); err != nil {
-		return nil, &ingest.ConfigError{
-			Variable: variable,
-			Problem: fmt.Sprintf("invalid GitHub App private key (%v): give the PEM file "+
-				"GitHub generated for the App", err),
-		}
+	key, problem := parsePrivateKey(keyText)
+	if problem != "" {
+		variable := strings.Fields(subject)[0]
+		return nil, &ingest.ConfigError{Variable: variable, Problem: subject + " " + problem}
 	}
+	app.PrivateKey = key
 	return app, nil
+}
+
+// maxKeyFileSize bounds the private key file. A 4096-bit RSA key in PEM
+// takes about 3.3 KiB.
+const maxKeyFileSize = 64 << 10
+
+// readKeyFile reads the private key file at path, which must be a
+// regular file of at most maxKeyFileSize bytes, so that a named pipe
+// cannot block the start and a device cannot exhaust memory.
+func readKeyFile(path string) (string, error) {
+	fail := func(format string, args ...any) error {
+		return &ingest.ConfigError{
+			Variable: EnvAppPrivateKeyPath,
+			Problem:  fmt.Sprintf(format, args...),
+		}
+	}
+	check := func(info fs.FileInfo) error {
+		if kind := fileKind(info.Mode()); kind != "" {
+			return fail("%q is %s, not a regular file: give the path of the App's private "+
+				"key file, as GitHub generated it", path, kind)
+		}
+		if info.Size() > maxKeyFileSize {
+			return fail("%q has %d bytes, more than a private key's limit of %d: give the "+
+				"path of the App's private key file", path, info.Size(), maxKeyFileSize)
+		}
+		return nil
+	}
+
+	info, err := os.Stat(path)
+	if err != nil {
+		return "", fail("cannot read the private key file: %v", err)
+	}
+	if err := check(info); err != nil {
+		return "", err
+	}
+
+	// O_NONBLOCK keeps the open from waiting for a writer if a named
+	// pipe replaced the file since the check, and the file is checked
+	// again once open. Regular files ignore the flag.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return "", fail("cannot read the private key file: %v", err)
+	}
+	defer f.Close()
+	if info, err = f.Stat(); err != nil {
+		return "", fail("cannot read the private key file: %v", err)
+	}
+	if err := check(info); err != nil {
+		return "", err
+	}
+
+	data, err := io.ReadAll(io.LimitReader(f, maxKeyFileSize+1))
+	if err != nil {
+		return "", fail("cannot read the private key file: %v", err)
+	}
+	if len(data) > maxKeyFileSize {
+		return "", fail("%q grew beyond a private key's limit of %d bytes while being read: "+
+			"give the path of the App's private key file", path, maxKeyFileSize)
+	}
+	return string(data), nil
+}
+
+// fileKind describes a file that is not a regular one, or returns "".
+func fileKind(mode fs.FileMode) string {
+	switch {
+	case mode.IsRegular():
+		return ""
+	case mode.IsDir():
+		return "a directory"
+	case mode&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case mode&fs.ModeSocket != 0:
+		return "a socket"
+	case mode&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return "not a regular file (mode " + mode.String() + ")"
 }
 
 // parseID parses a positive decimal GitHub id.
@@ -317,14 +416,61 @@ func parseID(variable, text string) (int64, error) {
 
 // parsePrivateKey parses a PEM RSA key (PKCS #1 or PKCS #8). Secret
 // stores often flatten the PEM to one line with literal \n escapes,
-// which never occur in PEM, so they are turned back into newlines.
-func parsePrivateKey(text string) (*rsa.PrivateKey, error) {
+// which never occur in PEM, so they are turned back into newlines. It
+// returns the problem with a key it rejects, what it holds and what is
+// expected, without the parser's errors, which can quote key material.
+func parsePrivateKey(text string) (*rsa.PrivateKey, string) {
+	const want = "give the App's private key, as PEM"
 	text = strings.ReplaceAll(strings.TrimSpace(text), `\n`, "\n")
-	key, err := jwt.ParseRSAPrivateKeyFromPEM([]byte(text))
-	if err != nil {
-		return nil, err
+	block, _ := pem.Decode([]byte(text))
+	if block == nil {
+		return nil, "holds no PEM block: " + want + ", the text from the BEGIN line to " +
+			"the END line, as GitHub generated it"
 	}
-	return key, nil
+	_, encrypted := block.Headers["DEK-Info"]
+	switch {
+	case block.Type == "ENCRYPTED PRIVATE KEY" || encrypted:
+		return nil, "holds an encrypted private key: " + want + ", without a passphrase, " +
+			"as GitHub generated it"
+	case strings.HasSuffix(block.Type, "PUBLIC KEY"):
+		return nil, "holds a public key: " + want
+	case block.Type == "CERTIFICATE":
+		return nil, "holds a certificate: " + want
+	case block.Type == "OPENSSH PRIVATE KEY":
+		return nil, "holds an OpenSSH key: " + want + " in the PEM format GitHub generated"
+	case block.Type == "EC PRIVATE KEY":
+		return nil, "holds an EC key, but GitHub App keys are RSA: " + want
+	case block.Type != "RSA PRIVATE KEY" && block.Type != "PRIVATE KEY":
+		return nil, fmt.Sprintf("holds a PEM block of type %q: %s", block.Type, want)
+	}
+
+	if key, err := x509.ParsePKCS1PrivateKey(block.Bytes); err == nil {
+		return key, ""
+	}
+	parsed, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Sprintf("holds a %s block that does not parse as an RSA key, "+
+			"perhaps cut short or altered: %s", block.Type, want)
+	}
+	key, ok := parsed.(*rsa.PrivateKey)
+	if !ok {
+		return nil, fmt.Sprintf("holds an %s key, but GitHub App keys are RSA: %s",
+			keyAlgorithm(parsed), want)
+	}
+	return key, ""
+}
+
+// keyAlgorithm names the algorithm of a parsed PKCS #8 key.
+func keyAlgorithm(key any) string {
+	switch key.(type) {
+	case *ecdsa.PrivateKey:
+		return "ECDSA"
+	case ed25519.PrivateKey:
+		return "Ed25519"
+	case *ecdh.PrivateKey:
+		return "ECDH"
+	}
+	return fmt.Sprintf("%T", key)
 }
 
 // endpoints are the GraphQL URL and the REST root (ending in a slash)

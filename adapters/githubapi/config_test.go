@@ -1,6 +1,8 @@
 package githubapi
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -103,7 +105,16 @@ func TestConfigFromEnv(t *testing.T) {
 		}, EnvAppPrivateKeyPath, "give the private key once", nil},
 		{"unparsable key", map[string]string{
 			EnvAppID: "1", EnvAppInstallationID: "2", EnvAppPrivateKey: "not-a-key-SECRETMATERIAL",
-		}, EnvAppPrivateKey, "invalid GitHub App private key", nil},
+		}, EnvAppPrivateKey, "GHILLIE_GITHUB_APP_PRIVATE_KEY holds no PEM block: give the App's " +
+			"private key, as PEM", nil},
+		{"token with a line break", map[string]string{EnvToken: "ghp_SECRETMATERIAL\nghp_x"},
+			EnvToken, "contains whitespace or a control character at byte 19", nil},
+		{"token with a space", map[string]string{EnvToken: " ghp_SECRET MATERIAL "},
+			EnvToken, "give the token alone, on one line", nil},
+		{"token with a tab", map[string]string{EnvToken: "ghp_SECRET\tMATERIAL"},
+			EnvToken, "control character", nil},
+		{"token with a NUL", map[string]string{EnvToken: "ghp_SECRET\x00MATERIAL"},
+			EnvToken, "control character", nil},
 		{"unreadable key file", map[string]string{
 			EnvAppID: "1", EnvAppInstallationID: "2", EnvAppPrivateKeyPath: keyFile + ".missing",
 		}, EnvAppPrivateKeyPath, "cannot read the private key file", nil},
@@ -218,5 +229,91 @@ func TestNewValidatesConfig(t *testing.T) {
 			var cfgErr *ingest.ConfigError
 			is.True(errors.As(err, &cfgErr))
 		})
+	}
+}
+
+// pemOf encodes der as a PEM block of type typ with headers.
+func pemOf(typ string, der []byte, headers map[string]string) string {
+	return string(pem.EncodeToMemory(&pem.Block{Type: typ, Headers: headers, Bytes: der}))
+}
+
+func TestPrivateKeyProblems(t *testing.T) {
+	public, err := x509.MarshalPKIXPublicKey(&testKey().PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkcs8, err := x509.MarshalPKCS8PrivateKey(testKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ec8, err := x509.MarshalPKCS8PrivateKey(ecKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkcs1 := x509.MarshalPKCS1PrivateKey(testKey())
+	keyDigits := testKey().D.String()[:20]
+
+	tests := []struct {
+		name    string
+		key     string
+		problem string // empty when the key is accepted
+	}{
+		{"pkcs1", pemOf("RSA PRIVATE KEY", pkcs1, nil), ""},
+		{"pkcs8", pemOf("PRIVATE KEY", pkcs8, nil), ""},
+		{"pkcs8 labelled pkcs1", pemOf("RSA PRIVATE KEY", pkcs8, nil), ""},
+		{"public key", pemOf("PUBLIC KEY", public, nil),
+			"GHILLIE_GITHUB_APP_PRIVATE_KEY holds a public key: give the App's private key, as PEM"},
+		{"rsa public key", pemOf("RSA PUBLIC KEY",
+			x509.MarshalPKCS1PublicKey(&testKey().PublicKey), nil), "holds a public key"},
+		{"encrypted pkcs8", pemOf("ENCRYPTED PRIVATE KEY", pkcs8, nil),
+			"holds an encrypted private key: give the App's private key, as PEM, " +
+				"without a passphrase"},
+		{"encrypted legacy", pemOf("RSA PRIVATE KEY", pkcs1, map[string]string{
+			"Proc-Type": "4,ENCRYPTED", "DEK-Info": "AES-256-CBC,00112233445566778899AABBCCDDEEFF",
+		}), "holds an encrypted private key"},
+		{"certificate", pemOf("CERTIFICATE", public, nil), "holds a certificate"},
+		{"openssh", pemOf("OPENSSH PRIVATE KEY", pkcs1, nil), "holds an OpenSSH key"},
+		{"ec in pkcs8", pemOf("PRIVATE KEY", ec8, nil),
+			"holds an ECDSA key, but GitHub App keys are RSA"},
+		{"other block", pemOf("X509 CRL", pkcs1, nil), `holds a PEM block of type "X509 CRL"`},
+		{"damaged", pemOf("RSA PRIVATE KEY", pkcs1[:len(pkcs1)/2], nil),
+			"does not parse as an RSA key, perhaps cut short or altered"},
+		{"not pem", "MIIEowIBAAKCAQEA" + keyDigits, "holds no PEM block"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			is := is.New(t)
+			cfg, err := ConfigFromEnv(env(map[string]string{
+				EnvAppID: "1", EnvAppInstallationID: "2", EnvAppPrivateKey: tt.key,
+			}))
+			if tt.problem == "" {
+				is.NoErr(err)
+				is.True(cfg.App.PrivateKey.Equal(testKey()))
+				return
+			}
+			var cfgErr *ingest.ConfigError
+			is.True(errors.As(err, &cfgErr))
+			is.Equal(cfgErr.Variable, EnvAppPrivateKey)
+			is.True(strings.HasPrefix(err.Error(), EnvAppPrivateKey+" holds "))
+			is.True(strings.Contains(err.Error(), tt.problem))
+			is.True(!strings.Contains(err.Error(), keyDigits))
+			is.True(!strings.Contains(err.Error(), "asn1"))
+			is.True(!strings.Contains(err.Error(), "MII"))
+		})
+	}
+}
+
+func TestNewRejectsTokenWithWhitespace(t *testing.T) {
+	for _, token := range []string{"ghp_SECRET\n", "ghp_SECRET MATERIAL", "\tghp_SECRET"} {
+		is := is.New(t)
+		_, err := New(Config{Token: Secret(token), APIURL: "http://127.0.0.1:1"})
+		var cfgErr *ingest.ConfigError
+		is.True(errors.As(err, &cfgErr))
+		is.Equal(cfgErr.Variable, EnvToken)
+		is.True(!strings.Contains(err.Error(), "SECRET"))
 	}
 }

@@ -13,7 +13,8 @@ import (
 // The Activity document is assembled at run time from the structs below
 // with reflect.StructOf, because its shape depends on the query. Only
 // requested streams appear, and each documentation path adds one aliased
-// history connection (doc0, doc1, ...) under the branch's target commit.
+// history connection (doc0, doc1, ...) under the branch's target commit,
+// whose oid is read with the histories.
 // githubv4 writes the document from the struct tags and decodes the
 // response into the same struct.
 
@@ -136,6 +137,7 @@ const (
 	fieldName          = "Name"
 	fieldTarget        = "Target"
 	fieldCommit        = "Commit"
+	fieldOID           = "OID"
 	fieldCommits       = "Commits"
 	fieldPullRequests  = "PullRequests"
 	fieldIssues        = "Issues"
@@ -213,7 +215,7 @@ func buildActivityQuery(q ingest.ActivityQuery, s pageSizes) activityQuery {
 
 	var target reflect.Type
 	if historyStreams(q) {
-		var histories []reflect.StructField
+		histories := []reflect.StructField{structField(fieldOID, field{}, "oid")}
 		if q.Commits != nil {
 			histories = append(histories, historyField(fieldCommits, "", "commits", "", vars))
 			since := githubv4.GitTimestamp{Time: q.Commits.Since.UTC()}

@@ -205,7 +205,8 @@ func TestActivityDocumentShape(t *testing.T) {
 	is.Equal(len(capture.requests), 1)
 	doc := capture.requests[0].Query
 	vars := capture.requests[0].Variables
-	is.True(strings.Contains(doc, `ref(qualifiedName: $qualifiedName)`))
+	is.True(strings.Contains(doc,
+		`ref(qualifiedName: $qualifiedName){name,target{... on Commit{oid,`))
 	is.True(strings.Contains(doc, "doc0: history(first: $doc0First, after: $doc0After, "+
 		"since: $doc0Since, path: $doc0Path)"))
 	is.True(strings.Contains(doc, `doc1: history(`))
@@ -239,7 +240,7 @@ func TestActivityDocumentDefaultBranch(t *testing.T) {
 
 	is := is.New(t)
 	doc := capture.requests[0].Query
-	is.True(strings.Contains(doc, `defaultBranchRef{name,target{... on Commit{history(`))
+	is.True(strings.Contains(doc, `defaultBranchRef{name,target{... on Commit{oid,history(`))
 	is.True(!strings.Contains(doc, "ref(qualifiedName"))
 	is.True(!strings.Contains(doc, "pullRequests"))
 	is.True(!strings.Contains(doc, "issues"))

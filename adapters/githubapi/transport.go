@@ -180,8 +180,9 @@ func (l *limiter) roundTrip(req *http.Request, ex *exchange) (*http.Response, er
 }
 
 // giveUp ends a request whose retries are spent. A rate limit becomes an
-// *ingest.APIError of Type RATE_LIMITED; other failures return the last
-// response or error as they are.
+// *ingest.APIError of Type RATE_LIMITED, a network failure an error
+// wrapping ingest.ErrNetwork and its cause; a failed status returns the
+// last response as it is.
 func (l *limiter) giveUp(resp *http.Response, err error, ex *exchange, v verdict,
 ) (*http.Response, error) {
 	if v.event == eventRateLimitWait {
@@ -197,8 +198,16 @@ func (l *limiter) giveUp(resp *http.Response, err error, ex *exchange, v verdict
 		}
 		return nil, ex.err
 	}
-	if err != nil {
+	var apiErr *ingest.APIError
+	if err != nil && errors.As(err, &apiErr) {
+		// Minting an installation token kept failing with a 5xx status,
+		// so GitHub was reachable.
 		ex.err = fmt.Errorf("GitHub request failed after %d retries: %w", l.retries, err)
+		return nil, ex.err
+	}
+	if err != nil {
+		ex.err = fmt.Errorf("GitHub request failed after %d retries: %w: %w",
+			l.retries, ingest.ErrNetwork, err)
 		return nil, ex.err
 	}
 	l.stripLimits(resp)

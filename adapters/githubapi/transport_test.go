@@ -475,6 +475,7 @@ func TestActivityTimeoutsExhausted(t *testing.T) {
 
 	_, err := h.client.Activity(context.Background(), pullsQuery())
 	is.True(errors.Is(err, context.DeadlineExceeded))
+	is.True(errors.Is(err, ingest.ErrNetwork))
 	is.Equal(h.clock.Sleeps(), []time.Duration{time.Second})
 }
 

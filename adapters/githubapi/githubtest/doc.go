@@ -11,11 +11,12 @@
 // history filtered by time and path, pull requests, issues, labels and
 // rateLimit), with aliases, variables and fragments. It applies GitHub's
 // rules for page sizes, cursors and query cost, and returns errors in
-// GitHub's layout. REST serves a commit with its changed files, and App
-// installation tokens for JWTs. Each server keeps separate GraphQL and
-// REST rate limit budgets and a request log, and it can inject
-// secondary rate limits, 502s, slow responses, expired tokens and partial
-// errors.
+// GitHub's layout. REST serves a commit with its changed files, the
+// comparison of two commits (the commits one reaches and the other does
+// not, oldest first), and App installation tokens for JWTs. Each server
+// keeps separate GraphQL and REST rate limit budgets and a request log,
+// and it can inject secondary rate limits, 502s, slow responses, expired
+// tokens and partial errors.
 //
 // LoadRecording reads recorded activity of real repositories, and
 // FromRecording turns it into a Repository the server can serve.
@@ -31,4 +32,8 @@
 //     /repositories/{id} form.
 //   - Errors that GitHub reports for a non-null connection, such as an
 //     invalid cursor, null that connection only, rather than its parent.
+//   - A comparison walks the parents of the commits the repository's
+//     branches list, and a commit without Parents has the commit after
+//     it in its history as parent. A commit that no branch reaches is
+//     gone at once, where GitHub keeps it until garbage collection.
 package githubtest

@@ -19,33 +19,10 @@ const CommitFilesPerPage = 300
 // serveCommit serves GET /repos/{owner}/{repo}/commits/{sha} with the
 // commit and one page of its files.
 func (s *Server) serveCommit(w http.ResponseWriter, r *http.Request) {
-	token, ok := s.authenticate(w, r, resourceCore)
-	if !ok {
+	if !s.admitREST(w, r) {
 		return
 	}
-	if f := s.takeFault(requestTraits{api: RESTAPI}); f != nil {
-		if s.applyFault(w, r, f, token, resourceCore) {
-			return
-		}
-	}
-	if !s.opts.RateLimitsOff {
-		rl, ok := s.charge(resourceCore, 1)
-		if !ok {
-			s.writeRateHeaders(w, resourceCore, rl)
-			writeJSON(w, http.StatusForbidden, restRateLimited(s.principal(token)))
-			return
-		}
-		entryOf(r.Context()).Cost = 1
-		s.writeRateHeaders(w, resourceCore, rl)
-	}
-
-	page := 1
-	if p := r.URL.Query().Get("page"); p != "" {
-		n, err := strconv.Atoi(p)
-		if err == nil && n > 0 {
-			page = n
-		}
-	}
+	page := queryInt(r, "page", 1)
 
 	s.dataMu.RLock()
 	defer s.dataMu.RUnlock()
@@ -70,6 +47,42 @@ func (s *Server) serveCommit(w http.ResponseWriter, r *http.Request) {
 	lo := min((page-1)*CommitFilesPerPage, len(c.Files))
 	hi := min(lo+CommitFilesPerPage, len(c.Files))
 	writeJSON(w, http.StatusOK, commitJSON(repo, c, c.Files[lo:hi]))
+}
+
+// admitREST authenticates a REST request, applies a fault meant for it
+// and charges it to the REST budget. It reports whether the handler
+// should go on; when not, it has responded.
+func (s *Server) admitREST(w http.ResponseWriter, r *http.Request) bool {
+	token, ok := s.authenticate(w, r, resourceCore)
+	if !ok {
+		return false
+	}
+	if f := s.takeFault(requestTraits{api: RESTAPI}); f != nil {
+		if s.applyFault(w, r, f, token, resourceCore) {
+			return false
+		}
+	}
+	if !s.opts.RateLimitsOff {
+		rl, ok := s.charge(resourceCore, 1)
+		if !ok {
+			s.writeRateHeaders(w, resourceCore, rl)
+			writeJSON(w, http.StatusForbidden, restRateLimited(s.principal(token)))
+			return false
+		}
+		entryOf(r.Context()).Cost = 1
+		s.writeRateHeaders(w, resourceCore, rl)
+	}
+	return true
+}
+
+// queryInt reads a positive integer query parameter, or def when it is
+// absent or not one.
+func queryInt(r *http.Request, name string, def int) int {
+	n, err := strconv.Atoi(r.URL.Query().Get(name))
+	if err != nil || n < 1 {
+		return def
+	}
+	return n
 }
 
 // findCommit looks a commit up by full or abbreviated (7 or more
@@ -148,13 +161,28 @@ func commitJSON(repo *Repository, c *Commit, files []ChangedFile) map[string]any
 		fileList = append(fileList, entry)
 	}
 
-	parents := make([]map[string]any, 0, len(c.Parents))
-	for _, p := range c.Parents {
+	out := commitSummaryJSON(repo, c, c.Parents)
+	out["stats"] = map[string]any{
+		"additions": c.Additions, "deletions": c.Deletions,
+		"total": c.Additions + c.Deletions,
+	}
+	out["files"] = fileList
+	return out
+}
+
+// commitSummaryJSON is a commit as REST lists it: its sha, git data,
+// linked GitHub account and parents. The committer is the author, at
+// the commit's CommittedDate.
+func commitSummaryJSON(repo *Repository, c *Commit, parentOIDs []string) map[string]any {
+	parents := make([]map[string]any, 0, len(parentOIDs))
+	for _, p := range parentOIDs {
 		parents = append(parents, map[string]any{"sha": p})
 	}
-	gitAuthor := map[string]any{
-		"name": c.Author.Name, "email": c.Author.Email,
-		"date": c.AuthoredDate.UTC().Format(time.RFC3339),
+	person := func(at time.Time) map[string]any {
+		return map[string]any{
+			"name": c.Author.Name, "email": c.Author.Email,
+			"date": at.UTC().Format(time.RFC3339),
+		}
 	}
 	var author any
 	if c.Author.Login != "" {
@@ -168,17 +196,12 @@ func commitJSON(repo *Repository, c *Commit, files []ChangedFile) map[string]any
 		"sha":      c.OID,
 		"html_url": webURL + "/" + repo.NameWithOwner() + "/commit/" + c.OID,
 		"commit": map[string]any{
-			"author":    gitAuthor,
-			"committer": gitAuthor,
+			"author":    person(c.AuthoredDate),
+			"committer": person(c.CommittedDate),
 			"message":   c.Message(),
 		},
 		"author":  author,
 		"parents": parents,
-		"stats": map[string]any{
-			"additions": c.Additions, "deletions": c.Deletions,
-			"total": c.Additions + c.Deletions,
-		},
-		"files": fileList,
 	}
 }
 

@@ -317,6 +317,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /api/graphql", s.serveGraphQL)
 	for _, prefix := range []string{"", "/api/v3"} {
 		mux.HandleFunc("GET "+prefix+"/repos/{owner}/{repo}/commits/{sha}", s.serveCommit)
+		mux.HandleFunc("GET "+prefix+"/repos/{owner}/{repo}/compare/{basehead}", s.serveCompare)
 		mux.HandleFunc("POST "+prefix+"/app/installations/{id}/access_tokens", s.serveAccessToken)
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -330,6 +331,7 @@ func (s *Server) routes() http.Handler {
 const (
 	docsREST       = "https://docs.github.com/rest"
 	docsCommit     = "https://docs.github.com/rest/commits/commits#get-a-commit"
+	docsCompare    = "https://docs.github.com/rest/commits/commits#compare-two-commits"
 	docsRateLimits = "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
 	docsSecondary  = docsRateLimits + "#about-secondary-rate-limits"
 	docsAppTokens  = "https://docs.github.com/rest/apps/apps" +
