@@ -24,13 +24,27 @@ type Glob struct {
 	re      *regexp.Regexp
 }
 
-// CompileGlob compiles a path pattern. It fails for an empty pattern, a
-// "**" that shares its segment with other characters, and an unclosed
-// character class.
+// CompileGlob compiles a path pattern. It fails for an empty pattern and
+// for one that no repository path can match: an absolute path, a ".."
+// segment, or braces, which this syntax does not expand. It also fails
+// for a "**" that shares its segment with other characters, and for an
+// unclosed character class.
 func CompileGlob(pattern string) (*Glob, error) {
 	normalized := NormalizePath(pattern)
 	if normalized == "" || normalized == "." {
 		return nil, fmt.Errorf("invalid path pattern %q: it is empty", pattern)
+	}
+	if strings.HasPrefix(normalized, "/") {
+		return nil, fmt.Errorf("invalid path pattern %q: paths are relative to the repository "+
+			"root, so drop the leading '/'", pattern)
+	}
+	if normalized == ".." || strings.HasPrefix(normalized, "../") ||
+		strings.Contains(normalized, "/../") || strings.HasSuffix(normalized, "/..") {
+		return nil, fmt.Errorf("invalid path pattern %q: '..' leaves the repository", pattern)
+	}
+	if strings.ContainsAny(normalized, "{}") {
+		return nil, fmt.Errorf("invalid path pattern %q: braces are not expanded; "+
+			"list each path instead", pattern)
 	}
 
 	if !strings.ContainsAny(normalized, "*?[") {

@@ -62,6 +62,10 @@ func TestCompileGlobErrors(t *testing.T) {
 		{"docs/a**b", `"**" must be a whole segment`},
 		{"docs/[abc", "is not closed"},
 		{"docs/[!]x", "is empty"},
+		{"/docs/roadmap.md", "drop the leading '/'"},
+		{"../x", "'..' leaves the repository"},
+		{"docs/../../x", "'..' leaves the repository"},
+		{"docs/{a,b}.md", "braces are not expanded"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.pattern, func(t *testing.T) {

@@ -29,6 +29,9 @@ type fakeGitHub struct {
 
 	queries   []ingest.ActivityQuery
 	fileCalls []string
+	compares  []string
+
+	fileErrors map[string]error // commit -> CommitFiles error
 }
 
 type fakeCommit struct {
@@ -57,6 +60,34 @@ func (f *fakeGitHub) addCommit(oid string, at time.Time, author string, files ..
 }
 
 // putPR adds a pull request or replaces the one with its id.
+// pushCommit puts a commit on top of the branch whatever its date, as a
+// push of an older local commit or a merge does.
+func (f *fakeGitHub) pushCommit(oid string, at time.Time, files ...string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+
+	c := fakeCommit{Commit: ingest.Commit{OID: oid, Message: "late " + oid, AuthoredDate: at,
+		CommittedDate: at, Author: &ingest.GitActor{Name: "dev", Email: "dev@example.invalid"}}}
+	for _, p := range files {
+		c.files = append(c.files, ingest.ChangedFile{Path: p, Status: "added"})
+	}
+	f.commits = append([]fakeCommit{c}, f.commits...)
+}
+
+// rewrite replaces the branch's history, as a force push does.
+func (f *fakeGitHub) rewrite(oids ...string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+
+	var kept []fakeCommit
+	for _, c := range f.commits {
+		if slices.Contains(oids, c.OID) {
+			kept = append(kept, c)
+		}
+	}
+	f.commits = kept
+}
+
 func (f *fakeGitHub) putPR(pr ingest.PullRequest) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -118,6 +149,9 @@ func (f *fakeGitHub) Activity(ctx context.Context, q ingest.ActivityQuery) (*ing
 	branch := cmp.Or(q.Branch, f.branch)
 	act.BranchFound = branch == f.branch && f.branch != ""
 
+	if act.BranchFound && len(f.commits) > 0 && (q.Commits != nil || len(q.Docs) > 0) {
+		act.HeadOID = f.commits[0].OID
+	}
 	if q.Commits != nil && act.BranchFound {
 		act.Commits = f.history(q.Commits, "")
 	}
@@ -243,11 +277,43 @@ func (f *fakeGitHub) issuePage(p *ingest.Page) *ingest.IssuePage {
 	return page
 }
 
+// Compare lists the commits above base on the branch, oldest first, or
+// reports ErrNotFound when base is not on it.
+func (f *fakeGitHub) Compare(ctx context.Context, owner, name, base, head string,
+	page int) (*ingest.Comparison, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+
+	f.compares = append(f.compares, base+"..."+head)
+	i := slices.IndexFunc(f.commits, func(c fakeCommit) bool { return c.OID == base })
+	if i < 0 {
+		return nil, fmt.Errorf("commit %s: %w", base, ingest.ErrNotFound)
+	}
+	var newer []ingest.Commit
+	for j := i - 1; j >= 0; j-- {
+		newer = append(newer, f.commits[j].Commit)
+	}
+	start := (page - 1) * ingest.ComparePageSize
+	end := min(start+ingest.ComparePageSize, len(newer))
+	cmp := &ingest.Comparison{Status: "ahead", TotalCommits: len(newer), Requests: 1,
+		HasNextPage: end < len(newer)}
+	if len(newer) == 0 {
+		cmp.Status = "identical"
+	}
+	if start < end {
+		cmp.Commits = newer[start:end]
+	}
+	return cmp, nil
+}
+
 func (f *fakeGitHub) CommitFiles(ctx context.Context, owner, name, sha string) (*ingest.CommitFiles, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 
 	f.fileCalls = append(f.fileCalls, sha)
+	if err := f.fileErrors[sha]; err != nil {
+		return nil, err
+	}
 	for _, c := range f.commits {
 		if c.OID == sha {
 			return &ingest.CommitFiles{Files: slices.Clone(c.files), Requests: 1}, nil

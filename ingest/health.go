@@ -3,13 +3,14 @@ package ingest
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/ghillie/ghillie/store"
 )
 
-// DefaultStalledThreshold is the age of a repository's newest watermark
+// DefaultStalledThreshold is the age of a repository's oldest watermark
 // beyond which the repository counts as stalled.
 const DefaultStalledThreshold = time.Hour
 
@@ -30,8 +31,9 @@ type Lag struct {
 	// or at an error and resumes on the next run.
 	HasPendingCursors bool `json:"has_pending_cursors"`
 
-	// IsStalled reports a repository never ingested, or whose newest
-	// watermark is older than the threshold.
+	// IsStalled reports a repository with a stream that never completed
+	// a crawl, or whose oldest watermark is older than the threshold: one
+	// lagging stream is enough.
 	IsStalled bool `json:"is_stalled"`
 
 	// LastSuccessAt is the end of the last run without errors, and
@@ -49,8 +51,8 @@ type HealthService struct {
 }
 
 // NewHealthService returns a service that calls a repository stalled
-// when its newest watermark is older than threshold; zero means
-// DefaultStalledThreshold.
+// when a stream never completed a crawl or its oldest watermark is older
+// than threshold. A zero threshold means DefaultStalledThreshold.
 func NewHealthService(db *store.DB, threshold time.Duration) *HealthService {
 	if threshold <= 0 {
 		threshold = DefaultStalledThreshold
@@ -84,13 +86,23 @@ func (s *HealthService) lag(r *lagRow, now time.Time) Lag {
 		t := r.Success.UTC()
 		l.LastSuccessAt = &t
 	}
-	for _, c := range r.Cursors {
+	for _, c := range r.Cursors[:3] {
 		l.HasPendingCursors = l.HasPendingCursors || c != nil
+	}
+	if doc := r.Cursors[3]; doc != nil {
+		// The documentation column also remembers the paths its
+		// watermark covers; only resume positions are a backlog.
+		var d docOffsets
+		if json.Unmarshal([]byte(*doc), &d) != nil || d.backlog() {
+			l.HasPendingCursors = true
+		}
 	}
 
 	var newest, oldest time.Time
+	missing := false
 	for _, m := range r.Marks {
 		if m == nil {
+			missing = true
 			continue
 		}
 		if newest.IsZero() || m.After(newest) {
@@ -108,7 +120,7 @@ func (s *HealthService) lag(r *lagRow, now time.Time) Lag {
 	since := now.Sub(newest).Seconds()
 	age := now.Sub(oldest).Seconds()
 	l.TimeSinceLastIngestionSeconds, l.OldestWatermarkAgeSeconds = &since, &age
-	l.IsStalled = now.Sub(newest) > s.threshold
+	l.IsStalled = missing || now.Sub(oldest) > s.threshold
 	return l
 }
 

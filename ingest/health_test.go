@@ -38,7 +38,7 @@ func insertOffsets(t *testing.T, db *store.DB, f offsetsFixture) {
 		case !c:
 			args = append(args, nil)
 		case i == 3:
-			args = append(args, `{"after":{"docs":"x"}}`)
+			args = append(args, `{"after":{"docs":"x"},"covered":["docs"]}`)
 		default:
 			args = append(args, "cursor")
 		}
@@ -79,14 +79,17 @@ func TestRepositoryLag(t *testing.T) {
 		pending    bool
 		stalled    bool
 	}{
-		{"all streams", offsetsFixture{marks: [4]time.Duration{h, 2 * h, 3 * h, 4 * h}},
-			3600, 14400, false, false},
-		{"over threshold", offsetsFixture{marks: [4]time.Duration{2 * h}}, 7200, 7200, false, true},
+		{"all streams", offsetsFixture{marks: [4]time.Duration{h / 4, h / 2, h, h / 3}},
+			900, 3600, false, false}, // equal to the threshold is not stalled
+		{"one lagging", offsetsFixture{marks: [4]time.Duration{h / 4, h / 2, 2 * h, h / 3}},
+			900, 7200, false, true},
 		{"never", offsetsFixture{}, -1, -1, false, true},
-		{"backlog", offsetsFixture{marks: [4]time.Duration{30 * time.Minute},
+		{"one never", offsetsFixture{marks: [4]time.Duration{h / 4, h / 4, 0, h / 4}},
+			900, 900, false, true},
+		{"backlog", offsetsFixture{marks: [4]time.Duration{h / 2, h / 2, h / 2, h / 2},
 			cursors: [4]bool{true}}, 1800, 1800, true, false},
 		{"cursor only", offsetsFixture{cursors: [4]bool{true, true}}, -1, -1, true, true},
-		{"doc backlog", offsetsFixture{marks: [4]time.Duration{10 * time.Minute, 30 * time.Minute},
+		{"doc backlog", offsetsFixture{marks: [4]time.Duration{h / 6, h / 2, h / 2, h / 2},
 			cursors: [4]bool{false, false, false, true}}, 600, 1800, true, false},
 	}
 	for _, c := range cases {
@@ -126,8 +129,9 @@ func TestStalledRepositories(t *testing.T) {
 		insertRepository(t, db, "octo", "coral", true)
 		insertRepository(t, db, "octo", "kelp", true) // never ingested
 		insertRepository(t, db, "octo", "old", false) // disabled: not reported
-		insertOffsets(t, db, offsetsFixture{slug: "octo/reef", marks: [4]time.Duration{2 * time.Minute}})
-		insertOffsets(t, db, offsetsFixture{slug: "octo/coral", marks: [4]time.Duration{10 * time.Minute}})
+		two, ten := 2*time.Minute, 10*time.Minute
+		insertOffsets(t, db, offsetsFixture{slug: "octo/reef", marks: [4]time.Duration{two, two, two, two}})
+		insertOffsets(t, db, offsetsFixture{slug: "octo/coral", marks: [4]time.Duration{two, ten, two, two}})
 		insertOffsets(t, db, offsetsFixture{slug: "octo/old"})
 		svc := ingest.NewHealthService(db, 5*time.Minute)
 		svc.SetClock(func() time.Time { return healthNow })
@@ -154,7 +158,7 @@ func TestLagAfterIngestion(t *testing.T) {
 		is := is.New(t)
 		h := newHarness(t, db, ingest.Config{})
 		h.gh.addCommit("abc", t0.Add(-time.Hour), "dev")
-		h.run(t, testRepo())
+		h.run(t, testRepo("docs/roadmap.md"))
 
 		svc := ingest.NewHealthService(db, time.Hour)
 		svc.SetClock(func() time.Time { return t0.Add(30 * time.Minute) })
@@ -162,6 +166,7 @@ func TestLagAfterIngestion(t *testing.T) {
 		is.NoErr(err)
 		is.Equal(seconds(lag.TimeSinceLastIngestionSeconds), 1800.0)
 		is.True(!lag.IsStalled)
+		is.True(!lag.HasPendingCursors) // covered documentation paths are no backlog
 		is.Equal(*lag.LastSuccessAt, t0)
 	})
 }

@@ -22,8 +22,9 @@ const (
 )
 
 // Categorize returns the category of an ingestion error. GitHub's 5xx
-// responses and requests that timed out are transient, and GitHub's
-// other errors are client errors. A
+// responses, requests that timed out or could not reach GitHub, and a
+// run that met another run of the same repository are transient, and
+// GitHub's other errors are client errors. A
 // response without an expected field is schema drift, a missing or
 // invalid setting is configuration, and database errors fall in one of
 // three database categories.
@@ -45,7 +46,8 @@ func Categorize(err error) string {
 		return CategorySchemaDrift
 	case errors.As(err, &configErr):
 		return CategoryConfiguration
-	case errors.Is(err, context.DeadlineExceeded):
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, ErrNetwork),
+		errors.Is(err, ErrConcurrentRun):
 		return CategoryTransient
 	case errors.Is(err, ErrNotFound), errors.As(err, &partial):
 		return CategoryClientError

@@ -62,6 +62,11 @@ type streamOffsets struct {
 	// Watermark is when the last complete crawl started; zero before the
 	// first one completes.
 	Watermark time.Time
+
+	// Since is the lower bound of an unfinished backlog, kept so that
+	// resuming it does not depend on the current lookback; zero without
+	// a backlog. Documentation paths keep theirs in docOffsets.
+	Since time.Time
 }
 
 // docOffsets is the stored position of the documentation stream, which
@@ -77,6 +82,16 @@ type docOffsets struct {
 	// Done lists the history paths of an unfinished backlog that already
 	// reached the lower bound, so that a resumed run skips them.
 	Done []string `json:"done,omitempty"`
+
+	// Since maps a history path with a resume cursor to its backlog's
+	// lower bound.
+	Since map[string]time.Time `json:"since,omitempty"`
+}
+
+// backlog reports whether the documentation stream has an unfinished
+// backlog, as opposed to only remembering the paths it covers.
+func (d docOffsets) backlog() bool {
+	return len(d.After) > 0 || len(d.Done) > 0
 }
 
 // offsets is a row of github_ingestion_offsets.
@@ -87,6 +102,11 @@ type offsets struct {
 
 	streams [len(Kinds)]streamOffsets
 	docs    docOffsets
+
+	// head is the commit a complete commit crawl reached, and branch the
+	// branch that head and the cursors belong to.
+	head   string
+	branch string
 
 	lastAttemptAt time.Time
 	lastSuccessAt time.Time
@@ -99,7 +119,8 @@ const offsetColumns = `id, repo_external_id, version,
 	last_commit_seen_at, last_pr_seen_at, last_issue_seen_at, last_doc_seen_at,
 	last_commit_ingested_at, last_pr_ingested_at, last_issue_ingested_at,
 	last_doc_ingested_at, last_attempt_at, last_success_at, last_error_category,
-	last_error`
+	last_error, last_commit_head, branch, last_commit_since, last_pr_since,
+	last_issue_since`
 
 // offsetRow scans offsetColumns.
 type offsetRow struct {
@@ -114,6 +135,9 @@ type offsetRow struct {
 	Success    *store.Time
 	Category   sql.NullString
 	Error      sql.NullString
+	Head       sql.NullString
+	Branch     sql.NullString
+	Since      [3]*store.Time
 }
 
 func (r *offsetRow) dest() []any {
@@ -121,7 +145,8 @@ func (r *offsetRow) dest() []any {
 		&r.Cursors[0], &r.Cursors[1], &r.Cursors[2], &r.DocCursor,
 		&r.SeenAt[0], &r.SeenAt[1], &r.SeenAt[2], &r.SeenAt[3],
 		&r.Watermarks[0], &r.Watermarks[1], &r.Watermarks[2], &r.Watermarks[3],
-		&r.Attempt, &r.Success, &r.Category, &r.Error}
+		&r.Attempt, &r.Success, &r.Category, &r.Error, &r.Head, &r.Branch,
+		&r.Since[0], &r.Since[1], &r.Since[2]}
 }
 
 func (r *offsetRow) offsets() *offsets {
@@ -129,10 +154,12 @@ func (r *offsetRow) offsets() *offsets {
 		id: r.ID, slug: r.Slug, version: r.Version,
 		lastAttemptAt: timeOf(r.Attempt), lastSuccessAt: timeOf(r.Success),
 		errorCategory: r.Category.String, errorMessage: r.Error.String,
+		head: r.Head.String, branch: r.Branch.String,
 	}
 	for i := range o.streams {
 		if i < len(r.Cursors) {
 			o.streams[i].Cursor = r.Cursors[i].String
+			o.streams[i].Since = timeOf(r.Since[i])
 		}
 		o.streams[i].BacklogStart = timeOf(r.SeenAt[i])
 		o.streams[i].Watermark = timeOf(r.Watermarks[i])
@@ -209,7 +236,7 @@ type sqlQueryer interface {
 // since o was read: then it returns ErrConcurrentRun.
 func (o *offsets) save(ctx context.Context, db *store.DB) error {
 	var docs any
-	if len(o.docs.After) > 0 || len(o.docs.Covered) > 0 || len(o.docs.Done) > 0 {
+	if o.docs.backlog() || len(o.docs.Covered) > 0 {
 		docs = store.NewJSON(o.docs)
 	}
 	s := o.streams
@@ -218,7 +245,8 @@ func (o *offsets) save(ctx context.Context, db *store.DB) error {
 		last_commit_seen_at = ?, last_pr_seen_at = ?, last_issue_seen_at = ?,
 		last_doc_seen_at = ?, last_commit_ingested_at = ?, last_pr_ingested_at = ?,
 		last_issue_ingested_at = ?, last_doc_ingested_at = ?, last_attempt_at = ?,
-		last_success_at = ?, last_error_category = ?, last_error = ?,
+		last_success_at = ?, last_error_category = ?, last_error = ?, last_commit_head = ?,
+		branch = ?, last_commit_since = ?, last_pr_since = ?, last_issue_since = ?,
 		version = version + 1, updated_at = ?
 		WHERE id = ? AND version = ?`),
 		stringArg(s[0].Cursor), stringArg(s[1].Cursor), stringArg(s[2].Cursor), docs,
@@ -226,7 +254,8 @@ func (o *offsets) save(ctx context.Context, db *store.DB) error {
 		timeArg(s[3].BacklogStart), timeArg(s[0].Watermark), timeArg(s[1].Watermark),
 		timeArg(s[2].Watermark), timeArg(s[3].Watermark), timeArg(o.lastAttemptAt),
 		timeArg(o.lastSuccessAt), stringArg(o.errorCategory), stringArg(o.errorMessage),
-		store.Now(), o.id, o.version)
+		stringArg(o.head), stringArg(o.branch), timeArg(s[0].Since), timeArg(s[1].Since),
+		timeArg(s[2].Since), store.Now(), o.id, o.version)
 	if err != nil {
 		return fmt.Errorf("save ingestion offsets of %s: %w", o.slug, store.Classify(err))
 	}

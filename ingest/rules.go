@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"fmt"
+	"path"
 	"slices"
 	"strings"
 
@@ -23,7 +24,11 @@ type rules struct {
 type docPattern struct {
 	glob    *catalogue.Glob
 	history string
-	exact   bool
+
+	// file reports a path without wildcards whose last segment has an
+	// extension: a file, whose history commits change it. For folders
+	// and globs the commits' file lists tell which files changed.
+	file bool
 }
 
 // loadRules reads the noise settings and documentation paths of every
@@ -85,7 +90,8 @@ func compileDocPatterns(paths []string) ([]docPattern, error) {
 		seen[g.String()] = true
 
 		prefix, exact := literalPrefix(g.String())
-		out = append(out, docPattern{glob: g, history: prefix, exact: exact})
+		file := exact && hasExtension(path.Base(g.String()))
+		out = append(out, docPattern{glob: g, history: prefix, file: file})
 	}
 	return out, nil
 }

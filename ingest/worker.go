@@ -245,7 +245,16 @@ type run struct {
 	docs    *docStream
 
 	branchSwitched bool
+	cursorBranch   string
 	files          map[string][]ChangedFile
+
+	// headOID is the branch head at the run's first request, and
+	// compareLast the last commit a capped comparison reached. noCompare
+	// reports that the stored head could not be compared, so the history
+	// is read by time.
+	headOID     string
+	compareLast string
+	noCompare   bool
 }
 
 // stream is the progress of one stream during a run.
@@ -324,12 +333,26 @@ func (r *run) plan() {
 			st.crawlStart = stored.BacklogStart
 		}
 		st.since = r.bound(stored.Watermark, st.crawlStart)
+		if stored.Cursor != "" && !stored.Since.IsZero() {
+			st.since = stored.Since // a backlog keeps the bound it started with
+		}
 		r.streams[i] = st
+	}
+
+	// Cursors belong to the branch they were taken on: a backlog left on
+	// GitHub's default branch, when the catalogue's was missing, goes on
+	// there.
+	r.cursorBranch = r.off.branch
+	if r.cursorBranch == "" {
+		r.cursorBranch = r.info.branch
+	}
+	if r.cursorBranch != r.info.branch && (r.streams[0].after != "" || r.off.docs.backlog()) {
+		r.info.branch = r.cursorBranch
 	}
 
 	stored := r.off.streams[KindDocChange]
 	d := &docStream{crawlStart: r.start, histories: map[*stream]string{}}
-	resuming := len(r.off.docs.After) > 0 || len(r.off.docs.Done) > 0
+	resuming := r.off.docs.backlog()
 	if resuming && !stored.BacklogStart.IsZero() {
 		d.crawlStart = stored.BacklogStart
 	}
@@ -345,6 +368,9 @@ func (r *run) plan() {
 		st := &stream{
 			kind: KindDocChange, after: r.off.docs.After[h], crawlStart: d.crawlStart,
 			since: r.bound(watermark, d.crawlStart), active: true,
+		}
+		if since, ok := r.off.docs.Since[h]; ok && st.after != "" {
+			st.since = since
 		}
 		d.paths = append(d.paths, st)
 		d.histories[st] = h
@@ -393,6 +419,7 @@ func (r *run) round(ctx context.Context) error {
 
 	act, err := r.w.client.Activity(ctx, q)
 	if err != nil {
+		r.res.Requests++ // at least the one that failed
 		return fmt.Errorf("read GitHub activity of %s: %w", r.res.RepoSlug, err)
 	}
 	r.res.Requests += act.Cost.Requests
@@ -410,7 +437,18 @@ func (r *run) round(ctx context.Context) error {
 
 	var envs []bronze.Envelope
 	if st := r.streams[0]; q.Commits != nil && st.active && act.BranchFound {
-		envs = r.consumeCommits(st, act.Commits, envs)
+		if r.headOID == "" {
+			r.headOID = act.HeadOID
+		}
+		compared, more, err := r.compare(ctx, st, act.HeadOID)
+		if err != nil {
+			return err
+		}
+		if compared {
+			envs = append(envs, more...)
+		} else {
+			envs = r.consumeCommits(st, act.Commits, envs)
+		}
 	}
 	if st := r.streams[1]; q.PullRequests != nil && st.active {
 		envs = r.consumePullRequests(st, act.PullRequests, envs)
@@ -459,10 +497,12 @@ func (r *run) missingBranch(ctx context.Context, defaultBranch string) {
 		r.info.branch = defaultBranch
 		r.branchSwitched = true
 
-		// Cursors of the old branch mean nothing on the new one.
-		r.streams[0].after = ""
-		for _, st := range r.docs.paths {
-			st.after = ""
+		// Cursors of another branch mean nothing on this one.
+		if defaultBranch != r.cursorBranch {
+			r.streams[0].after = ""
+			for _, st := range r.docs.paths {
+				st.after = ""
+			}
 		}
 		return
 	}
@@ -601,6 +641,15 @@ func (r *run) consumeDocs(ctx context.Context, paths []*stream,
 	var found []candidate
 	sr := &r.res.Streams[KindDocChange]
 
+	// A failed file listing fails the documentation stream alone, from
+	// where it stood before this page.
+	before := make(map[*stream]stream, len(paths))
+	for _, st := range paths {
+		before[st] = *st
+	}
+	seenBefore, sampledBefore := r.docs.seen, sr.Seen
+	droppedBefore := sr.Dropped
+
 	for i, st := range paths {
 		if !st.active {
 			continue // refused by GitHub
@@ -643,7 +692,14 @@ func (r *run) consumeDocs(ctx context.Context, paths []*stream,
 
 		changes, err := r.docChanges(ctx, f.commit, f.history)
 		if err != nil {
-			return nil, err
+			for st, prev := range before {
+				*st = prev
+				st.active, st.err = false, err
+			}
+			r.docs.seen, sr.Seen, sr.Dropped = seenBefore, sampledBefore, droppedBefore
+			r.w.log.WarnContext(ctx, "ingestion.stream.failed", "repo_slug", r.res.RepoSlug,
+				"stream_kind", KindDocChange.String(), "error_message", err.Error())
+			return nil, nil
 		}
 		for _, env := range changes {
 			if !emitted[env.SourceEventID] {
@@ -656,16 +712,17 @@ func (r *run) consumeDocs(ctx context.Context, paths []*stream,
 }
 
 // docChanges returns the documentation changes of a commit found in the
-// history of one path. Each configured file or folder read through that
-// history gives one change. Each changed file matching a glob read
-// through it gives one more, which needs the commit's file list.
+// history of one path. A configured file read through that history gives
+// one change. Each changed file in a configured folder or matching a
+// glob read through it gives one more, with its path and change type,
+// which needs the commit's file list.
 func (r *run) docChanges(ctx context.Context, c Commit, history string) ([]bronze.Envelope, error) {
 	var out []bronze.Envelope
 	var globs []docPattern
 	for _, p := range r.rules.docs {
 		switch {
 		case p.history != history:
-		case p.exact:
+		case p.file:
 			out = append(out, docChangeEnvelope(r.info, c, p.glob.String(), "modified"))
 		default:
 			globs = append(globs, p)
@@ -697,6 +754,7 @@ func (r *run) commitFiles(ctx context.Context, sha string) ([]ChangedFile, error
 
 	cf, err := r.w.client.CommitFiles(ctx, r.repo.Owner, r.repo.Name, sha)
 	if err != nil {
+		r.res.Requests++ // at least the one that failed
 		return nil, fmt.Errorf("list the files of commit %s in %s: %w", sha, r.res.RepoSlug, err)
 	}
 	r.res.Requests += cf.Requests
@@ -742,10 +800,10 @@ func persisted(st *stream, stored streamOffsets) streamOffsets {
 		return streamOffsets{Watermark: st.crawlStart}
 	case st.truncated:
 		return streamOffsets{Cursor: st.resume, BacklogStart: st.crawlStart,
-			Watermark: stored.Watermark}
+			Watermark: stored.Watermark, Since: st.since}
 	case st.after != "":
 		return streamOffsets{Cursor: st.after, BacklogStart: st.crawlStart,
-			Watermark: stored.Watermark}
+			Watermark: stored.Watermark, Since: st.since}
 	}
 	return stored
 }
@@ -756,9 +814,13 @@ func (r *run) store() {
 		r.off.streams[st.kind] = persisted(st, r.off.streams[st.kind])
 	}
 
+	r.off.branch = r.info.branch
+	r.storeHead()
+
 	d := r.docs
 	complete := true
 	after := map[string]string{}
+	since := map[string]time.Time{}
 	var done []string
 	done = append(done, d.done...)
 	for _, st := range d.paths {
@@ -769,6 +831,7 @@ func (r *run) store() {
 			done = append(done, h)
 		case p.Cursor != "":
 			after[h] = p.Cursor
+			since[h] = st.since
 			complete = false
 		default:
 			complete = false
@@ -783,10 +846,124 @@ func (r *run) store() {
 	r.off.streams[KindDocChange].Cursor = ""
 	r.off.streams[KindDocChange].BacklogStart = d.crawlStart
 	if len(after) == 0 {
-		after = nil
+		after, since = nil, nil
 	}
 	r.off.docs.After = after
+	r.off.docs.Since = since
 	r.off.docs.Done = done
+}
+
+// storeHead records the commit the commit stream reached. A crawl that
+// began in this run and completed saw everything up to the head it
+// started from. A capped comparison reached the last commit it read. A
+// backlog begun in an earlier run and completed now may have missed
+// commits pushed since it began, so the head is forgotten and the next
+// run reads the history from the watermark instead.
+func (r *run) storeHead() {
+	c := r.streams[0]
+	switch {
+	case c.done && c.crawlStart.Equal(r.start):
+		if r.headOID != "" {
+			r.off.head = r.headOID
+		}
+	case c.truncated && r.compareLast != "":
+		r.off.head = r.compareLast
+	case c.done:
+		r.off.head = ""
+	}
+}
+
+// compare reads the commits pushed since the stored head through
+// GitHub's comparison, which finds commits by ancestry, so commits with
+// dates older than the last run (a late push, a merged branch) are not
+// missed. It reports false when there is nothing to compare with, or the
+// stored head is gone or no longer an ancestor (a force push): then the
+// history is read by time.
+func (r *run) compare(ctx context.Context, st *stream, head string) (bool, []bronze.Envelope, error) {
+	base := r.off.head
+	if base == "" || head == "" || st.after != "" || r.noCompare {
+		return false, nil, nil
+	}
+	if base == head {
+		st.active, st.done = false, true
+		return true, nil, nil
+	}
+
+	sr := &r.res.Streams[KindCommit]
+	var envs []bronze.Envelope
+	for page := 1; ; page++ {
+		cmp, err := r.w.client.Compare(ctx, r.repo.Owner, r.repo.Name, base, head, page)
+		if errors.Is(err, ErrNotFound) {
+			r.res.Requests++
+			r.noCompare = true
+			r.w.log.WarnContext(ctx, "ingestion.history.rewritten", "repo_slug", r.res.RepoSlug,
+				"branch", r.info.branch, "reason", "the last head is gone")
+			return false, nil, nil
+		}
+		if err != nil {
+			r.res.Requests++
+			return false, nil, fmt.Errorf("compare %s with %s in %s: %w", base, head, r.res.RepoSlug, err)
+		}
+		r.res.Requests += cmp.Requests
+
+		if cmp.Status == "diverged" || cmp.Status == "behind" {
+			r.noCompare = true
+			r.w.log.WarnContext(ctx, "ingestion.history.rewritten", "repo_slug", r.res.RepoSlug,
+				"branch", r.info.branch, "reason", "the last head is no longer an ancestor")
+			return false, nil, nil
+		}
+		for _, c := range cmp.Commits {
+			if sr.Seen >= r.w.cfg.MaxEventsPerKind {
+				st.active, st.truncated = false, true
+				return true, envs, nil
+			}
+			sr.Seen++
+			r.compareLast = c.OID
+			envs = r.keep(commitEnvelope(r.info, c), envs)
+			envs = r.lateDocChanges(ctx, c, envs)
+		}
+		if !cmp.HasNextPage {
+			break
+		}
+	}
+	st.active, st.done = false, true
+	return true, envs, nil
+}
+
+// lateDocChanges adds the documentation changes of a compared commit
+// whose date is older than every documentation history's lower bound, so
+// those histories, filtered by date, never list it.
+func (r *run) lateDocChanges(ctx context.Context, c Commit, envs []bronze.Envelope) []bronze.Envelope {
+	if len(r.rules.docs) == 0 || len(r.docs.paths) == 0 {
+		return envs
+	}
+	for _, st := range r.docs.paths {
+		if !c.CommittedDate.Before(st.since) || st.err != nil {
+			return envs
+		}
+	}
+
+	files, err := r.commitFiles(ctx, c.OID)
+	if err != nil {
+		for _, st := range r.docs.paths {
+			st.active, st.err = false, err
+		}
+		return envs
+	}
+	for _, f := range files {
+		for _, p := range r.rules.docs {
+			if !p.glob.Match(f.Path) {
+				continue
+			}
+			path, change := f.Path, f.Status
+			if p.file {
+				path, change = p.glob.String(), "modified"
+			}
+			envs = r.keep(docChangeEnvelope(r.info, c, path, change), envs)
+			break
+		}
+	}
+	return envs
 }
 
 // finish logs each stream's outcome and records the run.

@@ -665,3 +665,122 @@ func TestConfigIsValidated(t *testing.T) {
 		})
 	}
 }
+
+func TestLateCommitIsRead(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		is := is.New(t)
+		h := newHarness(t, db, ingest.Config{})
+		h.gh.addCommit("c1", t0.Add(-2*time.Hour), "dev")
+		h.gh.addCommit("c2", t0.Add(-time.Hour), "dev")
+		h.run(t, testRepo("docs/roadmap.md"))
+
+		// A commit dated three days ago reaches the branch after the run.
+		h.gh.pushCommit("late", t0.Add(-72*time.Hour), "docs/roadmap.md")
+		h.clock.set(t0.Add(time.Hour))
+		res := h.run(t, testRepo("docs/roadmap.md"))
+		is.Equal(res.Streams[ingest.KindCommit].Ingested, 1)
+		is.Equal(h.gh.compares, []string{"c2...late"})
+		is.Equal(ids(rawRows(t, db, "github.commit")), []string{"c2", "c1", "late"})
+		is.Equal(ids(rawRows(t, db, "github.doc_change")), []string{"late:docs/roadmap.md"})
+
+		// Nothing new: one request and no comparison.
+		h.clock.set(t0.Add(2 * time.Hour))
+		quiet := h.run(t, testRepo("docs/roadmap.md"))
+		is.Equal(quiet.Requests, 1)
+		is.Equal(len(h.gh.compares), 1)
+	})
+}
+
+func TestForcePushFallsBackToHistory(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		is := is.New(t)
+		h := newHarness(t, db, ingest.Config{})
+		h.gh.addCommit("c1", t0.Add(-2*time.Hour), "dev")
+		h.gh.addCommit("c2", t0.Add(-time.Hour), "dev")
+		h.run(t, testRepo())
+
+		h.gh.rewrite("c1")
+		h.gh.addCommit("c3", t0.Add(30*time.Minute), "dev")
+		h.clock.set(t0.Add(time.Hour))
+		h.run(t, testRepo())
+		is.Equal(ids(rawRows(t, db, "github.commit")), []string{"c2", "c1", "c3"})
+		is.Equal(len(h.logs.events("ingestion.history.rewritten")), 1)
+	})
+}
+
+func TestBacklogKeepsItsLowerBound(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		is := is.New(t)
+		long := newHarness(t, db, ingest.Config{InitialLookback: 400 * 24 * time.Hour,
+			MaxEventsPerKind: 2})
+		for i, oid := range []string{"c1", "c2", "c3", "c4", "c5"} {
+			long.gh.addCommit(oid, t0.Add(-time.Duration(100-i)*24*time.Hour), "dev")
+		}
+		long.run(t, testRepo())
+
+		// Later runs use the default lookback of a week, but the backlog
+		// keeps its bound.
+		w, err := ingest.NewWorker(db, long.gh, ingest.Config{MaxEventsPerKind: 2},
+			ingest.WithClock(long.clock.Now))
+		is.NoErr(err)
+		for range 3 {
+			_, err := w.IngestRepository(context.Background(), testRepo())
+			is.NoErr(err)
+		}
+		is.Equal(len(rawRows(t, db, "github.commit")), 5)
+	})
+}
+
+func TestFileListingFailureFailsDocumentationAlone(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		is := is.New(t)
+		h := newHarness(t, db, ingest.Config{})
+		h.gh.addCommit("c1", t0.Add(-time.Hour), "dev", "docs/adr-001.md")
+		h.gh.putPR(pr(1, t0.Add(-time.Hour), "OPEN"))
+		h.gh.fileErrors = map[string]error{"c1": &ingest.APIError{Status: 502}}
+
+		res, err := h.w.IngestRepository(context.Background(), testRepo("docs/adr-*.md"))
+		is.True(err != nil)
+		is.True(res.Streams[ingest.KindDocChange].Err != nil)
+		is.Equal(len(rawRows(t, db, "github.commit")), 1)
+		is.Equal(len(rawRows(t, db, "github.pull_request")), 1)
+		is.Equal(len(rawRows(t, db, "github.doc_change")), 0)
+
+		h.gh.fileErrors = nil
+		h.clock.set(t0.Add(time.Hour))
+		h.run(t, testRepo("docs/adr-*.md"))
+		is.Equal(ids(rawRows(t, db, "github.doc_change")), []string{"c1:docs/adr-001.md"})
+	})
+}
+
+func TestMissingBranchBacklogProgresses(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		is := is.New(t)
+		h := newHarness(t, db, ingest.Config{MaxEventsPerKind: 2})
+		h.gh.branch = "trunk"
+		for i, oid := range []string{"c1", "c2", "c3", "c4", "c5"} {
+			h.gh.addCommit(oid, t0.Add(-time.Duration(10-i)*time.Hour), "dev")
+		}
+
+		for i := range 4 {
+			h.clock.set(t0.Add(time.Duration(i) * time.Hour))
+			h.run(t, testRepo())
+		}
+		is.Equal(len(rawRows(t, db, "github.commit")), 5)
+	})
+}
+
+func TestFolderDocumentationPathRecordsFiles(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		is := is.New(t)
+		h := newHarness(t, db, ingest.Config{})
+		h.gh.addCommit("c1", t0.Add(-time.Hour), "dev", "docs/roadmap.md", "docs/adr/0001.md",
+			"src/a.go")
+
+		h.run(t, testRepo("docs/"))
+		docs := rawRows(t, db, "github.doc_change")
+		is.Equal(ids(docs), []string{"c1:docs/roadmap.md", "c1:docs/adr/0001.md"})
+		is.Equal(payload(t, docs[0])["is_roadmap"], true)
+		is.Equal(payload(t, docs[1])["is_adr"], true)
+	})
+}

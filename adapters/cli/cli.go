@@ -47,6 +47,7 @@ type app struct {
 	databaseURLSource string
 
 	logger *slog.Logger
+	level  slog.Level
 }
 
 // Run executes the ghillie command with args (without the program name)
@@ -126,6 +127,7 @@ func (a *app) setUp() error {
 	if err := level.UnmarshalText([]byte(levelText)); err != nil {
 		return usageError{fmt.Errorf("invalid %s %q: use debug, info, warn or error", levelSource, levelText)}
 	}
+	a.level = level
 	a.logger = slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level}))
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strconv"
 	"time"
@@ -96,8 +97,9 @@ func (a *app) ingestRunCommand() *cobra.Command {
 			if err := checkIngestScope(scope, owner, name, estateKey); err != nil {
 				return err
 			}
-			if lookbackDays < 1 {
-				return usageError{fmt.Errorf("invalid --lookback-days %d: use 1 or more", lookbackDays)}
+			if lookbackDays < 1 || lookbackDays > maxLookbackDays {
+				return usageError{fmt.Errorf("invalid --lookback-days %d: use 1 to %d",
+					lookbackDays, maxLookbackDays)}
 			}
 			if maxEvents < 1 {
 				return usageError{fmt.Errorf("invalid --max-events-per-kind %d: use 1 or more", maxEvents)}
@@ -119,20 +121,37 @@ func (a *app) ingestRunCommand() *cobra.Command {
 			}
 
 			progress := newProgressLine(a.stderr)
+			logger := a.logger
+			if progress.on {
+				// Each log line first clears the progress line, so the two
+				// never run into each other.
+				logger = slog.New(slog.NewTextHandler(clearingWriter{progress},
+					&slog.HandlerOptions{Level: a.level}))
+			}
 			worker, err := ingest.NewWorker(db, client, ingest.Config{
 				InitialLookback:  time.Duration(lookbackDays) * 24 * time.Hour,
 				MaxEventsPerKind: maxEvents,
-			}, ingest.WithLogger(a.logger), ingest.WithProgress(progress.update))
+			}, ingest.WithLogger(logger), ingest.WithProgress(progress.update))
 			if err != nil {
 				return err
 			}
 
-			rows, failed := a.ingestAll(ctx, worker, repos, progress)
+			rows, failed, notRun, stop := a.ingestAll(ctx, worker, repos, progress)
 			if err := a.renderIngestRows(rows); err != nil {
 				return err
 			}
+			switch {
+			case ctx.Err() != nil && notRun > 0:
+				fmt.Fprintf(a.stderr, "interrupted: %d of %d repositories were not run\n",
+					notRun, len(rows))
+			case stop != nil:
+				fmt.Fprintf(a.stderr, "stopped after an error that every repository would meet "+
+					"(%s): %d of %d repositories were not run\n", ingest.Categorize(stop), notRun, len(rows))
+			}
 			if failed > 0 {
 				fmt.Fprintf(a.stderr, "%d of %d repositories failed\n", failed, len(rows))
+			}
+			if failed > 0 || notRun > 0 {
 				return &exitError{code: ExitFailure}
 			}
 			return nil
@@ -205,23 +224,59 @@ func ingestTargets(ctx context.Context, db *store.DB, scope, owner, name,
 	return repos, nil
 }
 
-// ingestAll runs every repository, going on after a failure.
+// maxLookbackDays bounds --lookback-days: ten years is more history than
+// a first run needs, and far from overflowing a duration.
+const maxLookbackDays = 3650
+
+// ingestAll runs every repository, going on after a failure unless it is
+// one that every other repository would meet too. The repositories not
+// run, after an interruption or such a failure, get rows saying so.
 func (a *app) ingestAll(ctx context.Context, worker *ingest.Worker, repos []registry.Repository,
-	progress *progressLine) (rows []ingestRow, failed int) {
+	progress *progressLine) (rows []ingestRow, failed, notRun int, stop error) {
 	for i, repo := range repos {
-		if ctx.Err() != nil {
-			break
+		slug := repo.Owner + "/" + repo.Name
+		if ctx.Err() != nil || stop != nil {
+			rows = append(rows, ingestRow{Repository: slug, Status: "not run"})
+			notRun++
+			continue
 		}
 
-		progress.start(i+1, len(repos), repo.Owner+"/"+repo.Name)
+		progress.start(i+1, len(repos), slug)
 		res, err := worker.IngestRepository(ctx, repo)
 		progress.clear()
 		if err != nil {
 			failed++
+			if stopsEveryRepository(err) {
+				stop = err
+			}
 		}
 		rows = append(rows, newIngestRow(res, err))
 	}
-	return rows, failed
+	return rows, failed, notRun, stop
+}
+
+// stopsEveryRepository reports an error the next repositories would meet
+// too: a missing or invalid setting, rejected credentials, or a rate
+// limit whose reset is further away than the client waits.
+func stopsEveryRepository(err error) bool {
+	var apiErr *ingest.APIError
+	switch {
+	case ingest.Categorize(err) == ingest.CategoryConfiguration:
+		return true
+	case errors.As(err, &apiErr):
+		return apiErr.Status == 401 || apiErr.Type == "RATE_LIMITED"
+	}
+	return false
+}
+
+// clearingWriter clears the progress line before each write.
+type clearingWriter struct {
+	p *progressLine
+}
+
+func (w clearingWriter) Write(b []byte) (int, error) {
+	w.p.clear()
+	return w.p.w.Write(b)
 }
 
 func (a *app) renderIngestRows(rows []ingestRow) error {

@@ -163,6 +163,8 @@ func TestIngestUsageErrors(t *testing.T) {
 			cli.ExitUsage, "go with --scope repository"},
 		{"lookback", []string{"ingest", "run", "--scope", "estate", "--estate-key", "w",
 			"--lookback-days", "0"}, cli.ExitUsage, "invalid --lookback-days 0"},
+		{"lookback too long", []string{"ingest", "run", "--scope", "estate", "--estate-key", "w",
+			"--lookback-days", "106752"}, cli.ExitUsage, "invalid --lookback-days 106752: use 1 to 3650"},
 		{"cap", []string{"ingest", "run", "--scope", "estate", "--estate-key", "w",
 			"--max-events-per-kind", "0"}, cli.ExitUsage, "invalid --max-events-per-kind 0"},
 		{"no token", []string{"ingest", "run", "--scope", "estate", "--estate-key", "w"}, cli.ExitFailure,
@@ -190,4 +192,22 @@ func TestIngestDisabledRepository(t *testing.T) {
 	r = run(t, env, "ingest", "run", "--scope", "repository", "--owner", "leynos", "--name", "wildside")
 	is.Equal(r.code, cli.ExitFailure)
 	is.True(strings.Contains(r.stderr, "ingestion of leynos/wildside is disabled"))
+}
+
+func TestIngestEstateStopsOnBadCredentials(t *testing.T) {
+	is := is.New(t)
+	env := ingestEnv(t, "sqlite")
+	env["GHILLIE_GITHUB_TOKEN"] = "not-a-token"
+
+	r := run(t, env, "-o", "json", "ingest", "run", "--scope", "estate", "--estate-key", "wildside")
+	is.Equal(r.code, cli.ExitFailure)
+	rows := ingestRows(t, r)
+	notRun := 0
+	for _, row := range rows {
+		if row.Status == "not run" {
+			notRun++
+		}
+	}
+	is.Equal(notRun, 5) // the first 401 stops the run
+	is.True(strings.Contains(r.stderr, "5 of 6 repositories were not run"))
 }
