@@ -249,8 +249,8 @@ func (s *Service) run(ctx context.Context, a attempt) (Outcome, error) {
 
 	s.log.InfoContext(ctx, "reporting.report.completed", "scope", a.scope, "subject", a.name,
 		"report_id", report.ID, "created", created, "model", report.Model,
-		"latency_ms", report.LatencyMS, "prompt_tokens", report.PromptTokens,
-		"completion_tokens", report.CompletionTokens, "total_tokens", report.TotalTokens)
+		"latency_ms", value(report.LatencyMS), "prompt_tokens", value(report.PromptTokens),
+		"completion_tokens", value(report.CompletionTokens), "total_tokens", value(report.TotalTokens))
 	return out, nil
 }
 
@@ -294,6 +294,15 @@ func latencyMS(d *time.Duration) *int {
 	}
 	n := int(math.RoundToEven(float64(*d) / float64(time.Millisecond)))
 	return &n
+}
+
+// value returns what p points at, or nil, so that a log line shows the
+// number rather than the pointer.
+func value(p *int) any {
+	if p == nil {
+		return nil
+	}
+	return *p
 }
 
 func intPtr(v *int64) *int {

@@ -2,7 +2,9 @@ package reporting_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -286,5 +288,32 @@ func TestSinkFailureKeepsReport(t *testing.T) {
 		is.True(!out.Created)
 		_, err = os.Stat(filepath.Join(sink.Base, "leynos", "wildside", "latest.md"))
 		is.NoErr(err)
+	})
+}
+
+func TestCompletedEventLogsNumbers(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		is := is.New(t)
+		f := newEstate(t, db)
+		var logs strings.Builder
+		logger := slog.New(slog.NewJSONHandler(&logs, nil))
+		s, err := reporting.NewService(db, status.NewMock(), reporting.DefaultConfig,
+			reporting.WithLogger(logger), reporting.WithClock(func() time.Time { return asOf }))
+		is.NoErr(err)
+
+		_, err = s.RunRepository(context.Background(), f.repoID, reporting.RunOptions{})
+		is.NoErr(err)
+		var completed map[string]any
+		for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+			var m map[string]any
+			is.NoErr(json.Unmarshal([]byte(line), &m))
+			if m["msg"] == "reporting.report.completed" {
+				completed = m
+			}
+		}
+		_, isNumber := completed["latency_ms"].(float64)
+		is.True(isNumber) // the value, not a pointer
+		is.Equal(completed["total_tokens"], 0.0)
+		is.Equal(completed["subject"], "leynos/wildside")
 	})
 }
