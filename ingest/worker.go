@@ -79,8 +79,15 @@ type Worker struct {
 // Option configures a Worker.
 type Option func(*Worker)
 
-// WithLogger sends the worker's log events to l.
-func WithLogger(l *slog.Logger) Option { return func(w *Worker) { w.log = l } }
+// WithLogger sends the worker's log events to l. Without it, or with
+// nil, the worker logs nothing.
+func WithLogger(l *slog.Logger) Option {
+	return func(w *Worker) {
+		if l != nil {
+			w.log = l
+		}
+	}
+}
 
 // WithMetrics records runs in m.
 func WithMetrics(m *Metrics) Option { return func(w *Worker) { w.metrics = m } }
@@ -102,7 +109,7 @@ func NewWorker(db *store.DB, client GitHubClient, cfg Config, opts ...Option) (*
 
 	w := &Worker{
 		db: db, client: client, writer: bronze.NewWriter(db), cfg: cfg,
-		log: slog.Default(), now: time.Now,
+		log: slog.New(slog.DiscardHandler), now: time.Now,
 	}
 	for _, o := range opts {
 		o(w)

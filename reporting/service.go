@@ -47,8 +47,15 @@ type Option func(*Service)
 // WithSink writes every stored report's Markdown to sink.
 func WithSink(sink Sink) Option { return func(s *Service) { s.sink = sink } }
 
-// WithLogger sends the service's log events to l.
-func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
+// WithLogger sends the service's log events to l. Without it, or with
+// nil, the service logs nothing.
+func WithLogger(l *slog.Logger) Option {
+	return func(s *Service) {
+		if l != nil {
+			s.log = l
+		}
+	}
+}
 
 // WithClock replaces time.Now, for tests.
 func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = now } }
@@ -68,7 +75,7 @@ func NewService(db *store.DB, model status.Model, cfg Config, opts ...Option) (*
 	}
 
 	s := &Service{db: db, gold: gold.NewStore(db), builder: evidence.NewBuilder(db), model: model,
-		cfg: cfg, log: slog.Default(), now: time.Now}
+		cfg: cfg, log: slog.New(slog.DiscardHandler), now: time.Now}
 	if cfg.SinkPath != "" {
 		s.sink = FilesystemSink{Base: cfg.SinkPath}
 	}

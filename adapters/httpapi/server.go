@@ -1,0 +1,315 @@
+// Package httpapi is Ghillie's HTTP API: health and readiness probes, on-demand
+// repository reports, and read access to stored reports, estates and
+// repositories. It turns requests into calls of the SDK packages (store,
+// registry, gold, evidence, reporting) and their results into JSON or
+// Markdown; it holds no business logic of its own.
+//
+// Every route is documented in specs/openapi.yaml, which the handler serves at
+// GET /openapi.yaml and the tests check each response against. Errors are JSON
+// objects with a title, a description and, for invalid input, the field.
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/ghillie/ghillie/reporting"
+	"github.com/ghillie/ghillie/specs"
+	"github.com/ghillie/ghillie/status"
+	"github.com/ghillie/ghillie/store"
+)
+
+// Default limits of a Config left at zero.
+const (
+	DefaultRequestTimeout = 10 * time.Second
+	DefaultReportTimeout  = 5 * time.Minute
+	DefaultMaxBodyBytes   = 64 << 10
+)
+
+// Config holds what the handler needs. DB and Model are required.
+type Config struct {
+	// DB is a migrated database.
+	DB *store.DB
+
+	// Model writes the summaries of on-demand reports.
+	Model status.Model
+
+	// Reporting configures the reporting service (window length, sink,
+	// validation attempts).
+	Reporting reporting.Config
+
+	// Logger receives one line per request and per error; nil is silent.
+	Logger *slog.Logger
+
+	// APIToken is the bearer token that POST routes require. It may be
+	// empty only when AllowUnauthenticated is set.
+	APIToken string
+
+	// AllowUnauthenticated lets POST routes run without a token when
+	// APIToken is empty. It is for loopback-only servers and tests.
+	AllowUnauthenticated bool
+
+	// RequestTimeout bounds each read request, DefaultRequestTimeout when
+	// zero. ReportTimeout bounds each report generation, which calls the
+	// status model, DefaultReportTimeout when zero.
+	RequestTimeout time.Duration
+	ReportTimeout  time.Duration
+
+	// MaxBodyBytes bounds request bodies, DefaultMaxBodyBytes when zero.
+	MaxBodyBytes int64
+}
+
+// api is the state the route handlers share.
+type api struct {
+	cfg     Config
+	log     *slog.Logger
+	service *reporting.Service
+}
+
+// New returns the handler of every route. It returns an error naming the
+// field when the Config is incomplete.
+func New(cfg Config) (http.Handler, error) {
+	if cfg.DB == nil {
+		return nil, errors.New("httpapi.Config.DB is nil: pass an open, migrated database")
+	}
+	if cfg.Model == nil {
+		return nil, errors.New("httpapi.Config.Model is nil: pass a status model, " +
+			"such as status.FromEnv's")
+	}
+	if cfg.APIToken == "" && !cfg.AllowUnauthenticated {
+		return nil, errors.New("httpapi.Config.APIToken is empty: set a token, or set " +
+			"AllowUnauthenticated for a server that only loopback clients reach")
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = DefaultRequestTimeout
+	}
+	if cfg.ReportTimeout <= 0 {
+		cfg.ReportTimeout = DefaultReportTimeout
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+
+	service, err := reporting.NewService(cfg.DB, cfg.Model, cfg.Reporting,
+		reporting.WithLogger(logger))
+	if err != nil {
+		return nil, err
+	}
+	a := &api{cfg: cfg, log: logger, service: service}
+	return a.routes(), nil
+}
+
+// routes registers every route of specs/openapi.yaml.
+func (a *api) routes() http.Handler {
+	mux := http.NewServeMux()
+	read := func(h http.HandlerFunc) http.Handler { return a.withTimeout(a.cfg.RequestTimeout, h) }
+	report := func(h http.HandlerFunc) http.Handler {
+		return a.requireToken(a.withTimeout(a.cfg.ReportTimeout, h))
+	}
+
+	mux.Handle("GET /health", http.HandlerFunc(a.health))
+	mux.Handle("GET /ready", read(a.ready))
+	mux.Handle("GET /openapi.yaml", http.HandlerFunc(serveOpenAPI))
+
+	mux.Handle("POST /reports/repositories/{owner}/{name}", report(a.runRepositoryReport))
+
+	mux.Handle("GET /repositories/{owner}/{name}/reports/latest", read(a.latestRepositoryReport))
+	mux.Handle("GET /repositories/{owner}/{name}/reports", read(a.repositoryReports))
+	mux.Handle("GET /estates", read(a.listEstates))
+	mux.Handle("GET /estates/{estate}/repositories", read(a.estateRepositories))
+	mux.Handle("GET /estates/{estate}/reports/latest", read(a.latestEstateReport))
+	mux.Handle("GET /estates/{estate}/reports", read(a.estateReports))
+	mux.Handle("GET /estates/{estate}/projects/{project}/reports/latest",
+		read(a.latestProjectReport))
+	mux.Handle("GET /estates/{estate}/projects/{project}/reports", read(a.projectReports))
+
+	return a.recoverPanics(a.logRequests(a.limitBody(unmatchedAsJSON(mux))))
+}
+
+func (a *api) health(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// ready reports whether the database answers and its schema is the one
+// this build expects.
+func (a *api) ready(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+
+	notReady := func(reason string, err error) {
+		a.log.WarnContext(ctx, "http.ready.failed", "reason", reason, "err", err,
+			"request_id", requestID(ctx))
+		writeJSON(w, http.StatusServiceUnavailable,
+			map[string]string{"status": "not_ready", "reason": reason})
+	}
+
+	if err := a.cfg.DB.PingContext(ctx); err != nil {
+		notReady("the database does not answer", err)
+		return
+	}
+	current, latest, err := store.SchemaVersion(ctx, a.cfg.DB)
+	if err != nil {
+		notReady("the database schema version cannot be read", err)
+		return
+	}
+	if current != latest {
+		notReady("the database schema is not current: run 'ghillie migrate'",
+			schemaError{current: current, latest: latest})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+// schemaError records a schema version mismatch in the log.
+type schemaError struct{ current, latest int64 }
+
+func (e schemaError) Error() string {
+	return "database schema version " + itoa(e.current) + ", this build needs " + itoa(e.latest)
+}
+
+func serveOpenAPI(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/yaml")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(specs.OpenAPI)
+}
+
+// withTimeout cancels the request's context after d.
+func (a *api) withTimeout(d time.Duration, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), d)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// limitBody bounds every request body to Config.MaxBodyBytes.
+func (a *api) limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, a.cfg.MaxBodyBytes)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// requestIDKey is the context key of a request's id.
+type requestIDKey struct{}
+
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+// statusWriter records the status code a handler writes.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// logRequests gives each request an id, returned in X-Request-Id, and logs
+// one line when it completes: at debug level for the probes, else info.
+func (a *api) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		var raw [8]byte
+		_, _ = rand.Read(raw[:])
+		id := hex.EncodeToString(raw[:])
+		w.Header().Set("X-Request-Id", id)
+		ctx := context.WithValue(r.Context(), requestIDKey{}, id)
+		sw := &statusWriter{ResponseWriter: w}
+
+		next.ServeHTTP(sw, r.WithContext(ctx))
+
+		level := slog.LevelInfo
+		if r.URL.Path == "/health" || r.URL.Path == "/ready" {
+			level = slog.LevelDebug
+		}
+		a.log.Log(ctx, level, "http.request.completed", "method", r.Method,
+			"path", r.URL.Path, "status", sw.status, "duration_ms",
+			time.Since(start).Milliseconds(), "request_id", id)
+	})
+}
+
+// recoverPanics turns a handler's panic into a 500 JSON error and a log
+// line with the stack, instead of a dropped connection.
+func (a *api) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			v := recover()
+			if v == nil {
+				return
+			}
+			if v == http.ErrAbortHandler { //nolint:errorlint // re-panicked as net/http expects
+				panic(v)
+			}
+			a.log.ErrorContext(r.Context(), "http.request.panicked", "method", r.Method,
+				"path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+			writeError(w, http.StatusInternalServerError, apiError{Title: "Internal server error",
+				Description: "The server failed to handle the request; its log has the details."})
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// headerRecorder captures the status and headers that a handler writes and
+// discards its body.
+type headerRecorder struct {
+	header http.Header
+	status int
+}
+
+func (h *headerRecorder) Header() http.Header         { return h.header }
+func (h *headerRecorder) Write(b []byte) (int, error) { return len(b), nil }
+func (h *headerRecorder) WriteHeader(code int)        { h.status = code }
+
+// unmatchedAsJSON answers requests that match no route, which ServeMux
+// would answer in plain text, with a JSON 404 or 405 error.
+func unmatchedAsJSON(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, pattern := mux.Handler(r)
+		if pattern != "" {
+			mux.ServeHTTP(w, r)
+			return
+		}
+
+		rec := &headerRecorder{header: http.Header{}}
+		h.ServeHTTP(rec, r)
+		switch rec.status {
+		case http.StatusMethodNotAllowed:
+			w.Header().Set("Allow", rec.header.Get("Allow"))
+			writeError(w, http.StatusMethodNotAllowed, apiError{Title: "Method not allowed",
+				Description: "The path does not accept " + r.Method + "; use one of: " +
+					rec.header.Get("Allow") + "."})
+		case http.StatusNotFound, 0:
+			writeError(w, http.StatusNotFound, apiError{Title: "Not found",
+				Description: "No route matches the path; GET /openapi.yaml lists the routes."})
+		default:
+			// A redirect, such as to a cleaned path.
+			for k, v := range rec.header {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(rec.status)
+		}
+	})
+}
