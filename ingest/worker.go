@@ -754,6 +754,9 @@ func (r *run) docChanges(ctx context.Context, c Commit, history string) ([]bronz
 	return out, nil
 }
 
+// NOTE: a commit inside the overlap of a folder's or glob's history is
+// listed again by the next run, one REST request each, because nothing
+// records which commits' files were already read.
 func (r *run) commitFiles(ctx context.Context, sha string) ([]ChangedFile, error) {
 	if files, ok := r.files[sha]; ok {
 		return files, nil
