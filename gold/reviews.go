@@ -187,19 +187,41 @@ func (s *Store) Reviews(ctx context.Context, f ReviewFilter) ([]Review, error) {
 	return out, nil
 }
 
-// ResolveReview marks a review as resolved with a note. Resolving a
-// resolved marker again replaces its note and keeps its first
-// resolution time.
+// ErrAlreadyResolved reports an attempt to resolve a resolved review.
+var ErrAlreadyResolved = errors.New("already resolved")
+
+// ResolveReview marks a pending review as resolved with a note. A
+// resolved review is left as it is, with ErrAlreadyResolved, so its
+// first note and time stand.
 func (s *Store) ResolveReview(ctx context.Context, id, note string) (Review, error) {
 	now := store.Now()
 	res, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE report_reviews
-		SET state = ?, resolved_at = coalesce(resolved_at, ?), resolution_note = ?, updated_at = ?
-		WHERE id = ?`), ReviewResolved, now, nullString(note), now, id)
+		SET state = ?, resolved_at = ?, resolution_note = ?, updated_at = ?
+		WHERE id = ? AND state = ?`), ReviewResolved, now, nullString(note), now, id, ReviewPending)
 	if err != nil {
 		return Review{}, fmt.Errorf("resolve review %s: %w", id, store.Classify(err))
 	}
 	if n, err := res.RowsAffected(); err == nil && n == 0 {
-		return Review{}, fmt.Errorf("review %s: %w", id, ErrNotFound)
+		r, err := s.GetReview(ctx, id)
+		if err != nil {
+			return Review{}, err
+		}
+		return r, fmt.Errorf("review %s: %w", id, ErrAlreadyResolved)
 	}
 	return s.GetReview(ctx, id)
+}
+
+// ResolveWindow resolves the subject's pending review of the window, if
+// there is one, as when a later run of the window passes validation.
+func (s *Store) ResolveWindow(ctx context.Context, sub Subject, start, end time.Time, note string) error {
+	now := store.Now()
+	_, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE report_reviews
+		SET state = ?, resolved_at = ?, resolution_note = ?, updated_at = ?
+		WHERE scope = ? AND `+sub.column()+` = ? AND window_start = ? AND window_end = ?
+		AND state = ?`), ReviewResolved, now, note, now, sub.Scope, sub.ID,
+		store.NewTime(start), store.NewTime(end), ReviewPending)
+	if err != nil {
+		return fmt.Errorf("resolve reviews of %s %s: %w", sub.Scope, sub.ID, store.Classify(err))
+	}
+	return nil
 }

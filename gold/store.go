@@ -14,6 +14,12 @@ import (
 // ErrNotFound reports a report or review that does not exist.
 var ErrNotFound = errors.New("not found")
 
+// ErrOverlap reports a report whose window overlaps another report of
+// the same subject, as when two runs with different end times race:
+// the events of the overlap would be reported twice.
+var ErrOverlap = errors.New("the window overlaps another report of the subject: " +
+	"run again to report from where that one ended")
+
 // Subject names what a report is about: a repository, project or estate
 // id, by scope.
 type Subject struct {
@@ -164,7 +170,8 @@ func nullString(s string) any {
 // transaction, and returns the stored report with created true. When the
 // subject already has a report for the same window, as when two runs
 // race, nothing is written and the existing report is returned with
-// created false.
+// created false. A window that overlaps another report of the subject
+// is rejected with ErrOverlap.
 func (s *Store) Insert(ctx context.Context, r Report, coverage []int64) (Report, bool, error) {
 	if err := r.Subject.validate(); err != nil {
 		return Report{}, false, err
@@ -198,7 +205,25 @@ func (s *Store) Insert(ctx context.Context, r Report, coverage []int64) (Report,
 	}
 
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
-		_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO reports (`+reportColumns+`)
+		// Runs for one subject take turns here, so that the overlap check
+		// and the insert see the same reports.
+		if err := tx.Lock(ctx, "report:"+string(r.Subject.Scope)+":"+r.Subject.ID); err != nil {
+			return err
+		}
+		var overlapping int
+		err := tx.GetContext(ctx, &overlapping, tx.Rebind(`SELECT count(*) FROM reports
+			WHERE scope = ? AND `+r.Subject.column()+` = ? AND window_start < ? AND window_end > ?
+			AND NOT (window_start = ? AND window_end = ?)`),
+			r.Subject.Scope, r.Subject.ID, store.NewTime(r.WindowEnd), store.NewTime(r.WindowStart),
+			store.NewTime(r.WindowStart), store.NewTime(r.WindowEnd))
+		if err != nil {
+			return store.Classify(err)
+		}
+		if overlapping > 0 {
+			return ErrOverlap
+		}
+
+		_, err = tx.ExecContext(ctx, tx.Rebind(`INSERT INTO reports (`+reportColumns+`)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 			r.ID, r.Subject.Scope, repoID, projectID, nullString(r.EstateID),
 			store.NewTime(r.WindowStart), store.NewTime(r.WindowEnd),

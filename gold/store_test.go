@@ -258,6 +258,8 @@ func TestReviewMarkers(t *testing.T) {
 		is.NoErr(err)
 		is.Equal(resolved.State, gold.ReviewResolved)
 		is.True(resolved.ResolvedAt != nil)
+		_, err = s.ResolveReview(ctx, first.ID, "again")
+		is.True(errors.Is(err, gold.ErrAlreadyResolved)) // the first note stands
 
 		// A later failure of the same window updates the marker but keeps
 		// the operator's resolution.
@@ -279,6 +281,17 @@ func TestReviewMarkers(t *testing.T) {
 		is.Equal(len(all), 1)
 		_, err = s.ResolveReview(ctx, "missing", "")
 		is.True(errors.Is(err, gold.ErrNotFound))
+
+		// A later pass of a pending window resolves its marker.
+		other := marker
+		other.WindowStart, other.WindowEnd = w0.Add(time.Hour), w0.Add(2*time.Hour)
+		pendingMarker, err := s.MarkForReview(ctx, other)
+		is.NoErr(err)
+		is.NoErr(s.ResolveWindow(ctx, other.Subject, other.WindowStart, other.WindowEnd, "passed"))
+		got, err := s.GetReview(ctx, pendingMarker.ID)
+		is.NoErr(err)
+		is.Equal(got.State, gold.ReviewResolved)
+		is.Equal(got.ResolutionNote, "passed")
 	})
 }
 
@@ -299,5 +312,25 @@ func TestEnsureProject(t *testing.T) {
 		var name string
 		is.NoErr(db.Get(&name, db.Rebind(`SELECT name FROM report_projects WHERE id = ?`), a.ID))
 		is.Equal(name, "Wildside 2")
+	})
+}
+
+func TestInsertRejectsOverlappingWindows(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		is := is.New(t)
+		ctx := context.Background()
+		s := gold.NewStore(db)
+		repo := addRepository(t, db, "reef")
+		_, _, err := s.Insert(ctx, repoReport(repo, w0), nil)
+		is.NoErr(err)
+
+		longer := repoReport(repo, w0)
+		longer.WindowEnd = w0.Add(8 * 24 * time.Hour)
+		_, _, err = s.Insert(ctx, longer, nil)
+		is.True(errors.Is(err, gold.ErrOverlap)) // its events would be reported twice
+
+		_, created, err := s.Insert(ctx, repoReport(repo, w0.Add(7*24*time.Hour)), nil)
+		is.NoErr(err)
+		is.True(created) // the next window follows on
 	})
 }

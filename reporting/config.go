@@ -22,6 +22,13 @@ type Config struct {
 	MaxAttempts int
 }
 
+// Limits of the settings: ten years of first window, and ten model
+// calls per window before it is marked for review.
+const (
+	MaxWindowDays = 3650
+	MaxAttempts   = 10
+)
+
 // DefaultConfig is the configuration with nothing set.
 var DefaultConfig = Config{WindowDays: 7, MaxAttempts: 2}
 
@@ -37,9 +44,10 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	for _, v := range []struct {
 		name string
 		dst  *int
+		max  int
 	}{
-		{"GHILLIE_REPORTING_WINDOW_DAYS", &cfg.WindowDays},
-		{"GHILLIE_VALIDATION_MAX_ATTEMPTS", &cfg.MaxAttempts},
+		{"GHILLIE_REPORTING_WINDOW_DAYS", &cfg.WindowDays, MaxWindowDays},
+		{"GHILLIE_VALIDATION_MAX_ATTEMPTS", &cfg.MaxAttempts, MaxAttempts},
 	} {
 		raw := strings.TrimSpace(getenv(v.name))
 		if raw == "" {
@@ -49,8 +57,8 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		if err != nil {
 			return Config{}, fmt.Errorf("%s=%q is not an integer: use a positive whole number", v.name, raw)
 		}
-		if n < 1 {
-			return Config{}, fmt.Errorf("%s=%d must be positive: use 1 or more", v.name, n)
+		if n < 1 || n > v.max {
+			return Config{}, fmt.Errorf("%s=%d is out of range: use 1 to %d", v.name, n, v.max)
 		}
 		*v.dst = n
 	}

@@ -126,7 +126,9 @@ func TestConfigFromEnv(t *testing.T) {
 		{"text", map[string]string{"GHILLIE_REPORTING_WINDOW_DAYS": "week"}, reporting.Config{},
 			`GHILLIE_REPORTING_WINDOW_DAYS="week" is not an integer`},
 		{"zero", map[string]string{"GHILLIE_VALIDATION_MAX_ATTEMPTS": "0"}, reporting.Config{},
-			"GHILLIE_VALIDATION_MAX_ATTEMPTS=0 must be positive"},
+			"GHILLIE_VALIDATION_MAX_ATTEMPTS=0 is out of range: use 1 to 10"},
+		{"huge", map[string]string{"GHILLIE_REPORTING_WINDOW_DAYS": "100000000"}, reporting.Config{},
+			"GHILLIE_REPORTING_WINDOW_DAYS=100000000 is out of range"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

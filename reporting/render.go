@@ -5,6 +5,7 @@ import (
 	"path"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/ghillie/ghillie/evidence"
 	"github.com/ghillie/ghillie/gold"
@@ -47,16 +48,31 @@ func (m *markdown) section(title string, items []string) {
 	m.add("")
 }
 
-// oneLine keeps a model's item on its bullet: line breaks would start
-// new Markdown blocks.
+// oneLine makes model or evidence text safe to place in the document.
+// It keeps the text on one line, so it cannot start a heading, rule or
+// status line of its own. It drops control characters, which a terminal
+// would act on, and escapes HTML and link syntax, so a viewer renders
+// it as text.
 func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) && r != '\n' && r != '\t' && r != '\r' {
+			return -1
+		}
+		return r
+	}, s)
+	s = markdownEscaper.Replace(strings.Join(strings.Fields(s), " "))
+	if s != "" && strings.ContainsRune("#>-*+=|`~", rune(s[0])) {
+		s = "\\" + s // a block marker at the start would change the structure
+	}
+	return s
 }
+
+var markdownEscaper = strings.NewReplacer("<", "&lt;", ">", "&gt;", "[", "\\[", "]", "\\]")
 
 func (m *markdown) summary(ms gold.MachineSummary) {
 	m.add("**Status:** "+StatusLabel(ms.Status), "")
 	if strings.TrimSpace(ms.Summary) != "" {
-		m.add("## Summary", "", ms.Summary, "")
+		m.add("## Summary", "", oneLine(ms.Summary), "")
 	}
 	m.section("Highlights", ms.Highlights)
 	m.section("Risks", ms.Risks)

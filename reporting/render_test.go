@@ -108,9 +108,17 @@ func TestFilesystemSink(t *testing.T) {
 	ctx := context.Background()
 
 	is.NoErr(sink.Write(ctx, reporting.Document{Folder: []string{"acme", "widget"},
-		ReportID: "rpt-001", WindowEnd: time.Date(2024, 7, 1, 0, 0, 0, 0, time.UTC), Markdown: "one"}))
+		ReportID: "rpt-001", WindowEnd: time.Date(2024, 7, 1, 0, 0, 0, 0, time.UTC), Markdown: "one",
+		Latest: true}))
 	is.NoErr(sink.Write(ctx, reporting.Document{Folder: []string{"acme", "widget"},
-		ReportID: "rpt-002", WindowEnd: time.Date(2024, 7, 8, 0, 0, 0, 0, time.UTC), Markdown: "two"}))
+		ReportID: "rpt-002", WindowEnd: time.Date(2024, 7, 8, 0, 0, 0, 0, time.UTC), Markdown: "two",
+		Latest: true}))
+
+	// An older report run again leaves latest.md alone and does not
+	// change its dated copy.
+	is.NoErr(sink.Write(ctx, reporting.Document{Folder: []string{"acme", "widget"},
+		ReportID: "rpt-001", WindowEnd: time.Date(2024, 7, 1, 0, 0, 0, 0, time.UTC),
+		Markdown: "one, rendered again", Rewrite: true}))
 
 	read := func(name string) string {
 		b, err := os.ReadFile(filepath.Join(base, "acme", "widget", name))
@@ -131,4 +139,20 @@ func TestFilesystemSink(t *testing.T) {
 	}
 	err = sink.Write(ctx, reporting.Document{Folder: []string{"a"}, ReportID: "../r"})
 	is.True(err != nil)
+}
+
+func TestRenderEscapesHostileText(t *testing.T) {
+	is := is.New(t)
+	md := reporting.RenderRepository(report(gold.ScopeRepository, gold.MachineSummary{
+		Status:     gold.StatusOnTrack,
+		Summary:    "# Fine\n---\n**Status:** Blocked <script>alert(1)</script>",
+		Highlights: []string{"[click](javascript:alert(1))", "bell\a and \x1b[31mred"},
+	}), "acme", "widget")
+
+	is.True(strings.Contains(md, "\n\\# Fine --- **Status:** Blocked &lt;script&gt;"))
+	is.True(!strings.Contains(md, "<script>"))
+	is.True(strings.Contains(md, "- \\[click\\](javascript:alert(1))"))
+	is.True(!strings.ContainsAny(md, "\a\x1b"))   // no control characters
+	is.Equal(strings.Count(md, "**Status:**"), 2) // the real line, and the escaped text
+	is.Equal(strings.Count(md, "\n**Status:**"), 1)
 }

@@ -20,13 +20,22 @@ import (
 // ValidationError reports that every attempt at a report failed
 // validation. The window was marked for review and no report stored.
 type ValidationError struct {
-	Issues   []gold.ValidationIssue
-	ReviewID string
+	Issues      []gold.ValidationIssue
+	ReviewID    string
+	ReviewState gold.ReviewState
 }
 
 func (e *ValidationError) Error() string {
-	return fmt.Sprintf("Report failed validation with %d issues after retries exhausted; "+
-		"marked for review as %s", len(e.Issues), e.ReviewID)
+	issues := "1 issue"
+	if len(e.Issues) != 1 {
+		issues = fmt.Sprintf("%d issues", len(e.Issues))
+	}
+	if e.ReviewState == gold.ReviewResolved {
+		return fmt.Sprintf("Report failed validation with %s after retries exhausted; its "+
+			"review %s was resolved earlier and stays resolved", issues, e.ReviewID)
+	}
+	return fmt.Sprintf("Report failed validation with %s after retries exhausted; "+
+		"marked for review as %s", issues, e.ReviewID)
 }
 
 // Service writes reports for repositories, projects and estates.
@@ -67,11 +76,11 @@ func WithBuilder(b *evidence.Builder) Option { return func(s *Service) { s.build
 // migrated, written by model. A Config with SinkPath set writes Markdown
 // to a FilesystemSink there unless WithSink gives another sink.
 func NewService(db *store.DB, model status.Model, cfg Config, opts ...Option) (*Service, error) {
-	if cfg.WindowDays < 1 {
-		return nil, fmt.Errorf("reporting window of %d days: use 1 or more", cfg.WindowDays)
+	if cfg.WindowDays < 1 || cfg.WindowDays > MaxWindowDays {
+		return nil, fmt.Errorf("reporting window of %d days: use 1 to %d", cfg.WindowDays, MaxWindowDays)
 	}
-	if cfg.MaxAttempts < 1 {
-		return nil, fmt.Errorf("%d validation attempts: use 1 or more", cfg.MaxAttempts)
+	if cfg.MaxAttempts < 1 || cfg.MaxAttempts > MaxAttempts {
+		return nil, fmt.Errorf("%d validation attempts: use 1 to %d", cfg.MaxAttempts, MaxAttempts)
 	}
 
 	s := &Service{db: db, gold: gold.NewStore(db), builder: evidence.NewBuilder(db), model: model,
@@ -116,7 +125,17 @@ type Outcome struct {
 
 	Markdown string
 	Metrics  status.Metrics
+
+	// Err is the report's failure, or ErrNotRun for a roll-up that was
+	// not written, and nil on success. Only the estate runs return
+	// outcomes with an error.
+	Err error
 }
+
+// ErrNotRun marks a project or estate report an estate run did not
+// write because a report it summarises failed: a roll-up of partial
+// evidence would be stored for good.
+var ErrNotRun = errors.New("not written, because a report it summarises failed")
 
 // window returns the window of a run.
 func (s *Service) window(ctx context.Context, sub gold.Subject, opts RunOptions) (time.Time, time.Time, error) {
@@ -190,7 +209,7 @@ func (s *Service) run(ctx context.Context, a attempt) (Outcome, error) {
 	}
 	if existing != nil {
 		out.Report, out.Markdown = existing, a.render(*existing)
-		return out, s.write(ctx, a, *existing, out.Markdown)
+		return out, s.write(ctx, a, *existing, out.Markdown, true)
 	}
 
 	started := time.Now()
@@ -235,7 +254,7 @@ func (s *Service) run(ctx context.Context, a attempt) (Outcome, error) {
 		if err != nil {
 			return fail(err)
 		}
-		return fail(&ValidationError{Issues: issues, ReviewID: review.ID})
+		return fail(&ValidationError{Issues: issues, ReviewID: review.ID, ReviewState: review.State})
 	}
 
 	report, created, err := s.gold.Insert(ctx, gold.Report{Subject: a.subject, EstateID: a.estateID,
@@ -249,8 +268,14 @@ func (s *Service) run(ctx context.Context, a attempt) (Outcome, error) {
 	}
 	out.Report, out.Created = &report, created
 	out.Markdown = a.render(report)
+	if created {
+		err := s.gold.ResolveWindow(ctx, a.subject, a.start, a.end, "a later run passed validation")
+		if err != nil {
+			return fail(err)
+		}
+	}
 
-	if err := s.write(ctx, a, report, out.Markdown); err != nil {
+	if err := s.write(ctx, a, report, out.Markdown, !created); err != nil {
 		return fail(err)
 	}
 
@@ -261,13 +286,19 @@ func (s *Service) run(ctx context.Context, a attempt) (Outcome, error) {
 	return out, nil
 }
 
-// write sends a stored report's Markdown to the sink. The report stays
-// stored when this fails, and running the same window again writes it.
-func (s *Service) write(ctx context.Context, a attempt, r gold.Report, markdown string) error {
+// write sends a stored report's Markdown to the sink, as the subject's
+// latest only when no later window is reported. The report stays stored
+// when this fails, and running the same window again writes it.
+func (s *Service) write(ctx context.Context, a attempt, r gold.Report, markdown string, rewrite bool) error {
 	if s.sink == nil {
 		return nil
 	}
-	doc := Document{Folder: a.folder, ReportID: r.ID, WindowEnd: r.WindowEnd, Markdown: markdown}
+	latest, err := s.gold.Latest(ctx, a.subject)
+	if err != nil {
+		return err
+	}
+	doc := Document{Folder: a.folder, ReportID: r.ID, WindowEnd: r.WindowEnd, Markdown: markdown,
+		Latest: latest != nil && latest.ID == r.ID, Rewrite: rewrite}
 	if err := s.sink.Write(ctx, doc); err != nil {
 		return fmt.Errorf("report %s is stored, but writing its Markdown failed: %w", r.ID, err)
 	}
@@ -388,7 +419,11 @@ func (s *Service) RunProject(ctx context.Context, estateID, projectKey string, o
 	err := s.db.GetContext(ctx, &p, s.db.Rebind(`SELECT name, description FROM projects
 		WHERE estate_id = ? AND key = ?`), estateID, projectKey)
 	if errors.Is(err, sql.ErrNoRows) {
-		return Outcome{}, fmt.Errorf("project %q of estate %s: %w", projectKey, estateID,
+		key, keyErr := s.estateKey(ctx, estateID)
+		if keyErr != nil {
+			return Outcome{}, keyErr
+		}
+		return Outcome{}, fmt.Errorf("project %q of estate %q: %w", projectKey, key,
 			evidence.ErrProjectNotFound)
 	}
 	if err != nil {
@@ -454,10 +489,11 @@ func (s *Service) RunEstate(ctx context.Context, estateID string, opts RunOption
 // RepositoryError is one repository's failure in RunEstateRepositories.
 type RepositoryError struct {
 	RepositoryID string
+	Slug         string
 	Err          error
 }
 
-func (e RepositoryError) Error() string { return e.RepositoryID + ": " + e.Err.Error() }
+func (e RepositoryError) Error() string { return e.Slug + ": " + e.Err.Error() }
 func (e RepositoryError) Unwrap() error { return e.Err }
 
 // maxConcurrentReports bounds the repository reports one estate run
@@ -470,8 +506,13 @@ const maxConcurrentReports = 10
 // A failure does not stop the others: the outcomes of every repository
 // are returned, with an error joining the failures.
 func (s *Service) RunEstateRepositories(ctx context.Context, estateID string, opts RunOptions) ([]Outcome, error) {
-	var ids []string
-	err := s.db.SelectContext(ctx, &ids, s.db.Rebind(`SELECT r.id FROM repositories r
+	var repos []struct {
+		ID    string `db:"id"`
+		Owner string `db:"github_owner"`
+		Name  string `db:"github_name"`
+	}
+	err := s.db.SelectContext(ctx, &repos, s.db.Rebind(`SELECT r.id, r.github_owner, r.github_name
+		FROM repositories r
 		JOIN repository_estates re ON re.repository_id = r.id
 		WHERE re.estate_id = ? AND r.ingestion_enabled
 		ORDER BY lower(r.github_owner), lower(r.github_name), r.id`), estateID)
@@ -482,17 +523,20 @@ func (s *Service) RunEstateRepositories(ctx context.Context, estateID string, op
 		opts.AsOf = s.now() // one end for every repository
 	}
 
-	outcomes := make([]Outcome, len(ids))
-	errs := make([]error, len(ids))
+	outcomes := make([]Outcome, len(repos))
+	errs := make([]error, len(repos))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(maxConcurrentReports)
-	for i, id := range ids {
+	for i, repo := range repos {
 		g.Go(func() error {
-			out, err := s.RunRepository(gctx, id, opts)
-			outcomes[i] = out
+			slug := repo.Owner + "/" + repo.Name
+			out, err := s.RunRepository(gctx, repo.ID, opts)
 			if err != nil {
-				errs[i] = RepositoryError{RepositoryID: id, Err: err}
+				out = Outcome{Scope: gold.ScopeRepository, Subject: slug, WindowStart: out.WindowStart,
+					WindowEnd: out.WindowEnd, Err: err}
+				errs[i] = RepositoryError{RepositoryID: repo.ID, Slug: slug, Err: err}
 			}
+			outcomes[i] = out
 			return nil
 		})
 	}
@@ -503,37 +547,53 @@ func (s *Service) RunEstateRepositories(ctx context.Context, estateID string, op
 
 // RunEstateAll reports on an estate from the bottom up: every repository
 // with ingestion enabled, then every project, ordered by key, then the
-// estate itself, all with one window end. Failures of repositories and
-// projects are joined into the returned error without stopping the
-// rest.
+// estate itself, all with one window end. A failed repository report
+// leaves the projects and the estate unwritten, and a failed project
+// report the estate, with outcomes whose Err is ErrNotRun: a roll-up
+// of partial evidence would otherwise stand for that window for good.
+// Failures are joined into the returned error.
 func (s *Service) RunEstateAll(ctx context.Context, estateID string, opts RunOptions) ([]Outcome, error) {
 	if opts.AsOf.IsZero() && opts.Start.IsZero() {
 		opts.AsOf = s.now()
 	}
 
+	estateKey, err := s.estateKey(ctx, estateID)
+	if err != nil {
+		return nil, err
+	}
 	outcomes, repoErr := s.RunEstateRepositories(ctx, estateID, opts)
 	errs := []error{repoErr}
 
 	var keys []string
-	err := s.db.SelectContext(ctx, &keys, s.db.Rebind(`SELECT key FROM projects
+	err = s.db.SelectContext(ctx, &keys, s.db.Rebind(`SELECT key FROM projects
 		WHERE estate_id = ? ORDER BY key`), estateID)
 	if err != nil {
-		return outcomes, fmt.Errorf("list projects of estate %s: %w", estateID, store.Classify(err))
+		return outcomes, fmt.Errorf("list projects of estate %s: %w", estateKey, store.Classify(err))
 	}
+	failed := repoErr != nil
 	for _, key := range keys {
+		if failed && repoErr != nil {
+			outcomes = append(outcomes, Outcome{Scope: gold.ScopeProject, Subject: key, Err: ErrNotRun})
+			continue
+		}
 		out, err := s.RunProject(ctx, estateID, key, opts)
 		if err != nil {
+			failed = true
 			errs = append(errs, fmt.Errorf("project %s: %w", key, err))
-			continue
+			out = Outcome{Scope: gold.ScopeProject, Subject: key, Err: err}
 		}
 		outcomes = append(outcomes, out)
 	}
 
+	if failed {
+		outcomes = append(outcomes, Outcome{Scope: gold.ScopeEstate, Subject: estateKey, Err: ErrNotRun})
+		return outcomes, errors.Join(errs...)
+	}
 	out, err := s.RunEstate(ctx, estateID, opts)
 	if err != nil {
-		errs = append(errs, fmt.Errorf("estate: %w", err))
-	} else {
-		outcomes = append(outcomes, out)
+		errs = append(errs, fmt.Errorf("estate %s: %w", estateKey, err))
+		out = Outcome{Scope: gold.ScopeEstate, Subject: estateKey, Err: err}
 	}
+	outcomes = append(outcomes, out)
 	return outcomes, errors.Join(errs...)
 }

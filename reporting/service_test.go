@@ -317,3 +317,32 @@ func TestCompletedEventLogsNumbers(t *testing.T) {
 		is.Equal(completed["subject"], "leynos/wildside")
 	})
 }
+
+func TestFailedRepositoryLeavesRollUpsUnwritten(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		is := is.New(t)
+		f := newEstate(t, db)
+		s := newService(t, db, &scripted{summaries: []string{""}}, "")
+
+		outcomes, err := s.RunEstateAll(context.Background(), f.estateID, reporting.RunOptions{})
+		is.True(err != nil)
+		byScope := map[gold.Scope][]reporting.Outcome{}
+		for _, o := range outcomes {
+			byScope[o.Scope] = append(byScope[o.Scope], o)
+		}
+		var failed *reporting.Outcome
+		for _, o := range byScope[gold.ScopeRepository] {
+			if o.Err != nil {
+				failed = &o
+			}
+		}
+		is.Equal(failed.Subject, "leynos/wildside") // named by slug
+		is.Equal(len(byScope[gold.ScopeProject]), 2)
+		for _, o := range append(byScope[gold.ScopeProject], byScope[gold.ScopeEstate]...) {
+			is.True(errors.Is(o.Err, reporting.ErrNotRun))
+		}
+		var n int
+		is.NoErr(db.Get(&n, `SELECT count(*) FROM reports`))
+		is.Equal(n, 0)
+	})
+}

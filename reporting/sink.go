@@ -19,6 +19,14 @@ type Document struct {
 	ReportID  string
 	WindowEnd time.Time
 	Markdown  string
+
+	// Latest reports whether the report is its subject's latest, whose
+	// copy latest.md holds.
+	Latest bool
+
+	// Rewrite reports a report run again: its dated copy is written only
+	// when missing, so a copy once written never changes.
+	Rewrite bool
 }
 
 // Sink stores rendered reports.
@@ -31,10 +39,10 @@ func ArchiveName(windowEnd time.Time, reportID string) string {
 	return day(windowEnd) + "-" + reportID + ".md"
 }
 
-// FilesystemSink writes each report to {Base}/{folder}/latest.md,
-// replacing the previous one, and to a dated copy beside it that is
-// kept. Both files are written to a temporary file first and renamed,
-// so a reader never sees half a report.
+// FilesystemSink writes each report to a dated copy in {Base}/{folder}
+// that is kept, and the subject's latest report also to latest.md there.
+// Files are written to a temporary file first and renamed, so a reader
+// never sees half a report.
 type FilesystemSink struct {
 	Base string
 }
@@ -72,13 +80,17 @@ func (s FilesystemSink) Write(ctx context.Context, doc Document) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create report folder: %w", err)
 	}
-	for _, name := range []string{ArchiveName(doc.WindowEnd, doc.ReportID), "latest.md"} {
-		if err := ctx.Err(); err != nil {
+	archive := filepath.Join(dir, ArchiveName(doc.WindowEnd, doc.ReportID))
+	if _, err := os.Stat(archive); !doc.Rewrite || err != nil {
+		if err := writeAtomic(archive, doc.Markdown); err != nil {
 			return err
 		}
-		if err := writeAtomic(filepath.Join(dir, name), doc.Markdown); err != nil {
-			return err
-		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if doc.Latest {
+		return writeAtomic(filepath.Join(dir, "latest.md"), doc.Markdown)
 	}
 	return nil
 }

@@ -28,7 +28,7 @@ const highlightRatio = 5
 
 var (
 	numberRef = regexp.MustCompile(`#(\d+)\b`)
-	slugRef   = regexp.MustCompile(`\b([A-Za-z0-9][A-Za-z0-9_-]*)/([A-Za-z0-9._-]*[A-Za-z0-9_-])`)
+	pathRef   = regexp.MustCompile(`[A-Za-z0-9._-]+(?:/[A-Za-z0-9._-]+)+`)
 	countRef  = regexp.MustCompile(`(?i)\b(\d+)\s+(?:[a-z-]+\s+)?` +
 		`(commits?|pull requests?|prs?|issues?|events?)\b`)
 )
@@ -39,6 +39,19 @@ func texts(ms gold.MachineSummary) []string {
 	out = append(out, ms.Highlights...)
 	out = append(out, ms.Risks...)
 	return append(out, ms.NextSteps...)
+}
+
+// current returns the texts of a summary that describe its own window:
+// an item marked "(Ongoing)" carries a risk over from an earlier report,
+// whose counts were checked against that report's evidence.
+func current(ms gold.MachineSummary) []string {
+	var out []string
+	for _, t := range texts(ms) {
+		if !strings.HasPrefix(strings.ToLower(strings.TrimSpace(t)), "(ongoing)") {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // basic checks what every scope must satisfy: a summary that is there
@@ -74,16 +87,23 @@ func unknownRepositories(ms gold.MachineSummary, known []string) []gold.Validati
 		slugs[strings.ToLower(s)] = true
 	}
 
+	// Every pair of neighbouring segments of a path-like word is a
+	// candidate, so a URL such as github.com/owner/name is checked too.
 	var issues []gold.ValidationIssue
 	reported := map[string]bool{}
 	for _, text := range texts(ms) {
-		for _, m := range slugRef.FindAllStringSubmatch(text, -1) {
-			slug := strings.ToLower(m[1] + "/" + m[2])
-			if owners[strings.ToLower(m[1])] && !slugs[slug] && !reported[slug] {
+		for _, word := range pathRef.FindAllString(text, -1) {
+			segs := strings.Split(word, "/")
+			for i := 0; i+1 < len(segs); i++ {
+				owner, name := segs[i], strings.TrimRight(segs[i+1], ".")
+				slug := strings.ToLower(owner + "/" + name)
+				if name == "" || !owners[strings.ToLower(owner)] || slugs[slug] || reported[slug] {
+					continue
+				}
 				reported[slug] = true
 				issues = append(issues, gold.ValidationIssue{Code: IssueUnknownRepository,
 					Message: fmt.Sprintf("The report names repository %s/%s, which is not in its evidence.",
-						m[1], m[2])})
+						owner, name)})
 			}
 		}
 	}
@@ -97,12 +117,23 @@ func unknownRepositories(ms gold.MachineSummary, known []string) []gold.Validati
 func ValidateRepository(ms gold.MachineSummary, b *evidence.RepositoryBundle) []gold.ValidationIssue {
 	issues := basic(ms, b.TotalEvents())
 
+	// Numbers of the window's pull requests and issues, and those that
+	// earlier reports named, which a summary may carry over.
 	numbers := map[int]bool{}
 	for _, p := range b.PullRequests {
 		numbers[p.Number] = true
 	}
 	for _, i := range b.Issues {
 		numbers[i.Number] = true
+	}
+	for _, prev := range b.PreviousReports {
+		for _, text := range append(slices.Clone(prev.Highlights), prev.Risks...) {
+			for _, m := range numberRef.FindAllStringSubmatch(text, -1) {
+				if n, err := strconv.Atoi(m[1]); err == nil {
+					numbers[n] = true
+				}
+			}
+		}
 	}
 	reported := map[int]bool{}
 	for _, text := range texts(ms) {
@@ -129,7 +160,7 @@ func ValidateRepository(ms gold.MachineSummary, b *evidence.RepositoryBundle) []
 // as the open pull requests.
 func counts(ms gold.MachineSummary, totals map[string]int) []gold.ValidationIssue {
 	var issues []gold.ValidationIssue
-	for _, text := range texts(ms) {
+	for _, text := range current(ms) {
 		for _, m := range countRef.FindAllStringSubmatch(text, -1) {
 			n, err := strconv.Atoi(m[1])
 			if err != nil {

@@ -32,6 +32,11 @@ func repoBundle(commits int) *evidence.RepositoryBundle {
 	return b
 }
 
+func withPrevious(b *evidence.RepositoryBundle, risk string) *evidence.RepositoryBundle {
+	b.PreviousReports = []evidence.PreviousReport{{Risks: []string{risk}}}
+	return b
+}
+
 func TestValidateRepository(t *testing.T) {
 	highlights := func(n int) []string { return make([]string, n) }
 	tests := []struct {
@@ -67,6 +72,15 @@ func TestValidateRepository(t *testing.T) {
 			repoBundle(3), []string{}},
 		{"events", gold.MachineSummary{Summary: "acme/widget is on track with 5 events including " +
 			"3 commits, 1 pull request, and 1 issue."}, repoBundle(3), []string{}},
+		{"url", gold.MachineSummary{Summary: "See https://github.com/acme/secret/pull/5 too."},
+			repoBundle(1), []string{"unknown_repository"}},
+		{"own url", gold.MachineSummary{Summary: "See https://github.com/acme/widget/pull/42."},
+			repoBundle(1), []string{}},
+		{"carried over", gold.MachineSummary{Summary: "Quiet week.",
+			Risks: []string{"(Ongoing) Issue #13 is still open, 2 bug issues require attention"}},
+			withPrevious(repoBundle(1), "#13 crashes on empty walks"), []string{}},
+		{"old number", gold.MachineSummary{Summary: "Issue #13 is still open."},
+			withPrevious(repoBundle(1), "#13 crashes on empty walks"), []string{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -300,12 +300,15 @@ func positiveInt(getenv func(string) string, variable, field string, def, limit 
 // baseURL returns the client base URL of a chat completions endpoint:
 // the endpoint without its trailing /chat/completions.
 func baseURL(endpoint string) (string, error) {
+	u, err := url.Parse(endpoint)
+	printable := "(not a URL)"
+	if err == nil {
+		printable = redactURL(u)
+	}
 	fail := func(problem string) error {
-		return &ConfigError{Variable: EnvOpenAIEndpoint, Value: endpoint,
+		return &ConfigError{Variable: EnvOpenAIEndpoint, Value: printable,
 			Problem: "invalid endpoint: " + problem}
 	}
-
-	u, err := url.Parse(endpoint)
 	if err != nil {
 		return "", fail("not a URL")
 	}
@@ -325,6 +328,20 @@ func baseURL(endpoint string) (string, error) {
 	u.Path = strings.TrimSuffix(strings.TrimSuffix(u.Path, "/"), chatCompletionsPath) + "/"
 	u.RawPath = ""
 	return u.String(), nil
+}
+
+// redactURL returns u for an error message, without the user
+// information and query, which may hold credentials.
+func redactURL(u *url.URL) string {
+	c := *u
+	if c.User != nil {
+		c.User = url.User("REDACTED")
+	}
+	if c.RawQuery != "" {
+		c.RawQuery = "REDACTED"
+	}
+	c.Fragment, c.RawFragment = "", ""
+	return c.String()
 }
 
 // isLoopback reports whether host is localhost or a loopback address.

@@ -270,3 +270,20 @@ func TestNewOpenAIRejectsInvalidConfig(t *testing.T) {
 		})
 	}
 }
+
+func TestEndpointErrorsHideCredentials(t *testing.T) {
+	for _, endpoint := range []string{
+		"http://user:hunter2pass@127.0.0.1:18089/v1/chat/completions",
+		"http://127.0.0.1:18089/v1/chat/completions?key=sk-SECRETKEY-12345",
+	} {
+		t.Run(endpoint, func(t *testing.T) {
+			is := is.New(t)
+			_, err := OpenAIConfigFromEnv(func(k string) string {
+				return map[string]string{EnvOpenAIAPIKey: "k", EnvOpenAIEndpoint: endpoint}[k]
+			})
+			is.True(err != nil)
+			is.True(!strings.Contains(err.Error(), "hunter2pass"))
+			is.True(!strings.Contains(err.Error(), "SECRETKEY"))
+		})
+	}
+}

@@ -108,6 +108,7 @@ type outcomeRow struct {
 	Model       string    `json:"model,omitempty" yaml:"model,omitempty"`
 	LatencyMS   *int      `json:"latency_ms,omitempty" yaml:"latency_ms,omitempty"`
 	TotalTokens *int      `json:"total_tokens,omitempty" yaml:"total_tokens,omitempty"`
+	Error       string    `json:"error,omitempty" yaml:"error,omitempty"`
 }
 
 func newOutcomeRow(o reporting.Outcome) outcomeRow {
@@ -121,6 +122,12 @@ func newOutcomeRow(o reporting.Outcome) outcomeRow {
 		row.ReportID, row.Status = o.Report.ID, string(o.Report.Summary.Status)
 		row.Summary, row.Model = o.Report.Summary.Summary, o.Report.Model
 		row.LatencyMS, row.TotalTokens = o.Report.LatencyMS, o.Report.TotalTokens
+	}
+	switch {
+	case errors.Is(o.Err, reporting.ErrNotRun):
+		row.Outcome, row.Error = "not run", o.Err.Error()
+	case o.Err != nil:
+		row.Outcome, row.Error = "failed", o.Err.Error()
 	}
 	return row
 }
@@ -172,6 +179,9 @@ func (a *app) reportRunCommand() *cobra.Command {
 			if (start == "") != (end == "") {
 				return usageError{errors.New("--window-start and --window-end go together")}
 			}
+			if start != "" && !opts.End.After(opts.Start) {
+				return usageError{fmt.Errorf("--window-end %s must be after --window-start %s", end, start)}
+			}
 			if start != "" && asOf != "" {
 				return usageError{errors.New("--as-of and --window-start/--window-end exclude each other")}
 			}
@@ -184,8 +194,9 @@ func (a *app) reportRunCommand() *cobra.Command {
 				return err
 			}
 			if cmd.Flags().Changed("window-days") {
-				if windowDays < 1 {
-					return usageError{fmt.Errorf("invalid --window-days %d: use 1 or more", windowDays)}
+				if windowDays < 1 || windowDays > reporting.MaxWindowDays {
+					return usageError{fmt.Errorf("invalid --window-days %d: use 1 to %d", windowDays,
+						reporting.MaxWindowDays)}
 				}
 				cfg.WindowDays = windowDays
 			}
@@ -304,20 +315,37 @@ func (a *app) reportShowCommand() *cobra.Command {
 			}
 			defer db.Close()
 
-			md, err := a.latestMarkdown(ctx, db, sf)
+			r, md, err := a.latestReport(ctx, db, sf)
 			if err != nil {
 				return err
 			}
-			_, err = fmt.Fprint(a.stdout, md)
-			return err
+			if a.output == "table" {
+				_, err = fmt.Fprint(a.stdout, md)
+				return err
+			}
+			return a.render(shownReport{Scope: sf.scope, ReportID: r.ID,
+				WindowStart: r.WindowStart, WindowEnd: r.WindowEnd, GeneratedAt: r.GeneratedAt,
+				Model: r.Model, Summary: r.Summary, Markdown: md}, table{})
 		},
 	}
 	sf.add(cmd)
 	return cmd
 }
 
-// latestMarkdown renders the subject's latest report.
-func (a *app) latestMarkdown(ctx context.Context, db *store.DB, sf scopeFlags) (string, error) {
+// shownReport is the JSON and YAML form of report show.
+type shownReport struct {
+	Scope       string              `json:"scope" yaml:"scope"`
+	ReportID    string              `json:"report_id" yaml:"report_id"`
+	WindowStart time.Time           `json:"window_start" yaml:"window_start"`
+	WindowEnd   time.Time           `json:"window_end" yaml:"window_end"`
+	GeneratedAt time.Time           `json:"generated_at" yaml:"generated_at"`
+	Model       string              `json:"model" yaml:"model"`
+	Summary     gold.MachineSummary `json:"machine_summary" yaml:"machine_summary"`
+	Markdown    string              `json:"markdown" yaml:"markdown"`
+}
+
+// latestReport returns the subject's latest report and its Markdown.
+func (a *app) latestReport(ctx context.Context, db *store.DB, sf scopeFlags) (*gold.Report, string, error) {
 	g := gold.NewStore(db)
 	b := evidence.NewBuilder(db)
 	noReport := fmt.Errorf("no %s report yet: write one with 'ghillie report run'", sf.scope)
@@ -325,44 +353,54 @@ func (a *app) latestMarkdown(ctx context.Context, db *store.DB, sf scopeFlags) (
 	if sf.scope == "repository" {
 		repo, err := registry.NewService(db, a.logger).Get(ctx, sf.owner, sf.name)
 		if err != nil {
-			return "", err
+			return nil, "", err
 		}
 		r, err := g.Latest(ctx, gold.Subject{Scope: gold.ScopeRepository, ID: repo.ID})
 		if err != nil || r == nil {
-			return "", errors.Join(err, noReport)
+			return nil, "", errors.Join(err, noReport)
 		}
-		return reporting.RenderRepository(*r, repo.Owner, repo.Name), nil
+		return r, reporting.RenderRepository(*r, repo.Owner, repo.Name), nil
 	}
 
 	estate, err := estateID(ctx, db, sf.estateKey)
 	if err != nil {
-		return "", err
+		return nil, "", err
 	}
 	if sf.scope == "estate" {
 		r, err := g.Latest(ctx, gold.Subject{Scope: gold.ScopeEstate, ID: estate})
 		if err != nil || r == nil {
-			return "", errors.Join(err, noReport)
+			return nil, "", errors.Join(err, noReport)
 		}
 		bundle, err := b.Estate(ctx, estate, r.WindowStart, r.WindowEnd)
 		if err != nil {
-			return "", err
+			return nil, "", err
 		}
-		return reporting.RenderEstate(*r, bundle), nil
+		return r, reporting.RenderEstate(*r, bundle), nil
 	}
 
+	var known int
+	err = db.GetContext(ctx, &known, db.Rebind(`SELECT count(*) FROM projects
+		WHERE estate_id = ? AND key = ?`), estate, sf.projectKey)
+	if err != nil {
+		return nil, "", store.Classify(err)
+	}
+	if known == 0 {
+		return nil, "", fmt.Errorf("project %q not found in estate %q: check the key", sf.projectKey,
+			sf.estateKey)
+	}
 	ref, err := g.ProjectID(ctx, estate, sf.projectKey)
 	if err != nil || ref == "" {
-		return "", errors.Join(err, noReport)
+		return nil, "", errors.Join(err, noReport)
 	}
 	r, err := g.Latest(ctx, gold.Subject{Scope: gold.ScopeProject, ID: ref})
 	if err != nil || r == nil {
-		return "", errors.Join(err, noReport)
+		return nil, "", errors.Join(err, noReport)
 	}
 	bundle, err := b.Project(ctx, estate, sf.projectKey, r.WindowStart, r.WindowEnd)
 	if err != nil {
-		return "", err
+		return nil, "", err
 	}
-	return reporting.RenderProject(*r, bundle), nil
+	return r, reporting.RenderProject(*r, bundle), nil
 }
 
 // reviewRow is the JSON and YAML form of a review marker.
@@ -464,6 +502,9 @@ func (a *app) reportReviewsResolveCommand() *cobra.Command {
 			if errors.Is(err, gold.ErrNotFound) {
 				return fmt.Errorf("review %q not found: list them with 'ghillie report reviews'", args[0])
 			}
+			if errors.Is(err, gold.ErrAlreadyResolved) {
+				return fmt.Errorf("review %q is already resolved: %q", args[0], review.ResolutionNote)
+			}
 			if err != nil {
 				return err
 			}
@@ -501,6 +542,9 @@ func (a *app) metricsReportingCommand() *cobra.Command {
 			}
 			if from == "" || to == "" {
 				return usageError{errors.New("--from and --to are required")}
+			}
+			if !q.End.After(q.Start) {
+				return usageError{fmt.Errorf("--to %s must be after --from %s", to, from)}
 			}
 			switch scope {
 			case "", "repository", "project", "estate":

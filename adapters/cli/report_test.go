@@ -90,6 +90,15 @@ func TestReportCommands(t *testing.T) {
 			r = run(t, env, "report", "show", "--scope", "estate", "--estate-key", "wildside")
 			is.Equal(r.code, cli.ExitOK)
 			is.True(strings.Contains(r.stdout, "Estate status report"))
+			r = run(t, env, "-o", "json", "report", "show", "--scope", "estate", "--estate-key", "wildside")
+			is.Equal(r.code, cli.ExitOK)
+			var shown struct {
+				Scope    string `json:"scope"`
+				Markdown string `json:"markdown"`
+			}
+			is.NoErr(json.Unmarshal([]byte(r.stdout), &shown))
+			is.Equal(shown.Scope, "estate")
+			is.True(strings.HasPrefix(shown.Markdown, "# "))
 
 			r = run(t, env, "-o", "json", "metrics", "reporting", "--from", "2000-01-01T00:00:00Z",
 				"--to", "2100-01-01T00:00:00Z", "--estate-key", "wildside")
@@ -134,10 +143,15 @@ func TestReportCommandErrors(t *testing.T) {
 			cli.ExitFailure, `estate "nope" not found`},
 		{"nothing to show", env, []string{"report", "show", "--scope", "estate", "--estate-key",
 			"wildside"}, cli.ExitFailure, "no estate report yet"},
+		{"unknown project", env, []string{"report", "show", "--scope", "project", "--estate-key",
+			"wildside", "--project-key", "nope"}, cli.ExitFailure, `project "nope" not found`},
 		{"unknown review", env, []string{"report", "reviews", "resolve", "nope"}, cli.ExitFailure,
 			`review "nope" not found`},
 		{"metrics period", env, []string{"metrics", "reporting", "--from", "2024-07-02T00:00:00Z",
-			"--to", "2024-07-01T00:00:00Z"}, cli.ExitFailure, "period_end must be after period_start"},
+			"--to", "2024-07-01T00:00:00Z"}, cli.ExitUsage, "--to 2024-07-01T00:00:00Z must be after --from"},
+		{"inverted window", env, []string{"report", "run", "--scope", "estate", "--estate-key", "wildside",
+			"--window-start", "2024-07-10T00:00:00Z", "--window-end", "2024-07-01T00:00:00Z"},
+			cli.ExitUsage, "must be after --window-start"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
