@@ -45,9 +45,9 @@ func writeMarkdown(w http.ResponseWriter, text string) {
 	_, _ = w.Write([]byte(text))
 }
 
-// fail answers a request whose SDK call failed with an error the caller
-// cannot act on: a timeout is 503, anything else 500. The error goes to
-// the log, never to the client.
+// fail writes the response to a request whose SDK call failed with an
+// error the caller cannot act on: 503 for a timeout, else 500. The error
+// goes to the log and never to the client.
 func (a *api) fail(w http.ResponseWriter, r *http.Request, event string, err error,
 	attrs ...any) {
 	ctx := r.Context()
@@ -79,9 +79,11 @@ func (a *api) requireToken(next http.Handler) http.Handler {
 
 		scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 		got := sha256.Sum256([]byte(strings.TrimSpace(token)))
-		if !strings.EqualFold(scheme, "Bearer") || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+		valid := subtle.ConstantTimeCompare(got[:], want[:]) == 1
+		if !strings.EqualFold(scheme, "Bearer") || !valid {
 			a.log.WarnContext(r.Context(), "http.auth.rejected", "method", r.Method,
-				"path", r.URL.Path, "remote_addr", r.RemoteAddr, "request_id", requestID(r.Context()))
+				"path", r.URL.Path, "remote_addr", r.RemoteAddr,
+				"request_id", requestID(r.Context()))
 			w.Header().Set("WWW-Authenticate", `Bearer realm="ghillie"`)
 			writeError(w, http.StatusUnauthorized, apiError{Title: "Unauthorized",
 				Description: "This route needs the header 'Authorization: Bearer <token>' " +
@@ -94,7 +96,7 @@ func (a *api) requireToken(next http.Handler) http.Handler {
 
 // prefersMarkdown reports whether the Accept header gives text/markdown a
 // higher quality than application/json. Without an Accept header, or on a
-// tie, the answer is JSON.
+// tie, the response is JSON.
 func prefersMarkdown(accept string) bool {
 	if accept == "" {
 		return false

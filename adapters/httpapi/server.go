@@ -2,7 +2,7 @@
 // repository reports, and read access to stored reports, estates and
 // repositories. It turns requests into calls of the SDK packages (store,
 // registry, gold, evidence, reporting) and their results into JSON or
-// Markdown; it holds no business logic of its own.
+// Markdown. It contains no business logic of its own.
 //
 // Every route is documented in specs/openapi.yaml, which the handler serves at
 // GET /openapi.yaml and the tests check each response against. Errors are JSON
@@ -30,6 +30,7 @@ const (
 	DefaultRequestTimeout = 10 * time.Second
 	DefaultReportTimeout  = 5 * time.Minute
 	DefaultMaxBodyBytes   = 64 << 10
+	DefaultMaxReports     = 4
 )
 
 // Config holds what the handler needs. DB and Model are required.
@@ -63,6 +64,11 @@ type Config struct {
 
 	// MaxBodyBytes bounds request bodies, DefaultMaxBodyBytes when zero.
 	MaxBodyBytes int64
+
+	// MaxReports is how many reports may be generated at once, each with
+	// its own status model call; further requests get 429.
+	// DefaultMaxReports when zero.
+	MaxReports int
 }
 
 // api is the state the route handlers share.
@@ -70,6 +76,9 @@ type api struct {
 	cfg     Config
 	log     *slog.Logger
 	service *reporting.Service
+
+	// reportSlots has one element per report being generated.
+	reportSlots chan struct{}
 }
 
 // New returns the handler of every route. It returns an error naming the
@@ -95,6 +104,9 @@ func New(cfg Config) (http.Handler, error) {
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	if cfg.MaxReports <= 0 {
+		cfg.MaxReports = DefaultMaxReports
+	}
 	logger := cfg.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -105,7 +117,8 @@ func New(cfg Config) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &api{cfg: cfg, log: logger, service: service}
+	a := &api{cfg: cfg, log: logger, service: service,
+		reportSlots: make(chan struct{}, cfg.MaxReports)}
 	return a.routes(), nil
 }
 
@@ -114,7 +127,7 @@ func (a *api) routes() http.Handler {
 	mux := http.NewServeMux()
 	read := func(h http.HandlerFunc) http.Handler { return a.withTimeout(a.cfg.RequestTimeout, h) }
 	report := func(h http.HandlerFunc) http.Handler {
-		return a.requireToken(a.withTimeout(a.cfg.ReportTimeout, h))
+		return a.requireToken(a.limitReports(a.withTimeout(a.cfg.ReportTimeout, h)))
 	}
 
 	mux.Handle("GET /health", http.HandlerFunc(a.health))
@@ -133,15 +146,15 @@ func (a *api) routes() http.Handler {
 		read(a.latestProjectReport))
 	mux.Handle("GET /estates/{estate}/projects/{project}/reports", read(a.projectReports))
 
-	return a.recoverPanics(a.logRequests(a.limitBody(unmatchedAsJSON(mux))))
+	return a.logRequests(a.recoverPanics(a.limitBody(unmatchedAsJSON(mux))))
 }
 
 func (a *api) health(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-// ready reports whether the database answers and its schema is the one
-// this build expects.
+// ready reports whether the database responds to a ping and its schema
+// is the one this build expects.
 func (a *api) ready(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 
@@ -153,7 +166,7 @@ func (a *api) ready(w http.ResponseWriter, r *http.Request) {
 	}
 
 	if err := a.cfg.DB.PingContext(ctx); err != nil {
-		notReady("the database does not answer", err)
+		notReady("the database does not respond", err)
 		return
 	}
 	current, latest, err := store.SchemaVersion(ctx, a.cfg.DB)
@@ -191,6 +204,28 @@ func (a *api) withTimeout(d time.Duration, next http.Handler) http.Handler {
 	})
 }
 
+// limitReports rejects a request with 429 while Config.MaxReports reports
+// are being generated, so that callers cannot start unbounded model calls.
+func (a *api) limitReports(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case a.reportSlots <- struct{}{}:
+		default:
+			a.log.WarnContext(r.Context(), "http.report.rejected", "reason", "too many reports",
+				"max_reports", a.cfg.MaxReports, "path", r.URL.Path,
+				"request_id", requestID(r.Context()))
+			w.Header().Set("Retry-After", "30")
+			writeError(w, http.StatusTooManyRequests, apiError{Title: "Too many requests",
+				Description: "The server is generating as many reports as it allows at once; " +
+					"retry after 30 seconds."})
+			return
+		}
+		defer func() { <-a.reportSlots }()
+
+		next.ServeHTTP(w, r)
+	})
+}
+
 // limitBody bounds every request body to Config.MaxBodyBytes.
 func (a *api) limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -219,6 +254,9 @@ func (w *statusWriter) WriteHeader(code int) {
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
+
+// Unwrap returns the wrapped writer, for http.ResponseController.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
@@ -260,11 +298,12 @@ func (a *api) recoverPanics(next http.Handler) http.Handler {
 			if v == nil {
 				return
 			}
-			if v == http.ErrAbortHandler { //nolint:errorlint // re-panicked as net/http expects
-				panic(v)
+			if err, ok := v.(error); ok && errors.Is(err, http.ErrAbortHandler) {
+				panic(v) // net/http aborts the response without logging
 			}
 			a.log.ErrorContext(r.Context(), "http.request.panicked", "method", r.Method,
-				"path", r.URL.Path, "panic", v, "stack", string(debug.Stack()))
+				"path", r.URL.Path, "panic", v, "stack", string(debug.Stack()),
+				"request_id", requestID(r.Context()))
 			writeError(w, http.StatusInternalServerError, apiError{Title: "Internal server error",
 				Description: "The server failed to handle the request; its log has the details."})
 		}()
@@ -283,8 +322,8 @@ func (h *headerRecorder) Header() http.Header         { return h.header }
 func (h *headerRecorder) Write(b []byte) (int, error) { return len(b), nil }
 func (h *headerRecorder) WriteHeader(code int)        { h.status = code }
 
-// unmatchedAsJSON answers requests that match no route, which ServeMux
-// would answer in plain text, with a JSON 404 or 405 error.
+// unmatchedAsJSON returns a JSON 404 or 405 error for a request that
+// matches no route, where ServeMux would write plain text.
 func unmatchedAsJSON(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h, pattern := mux.Handler(r)

@@ -1,0 +1,4 @@
+package httpapi
+
+// PrefersMarkdown exposes prefersMarkdown to the tests.
+var PrefersMarkdown = prefersMarkdown
