@@ -185,10 +185,13 @@ type Component struct {
 	Notes             []string           `json:"notes"`
 }
 
-// Dependency is a relationship between two components of the project.
+// Dependency is a relationship from a component of the project to
+// another component. ToProject names the other component's project when
+// it is not this one, as when another project's work blocks this one.
 type Dependency struct {
 	From         string `json:"from_component"`
 	To           string `json:"to_component"`
+	ToProject    string `json:"to_project,omitempty"`
 	Relationship string `json:"relationship"`
 	Kind         string `json:"kind"`
 	Rationale    string `json:"rationale,omitempty"`

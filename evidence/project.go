@@ -21,7 +21,8 @@ var ErrEstateNotFound = errors.New("estate not found")
 
 // Project builds the bundle of a project of an estate for the window
 // [start, end). It holds the project's catalogue metadata, its
-// components ordered by key and the dependencies between them. Each
+// components ordered by key and their dependencies, on components of
+// this project or of others. Each
 // component carries the latest report of its repository that ended by
 // end, and the bundle up to two earlier project reports.
 func (b *Builder) Project(ctx context.Context, estateID, projectKey string, start, end time.Time) (*ProjectBundle, error) {
@@ -137,30 +138,36 @@ func (b *Builder) repositorySummary(ctx context.Context, repoID, slug string, en
 		GeneratedAt: r.GeneratedAt}, nil
 }
 
-// dependencies reads the edges between components of the project; edges
-// to other projects' components are left out.
+// dependencies reads the edges from components of the project, to its
+// own components and to other projects' components, whose project they
+// name: a blocker in another project is still a blocker.
 func (b *Builder) dependencies(ctx context.Context, projectID string, bundle *ProjectBundle) error {
 	var rows []struct {
 		From         string         `db:"from_key"`
 		To           string         `db:"to_key"`
+		ToProject    string         `db:"to_project"`
 		Relationship string         `db:"relationship"`
 		Kind         string         `db:"kind"`
 		Rationale    sql.NullString `db:"rationale"`
 	}
 	err := b.db.SelectContext(ctx, &rows, b.db.Rebind(`
-		SELECT f.key AS from_key, t.key AS to_key, e.relationship, e.kind, e.rationale
+		SELECT f.key AS from_key, t.key AS to_key,
+			CASE WHEN t.project_id = f.project_id THEN '' ELSE tp.key END AS to_project,
+			e.relationship, e.kind, e.rationale
 		FROM component_edges e
 		JOIN components f ON f.id = e.from_component_id
 		JOIN components t ON t.id = e.to_component_id
-		WHERE f.project_id = ? AND t.project_id = ?
-		ORDER BY f.key, t.key, e.relationship`), projectID, projectID)
+		JOIN projects tp ON tp.id = t.project_id
+		WHERE f.project_id = ?
+		ORDER BY f.key, t.key, e.relationship`), projectID)
 	if err != nil {
 		return fmt.Errorf("read dependencies of project %s: %w", bundle.Project.Key, store.Classify(err))
 	}
 
 	for _, r := range rows {
 		bundle.Dependencies = append(bundle.Dependencies, Dependency{From: r.From, To: r.To,
-			Relationship: r.Relationship, Kind: r.Kind, Rationale: r.Rationale.String})
+			ToProject: r.ToProject, Relationship: r.Relationship, Kind: r.Kind,
+			Rationale: r.Rationale.String})
 	}
 	return nil
 }

@@ -95,10 +95,20 @@ func TestProjectBundle(t *testing.T) {
 
 		var edges []string
 		for _, d := range b.Dependencies {
-			edges = append(edges, d.From+" "+d.Relationship+" "+d.To)
+			to := d.To
+			if d.ToProject != "" {
+				to = d.ToProject + ":" + d.To
+			}
+			edges = append(edges, d.From+" "+d.Relationship+" "+to)
 		}
-		is.Equal(edges, []string{"wildside-core depends_on wildside-engine",
-			"wildside-core emits_events_to wildside-mockup"}) // cross-project edges left out
+		is.Equal(edges, []string{
+			"wildside-core depends_on df12-foundations:ortho-config",
+			"wildside-core depends_on df12-foundations:pg-embedded-setup-unpriv",
+			"wildside-core depends_on df12-foundations:rstest-bdd",
+			"wildside-core depends_on wildside-engine",
+			"wildside-core emits_events_to wildside-mockup",
+			"wildside-engine blocked_by df12-foundations:ortho-config", // another project's blocker
+		})
 
 		first, _ := json.Marshal(b)
 		again, err := evidence.NewBuilder(db).Project(ctx, estate, "wildside", winStart, winEnd)

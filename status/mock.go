@@ -329,8 +329,11 @@ func mockProjectRisks(b *evidence.ProjectBundle, components []evidence.Component
 		if !isBlockedBy(d) {
 			continue
 		}
-		risk := fmt.Sprintf("%s is blocked by %s", cmp.Or(names[d.From], d.From),
-			cmp.Or(names[d.To], d.To))
+		blocker := cmp.Or(names[d.To], d.To)
+		if d.ToProject != "" {
+			blocker = fmt.Sprintf("%s of project %s", d.To, d.ToProject)
+		}
+		risk := fmt.Sprintf("%s is blocked by %s", cmp.Or(names[d.From], d.From), blocker)
 		if d.Rationale != "" {
 			risk += ": " + d.Rationale
 		}

@@ -451,3 +451,17 @@ func TestResultMachineSummary(t *testing.T) {
 	is.True(ms.Risks != nil)
 	is.True(ms.NextSteps != nil)
 }
+
+func TestMockProjectNamesOtherProjectsBlockers(t *testing.T) {
+	is := is.New(t)
+	b := &evidence.ProjectBundle{
+		Project: evidence.Project{Key: "wildside", Name: "Wildside"},
+		Components: []evidence.Component{{Key: "engine", Name: "Engine", Lifecycle: "active"}},
+		Dependencies: []evidence.Dependency{{From: "engine", To: "ortho-config",
+			ToProject: "df12-foundations", Relationship: "blocked_by", Kind: "runtime"}},
+	}
+
+	res, err := NewMock().SummarizeProject(context.Background(), b)
+	is.NoErr(err)
+	is.Equal(res.Risks[0], "Engine is blocked by ortho-config of project df12-foundations")
+}

@@ -48,6 +48,7 @@ type reportItem struct {
 type dependencyItem struct {
 	From         string `json:"from_component"`
 	To           string `json:"to_component"`
+	ToProject    string `json:"to_project,omitempty"`
 	Relationship string `json:"relationship"`
 	Kind         string `json:"kind"`
 	Rationale    string `json:"rationale,omitempty"`
@@ -152,6 +153,7 @@ func dependencyItems(deps []evidence.Dependency) []dependencyItem {
 		out = append(out, dependencyItem{
 			From:         clean(d.From, maxNameRunes),
 			To:           clean(d.To, maxNameRunes),
+			ToProject:    clean(d.ToProject, maxNameRunes),
 			Relationship: clean(d.Relationship, maxNameRunes),
 			Kind:         clean(d.Kind, maxNameRunes),
 			Rationale:    clean(d.Rationale, maxItemRunes),
