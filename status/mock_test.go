@@ -455,7 +455,7 @@ func TestResultMachineSummary(t *testing.T) {
 func TestMockProjectNamesOtherProjectsBlockers(t *testing.T) {
 	is := is.New(t)
 	b := &evidence.ProjectBundle{
-		Project: evidence.Project{Key: "wildside", Name: "Wildside"},
+		Project:    evidence.Project{Key: "wildside", Name: "Wildside"},
 		Components: []evidence.Component{{Key: "engine", Name: "Engine", Lifecycle: "active"}},
 		Dependencies: []evidence.Dependency{{From: "engine", To: "ortho-config",
 			ToProject: "df12-foundations", Relationship: "blocked_by", Kind: "runtime"}},

@@ -307,19 +307,42 @@ func (m *OpenAI) retryDelay(ctx context.Context, attempt int, e *APIError) (time
 	return delay, true
 }
 
-// params builds the request body of a prompt.
+// reasoningModel reports whether a model name is one of OpenAI's
+// reasoning models (the o-series and GPT-5), which reject max_tokens and
+// any temperature but the default.
+func reasoningModel(name string) bool {
+	name = strings.ToLower(name)
+	name = name[strings.LastIndexByte(name, '/')+1:]
+	for _, prefix := range []string{"gpt-5", "o1", "o3", "o4"} {
+		if strings.HasPrefix(name, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// params builds the request body of a prompt. Reasoning models get the
+// token limit as max_completion_tokens and no temperature; other models,
+// including most OpenAI-compatible servers, get max_tokens and the
+// configured temperature.
 func (m *OpenAI) params(p Prompt) openai.ChatCompletionNewParams {
-	// NOTE: the token limit is sent as max_tokens, which OpenAI-compatible
-	// servers accept, but OpenAI's reasoning models reject it and expect
-	// max_completion_tokens.
+	params := m.baseParams(p)
+	if reasoningModel(m.cfg.Model) {
+		params.MaxCompletionTokens = openai.Int(int64(m.cfg.MaxTokens))
+		return params
+	}
+	params.Temperature = openai.Float(m.cfg.Temperature)
+	params.MaxTokens = openai.Int(int64(m.cfg.MaxTokens))
+	return params
+}
+
+func (m *OpenAI) baseParams(p Prompt) openai.ChatCompletionNewParams {
 	return openai.ChatCompletionNewParams{
 		Model: m.cfg.Model,
 		Messages: []openai.ChatCompletionMessageParamUnion{
 			openai.SystemMessage(p.System),
 			openai.UserMessage(p.User),
 		},
-		Temperature: openai.Float(m.cfg.Temperature),
-		MaxTokens:   openai.Int(int64(m.cfg.MaxTokens)),
 		ResponseFormat: openai.ChatCompletionNewParamsResponseFormatUnion{
 			OfJSONSchema: &shared.ResponseFormatJSONSchemaParam{
 				JSONSchema: shared.ResponseFormatJSONSchemaJSONSchemaParam{

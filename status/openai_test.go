@@ -554,3 +554,22 @@ func TestOpenAIConcurrentCalls(t *testing.T) {
 		is.True(*r.Metrics.Latency > 0)
 	}
 }
+
+func TestOpenAIReasoningModelRequest(t *testing.T) {
+	for _, model := range []string{"gpt-5.1-thinking", "o3-mini", "openai/gpt-5"} {
+		t.Run(model, func(t *testing.T) {
+			is := is.New(t)
+			f := newFakeLLM(t, reply(200, completion(goodAnswer, "stop", goodUsage)))
+			m, _ := newTestModel(t, f, func(c *OpenAIConfig) { c.Model = model })
+
+			_, err := m.SummarizeRepository(context.Background(), repoBundle(1, 0, 0))
+			is.NoErr(err)
+			req := f.requests[0]
+			is.Equal(req["max_completion_tokens"], 700.0)
+			_, hasMaxTokens := req["max_tokens"]
+			is.True(!hasMaxTokens) // reasoning models reject max_tokens
+			_, hasTemperature := req["temperature"]
+			is.True(!hasTemperature) // and any temperature but the default
+		})
+	}
+}
