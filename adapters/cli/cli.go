@@ -105,7 +105,7 @@ func (a *app) rootCommand() *cobra.Command {
 			"(env GHILLIE_DATABASE_URL, default "+DefaultDatabaseURL+")")
 	flags.StringVarP(&a.output, "output", "o", "table", "output format: table, json or yaml")
 	flags.StringVar(&a.logLevel, "log-level", "",
-		"log level: debug, info, warn or error (env GHILLIE_LOG_LEVEL, default info)")
+		"log level: trace, debug, info, warn, error or critical (env GHILLIE_LOG_LEVEL, default info)")
 
 	root.AddCommand(a.catalogueCommand(), a.migrateCommand(), a.estateCommand(), a.eventsCommand(),
 		a.transformCommand(), a.ingestCommand(), a.reportCommand(), a.metricsCommand())
@@ -124,13 +124,31 @@ func (a *app) setUp() error {
 		"GHILLIE_DATABASE_URL", DefaultDatabaseURL)
 
 	levelText, levelSource := a.setting(a.logLevel, "--log-level", "GHILLIE_LOG_LEVEL", "info")
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(levelText)); err != nil {
-		return usageError{fmt.Errorf("invalid %s %q: use debug, info, warn or error", levelSource, levelText)}
+	level, err := parseLevel(levelText)
+	if err != nil {
+		return usageError{fmt.Errorf("invalid %s %q: use trace, debug, info, warn, error or critical",
+			levelSource, levelText)}
 	}
 	a.level = level
 	a.logger = slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level}))
 	return nil
+}
+
+// parseLevel reads a log level in any case, with the names the Python
+// Ghillie accepted: TRACE is debug, WARNING warn, and CRITICAL error,
+// since slog has no finer or coarser levels.
+func parseLevel(text string) (slog.Level, error) {
+	switch strings.ToUpper(strings.TrimSpace(text)) {
+	case "TRACE":
+		return slog.LevelDebug, nil
+	case "WARNING":
+		return slog.LevelWarn, nil
+	case "CRITICAL":
+		return slog.LevelError, nil
+	}
+	var level slog.Level
+	err := level.UnmarshalText([]byte(strings.TrimSpace(text)))
+	return level, err
 }
 
 // setting returns the flag's value when given, else the environment

@@ -352,3 +352,12 @@ func TestDatabaseURLFlagOverridesEnv(t *testing.T) {
 func storeDialect(name string) store.Dialect {
 	return store.Dialect(name)
 }
+
+func TestLogLevelNames(t *testing.T) {
+	for _, level := range []string{"TRACE", "debug", "INFO", "Warning", "warn", "ERROR", "critical"} {
+		t.Run(level, func(t *testing.T) {
+			r := run(t, map[string]string{"GHILLIE_LOG_LEVEL": level}, "catalogue", "lint", example)
+			is.New(t).Equal(r.code, cli.ExitOK)
+		})
+	}
+}
