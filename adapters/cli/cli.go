@@ -105,7 +105,8 @@ func (a *app) rootCommand() *cobra.Command {
 			"(env GHILLIE_DATABASE_URL, default "+DefaultDatabaseURL+")")
 	flags.StringVarP(&a.output, "output", "o", "table", "output format: table, json or yaml")
 	flags.StringVar(&a.logLevel, "log-level", "",
-		"log level: trace, debug, info, warn, error or critical (env GHILLIE_LOG_LEVEL, default info)")
+		"log level: trace, debug, info, warn, error or critical\n"+
+			"(env GHILLIE_LOG_LEVEL, default info)")
 
 	root.AddCommand(a.catalogueCommand(), a.migrateCommand(), a.estateCommand(), a.eventsCommand(),
 		a.transformCommand(), a.ingestCommand(), a.reportCommand(), a.metricsCommand())
