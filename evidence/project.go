@@ -25,7 +25,8 @@ var ErrEstateNotFound = errors.New("estate not found")
 // this project or of others. Each
 // component carries the latest report of its repository that ended by
 // end, and the bundle up to two earlier project reports.
-func (b *Builder) Project(ctx context.Context, estateID, projectKey string, start, end time.Time) (*ProjectBundle, error) {
+func (b *Builder) Project(ctx context.Context, estateID, projectKey string,
+	start, end time.Time) (*ProjectBundle, error) {
 	if !end.After(start) {
 		return nil, fmt.Errorf("window %s to %s: the end must follow the start",
 			start.UTC().Format(time.RFC3339), end.UTC().Format(time.RFC3339))
@@ -125,7 +126,8 @@ func (b *Builder) components(ctx context.Context, projectID, estateID string, en
 
 // repositorySummary returns the latest report of a repository whose
 // window ended by end, or nil.
-func (b *Builder) repositorySummary(ctx context.Context, repoID, slug string, end time.Time) (*RepositorySummary, error) {
+func (b *Builder) repositorySummary(ctx context.Context, repoID, slug string,
+	end time.Time) (*RepositorySummary, error) {
 	reports, err := b.gold.History(ctx, gold.Subject{Scope: gold.ScopeRepository, ID: repoID}, end, 1, 0)
 	if err != nil || len(reports) == 0 {
 		return nil, err

@@ -56,7 +56,8 @@ func (b *Builder) maxPrevious() int {
 // the start of the repository's first report when that is earlier, so
 // an event that arrives after its window was reported goes into the next
 // report instead of being lost.
-func (b *Builder) Repository(ctx context.Context, repositoryID string, start, end time.Time) (*RepositoryBundle, error) {
+func (b *Builder) Repository(ctx context.Context, repositoryID string,
+	start, end time.Time) (*RepositoryBundle, error) {
 	if !end.After(start) {
 		return nil, fmt.Errorf("window %s to %s: the end must follow the start",
 			start.UTC().Format(time.RFC3339), end.UTC().Format(time.RFC3339))
