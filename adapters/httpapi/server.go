@@ -17,7 +17,10 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ghillie/ghillie/reporting"
 	"github.com/ghillie/ghillie/specs"
@@ -69,13 +72,22 @@ type Config struct {
 	// its own status model call; further requests get 429.
 	// DefaultMaxReports when zero.
 	MaxReports int
+
+	// Metrics, when set, adds its metrics to those GET /metrics serves
+	// (the server's requests, the Go runtime and the process), such as
+	// the collectors of ingest.NewMetrics.
+	Metrics prometheus.Gatherer
 }
 
 // api is the state the route handlers share.
 type api struct {
-	cfg     Config
-	log     *slog.Logger
-	service *reporting.Service
+	cfg Config
+	log *slog.Logger
+
+	registry  *prometheus.Registry
+	requests  *prometheus.CounterVec
+	durations *prometheus.HistogramVec
+	service   *reporting.Service
 
 	// reportSlots has one element per report being generated.
 	reportSlots chan struct{}
@@ -119,6 +131,9 @@ func New(cfg Config) (http.Handler, error) {
 	}
 	a := &api{cfg: cfg, log: logger, service: service,
 		reportSlots: make(chan struct{}, cfg.MaxReports)}
+	if err := a.registerMetrics(); err != nil {
+		return nil, err
+	}
 	return a.routes(), nil
 }
 
@@ -130,21 +145,24 @@ func (a *api) routes() http.Handler {
 		return a.requireToken(a.limitReports(a.withTimeout(a.cfg.ReportTimeout, h)))
 	}
 
-	mux.Handle("GET /health", http.HandlerFunc(a.health))
-	mux.Handle("GET /ready", read(a.ready))
-	mux.Handle("GET /openapi.yaml", http.HandlerFunc(serveOpenAPI))
+	handle := func(pattern string, h http.Handler) { mux.Handle(pattern, a.route(pattern, h)) }
 
-	mux.Handle("POST /reports/repositories/{owner}/{name}", report(a.runRepositoryReport))
+	handle("GET /health", http.HandlerFunc(a.health))
+	handle("GET /ready", read(a.ready))
+	handle("GET /openapi.yaml", http.HandlerFunc(serveOpenAPI))
+	handle("GET /metrics", a.metricsHandler())
 
-	mux.Handle("GET /repositories/{owner}/{name}/reports/latest", read(a.latestRepositoryReport))
-	mux.Handle("GET /repositories/{owner}/{name}/reports", read(a.repositoryReports))
-	mux.Handle("GET /estates", read(a.listEstates))
-	mux.Handle("GET /estates/{estate}/repositories", read(a.estateRepositories))
-	mux.Handle("GET /estates/{estate}/reports/latest", read(a.latestEstateReport))
-	mux.Handle("GET /estates/{estate}/reports", read(a.estateReports))
-	mux.Handle("GET /estates/{estate}/projects/{project}/reports/latest",
+	handle("POST /reports/repositories/{owner}/{name}", report(a.runRepositoryReport))
+
+	handle("GET /repositories/{owner}/{name}/reports/latest", read(a.latestRepositoryReport))
+	handle("GET /repositories/{owner}/{name}/reports", read(a.repositoryReports))
+	handle("GET /estates", read(a.listEstates))
+	handle("GET /estates/{estate}/repositories", read(a.estateRepositories))
+	handle("GET /estates/{estate}/reports/latest", read(a.latestEstateReport))
+	handle("GET /estates/{estate}/reports", read(a.estateReports))
+	handle("GET /estates/{estate}/projects/{project}/reports/latest",
 		read(a.latestProjectReport))
-	mux.Handle("GET /estates/{estate}/projects/{project}/reports", read(a.projectReports))
+	handle("GET /estates/{estate}/projects/{project}/reports", read(a.projectReports))
 
 	return a.logRequests(a.recoverPanics(a.limitBody(unmatchedAsJSON(mux))))
 }
@@ -277,8 +295,12 @@ func (a *api) logRequests(next http.Handler) http.Handler {
 		ctx := context.WithValue(r.Context(), requestIDKey{}, id)
 		sw := &statusWriter{ResponseWriter: w}
 
+		route := &routeName{name: "unmatched"}
+		ctx = context.WithValue(ctx, routeKey{}, route)
 		next.ServeHTTP(sw, r.WithContext(ctx))
 
+		a.requests.WithLabelValues(route.name, strconv.Itoa(sw.status)).Inc()
+		a.durations.WithLabelValues(route.name).Observe(time.Since(start).Seconds())
 		level := slog.LevelInfo
 		if r.URL.Path == "/health" || r.URL.Path == "/ready" {
 			level = slog.LevelDebug

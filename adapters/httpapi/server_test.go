@@ -7,8 +7,10 @@ import (
 	"time"
 
 	"github.com/matryer/is"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ghillie/ghillie/adapters/httpapi"
+	"github.com/ghillie/ghillie/ingest"
 	"github.com/ghillie/ghillie/reporting"
 	"github.com/ghillie/ghillie/specs"
 	"github.com/ghillie/ghillie/status"
@@ -40,6 +42,28 @@ func TestProbes(t *testing.T) {
 		r = c.do(http.MethodGet, "/openapi.yaml")
 		is.Equal(r.status, http.StatusOK)
 		is.Equal(string(r.body), string(specs.OpenAPI))
+
+		r = c.do(http.MethodGet, "/metrics")
+		is.Equal(r.status, http.StatusOK)
+		is.True(strings.Contains(string(r.body),
+			`ghillie_http_requests_total{code="200",route="GET /health"} 1`))
+		is.True(strings.Contains(string(r.body), "go_goroutines"))
+	})
+}
+
+func TestMetricsIncludeGivenGatherer(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		is := is.New(t)
+		reg := prometheus.NewRegistry()
+		_, err := ingest.NewMetrics(reg)
+		is.NoErr(err)
+		cfg := config(db, status.NewMock())
+		cfg.Metrics = reg
+		c := newClient(t, cfg)
+
+		r := c.do(http.MethodGet, "/metrics")
+		is.Equal(r.status, http.StatusOK)
+		is.True(strings.Contains(string(r.body), "ghillie_ingestion_run_duration_seconds_count 0"))
 	})
 }
 
