@@ -229,8 +229,17 @@ func (s *Service) run(ctx context.Context, a attempt) (Outcome, error) {
 	)
 	for range s.cfg.MaxAttempts {
 		callStart := time.Now()
+		callCtx := ctx
+		if len(issues) > 0 {
+			// A retry tells the model what the last answer got wrong.
+			problems := make([]string, len(issues))
+			for i, issue := range issues {
+				problems[i] = issue.Message
+			}
+			callCtx = status.WithFeedback(ctx, problems)
+		}
 		var err error
-		res, err = a.summary(ctx)
+		res, err = a.summary(callCtx)
 		if err != nil {
 			return fail(fmt.Errorf("%s report of %s: %w", a.scope, a.name, err))
 		}

@@ -141,6 +141,7 @@ type scripted struct {
 	mu        sync.Mutex
 	summaries []string
 	calls     int
+	feedback  [][]string
 }
 
 func (m *scripted) SummarizeRepository(ctx context.Context, b *evidence.RepositoryBundle) (status.Result, error) {
@@ -149,6 +150,7 @@ func (m *scripted) SummarizeRepository(ctx context.Context, b *evidence.Reposito
 
 	text := m.summaries[min(m.calls, len(m.summaries)-1)]
 	m.calls++
+	m.feedback = append(m.feedback, status.Feedback(ctx))
 	return status.Result{Status: gold.StatusOnTrack, Summary: text, Highlights: []string{},
 		Risks: []string{}, NextSteps: []string{},
 		Metrics: status.Metrics{Provider: "test", Model: "scripted"}}, nil
@@ -165,6 +167,8 @@ func TestValidationRetriesThenMarksForReview(t *testing.T) {
 		is.NoErr(err)
 		is.Equal(retry.calls, 2)
 		is.Equal(out.Report.Summary.Summary, "leynos/wildside added walks.")
+		is.Equal(retry.feedback[0], nil) // the first call has nothing to correct
+		is.Equal(retry.feedback[1], []string{"Summary appears truncated (trailing ellipsis)."})
 
 		f.commit(t, "c2", "fix: crash", asOf.Add(24*time.Hour))
 		bad := &scripted{summaries: []string{"", "Merged #99..."}}

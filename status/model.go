@@ -92,3 +92,23 @@ func plural(n int, singular, pluralForm string) string {
 	}
 	return pluralForm
 }
+
+// feedbackKey is the context key of WithFeedback.
+type feedbackKey struct{}
+
+// WithFeedback returns a context asking the model to correct a previous
+// answer that failed these checks, as a reporting service does when it
+// retries after validation. Models that cannot use it, such as the mock,
+// ignore it.
+func WithFeedback(ctx context.Context, problems []string) context.Context {
+	if len(problems) == 0 {
+		return ctx
+	}
+	return context.WithValue(ctx, feedbackKey{}, append([]string(nil), problems...))
+}
+
+// Feedback returns the problems WithFeedback put in ctx.
+func Feedback(ctx context.Context) []string {
+	problems, _ := ctx.Value(feedbackKey{}).([]string)
+	return problems
+}

@@ -231,9 +231,29 @@ func (m *OpenAI) SummarizeEstate(ctx context.Context, b *evidence.EstateBundle) 
 	return result, nil
 }
 
+// withFeedback appends to the user prompt the checks a previous answer
+// failed, cleaned like evidence text, so a retry can correct them.
+func withFeedback(ctx context.Context, p Prompt) Prompt {
+	problems := Feedback(ctx)
+	if len(problems) == 0 {
+		return p
+	}
+	var b strings.Builder
+	b.WriteString(p.User)
+	b.WriteString("\n\nYour previous answer failed these checks against the evidence. " +
+		"Answer again, correcting them:")
+	for _, problem := range problems {
+		b.WriteString("\n- " + clean(problem, maxItemRunes))
+	}
+	p.User = b.String()
+	p.Tokens = EstimateTokens(p.System) + EstimateTokens(p.User)
+	return p
+}
+
 // complete sends the prompt, retrying as the type documents, and parses
 // the response.
 func (m *OpenAI) complete(ctx context.Context, p Prompt) (Result, error) {
+	p = withFeedback(ctx, p)
 	start := m.opts.Now()
 	metrics := func(u tokenUsage) Metrics {
 		latency := m.opts.Now().Sub(start)

@@ -573,3 +573,15 @@ func TestOpenAIReasoningModelRequest(t *testing.T) {
 		})
 	}
 }
+
+func TestOpenAIRetryCarriesFeedback(t *testing.T) {
+	is := is.New(t)
+	f := newFakeLLM(t, reply(200, completion(goodAnswer, "stop", goodUsage)))
+	m, _ := newTestModel(t, f, nil)
+
+	ctx := WithFeedback(context.Background(), []string{"The report names #43, which is not in its evidence."})
+	_, err := m.SummarizeRepository(ctx, repoBundle(1, 0, 0))
+	is.NoErr(err)
+	user := f.requests[0]["messages"].([]any)[1].(map[string]any)["content"].(string)
+	is.True(strings.HasSuffix(user, "correcting them:\n- The report names #43, which is not in its evidence."))
+}
