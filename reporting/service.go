@@ -231,7 +231,7 @@ func (s *Service) run(ctx context.Context, a attempt) (Outcome, error) {
 		callStart := time.Now()
 		callCtx := ctx
 		if len(issues) > 0 {
-			// A retry tells the model what the last answer got wrong.
+			// A retry gives the model the checks its last response failed.
 			problems := make([]string, len(issues))
 			for i, issue := range issues {
 				problems[i] = issue.Message

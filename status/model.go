@@ -96,9 +96,9 @@ func plural(n int, singular, pluralForm string) string {
 // feedbackKey is the context key of WithFeedback.
 type feedbackKey struct{}
 
-// WithFeedback returns a context asking the model to correct a previous
-// answer that failed these checks, as a reporting service does when it
-// retries after validation. Models that cannot use it, such as the mock,
+// WithFeedback returns a context that requests a correction of a
+// previous response that failed these checks, as a reporting service
+// does when it retries after validation. Models that cannot use it, such as the mock,
 // ignore it.
 func WithFeedback(ctx context.Context, problems []string) context.Context {
 	if len(problems) == 0 {
