@@ -1,6 +1,7 @@
 package evidence
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -182,11 +183,13 @@ func keyID(d store.Dialect) string {
 // reads every entity in one pass over the facts, where lists of keys
 // would take a query per few hundred entities.
 func factsQuery(d store.Dialect) string {
-	payload := "ef.payload"
-	materialized := ""
+	// SQLite reads the facts in index order, so ordering them costs
+	// little; PostgreSQL would sort the wide joined rows, so the facts are
+	// sorted in Go instead.
+	payload, materialized := "ef.payload", ""
+	order := "\n\tORDER BY f.occurred_at DESC, f.id DESC"
 	if d == store.Postgres {
-		payload = "CAST(ef.payload AS jsonb)"
-		materialized = "MATERIALIZED"
+		payload, materialized, order = "CAST(ef.payload AS jsonb)", "MATERIALIZED", ""
 	}
 	return `WITH f AS ` + materialized + ` (
 		SELECT id, event_type, occurred_at,
@@ -203,7 +206,7 @@ func factsQuery(d store.Dialect) string {
 				WHERE rc.event_fact_id = ef.id AND r.scope = 'repository' AND r.repository_id = ?)
 		) facts
 	)
-	SELECT f.id, f.event_type,
+	SELECT f.id, f.occurred_at, f.event_type,
 		c.sha, c.message, c.author_name, c.author_email, c.committed_at,
 		pr.id, pr.number, pr.title, pr.author_login, pr.state, pr.labels, pr.created_at,
 		pr.merged_at, pr.closed_at, pr.is_draft,
@@ -215,13 +218,13 @@ func factsQuery(d store.Dialect) string {
 		AND pr.id = f.entity_id
 	LEFT JOIN issues i ON f.event_type = 'github.issue' AND i.repo_id = ? AND i.id = f.entity_id
 	LEFT JOIN documentation_changes d ON f.event_type = 'github.doc_change' AND d.repo_id = ?
-		AND d.commit_sha = f.sha AND d.path = f.path
-	ORDER BY f.occurred_at DESC, f.id DESC`
+		AND d.commit_sha = f.sha AND d.path = f.path` + order
 }
 
 // factRow is a row of factsQuery.
 type factRow struct {
 	id        int64
+	occurred  store.Time
 	eventType string
 
 	sha, message, authorName, authorEmail sql.NullString
@@ -246,7 +249,7 @@ type factRow struct {
 }
 
 func (r *factRow) dest() []any {
-	return []any{&r.id, &r.eventType,
+	return []any{&r.id, &r.occurred, &r.eventType,
 		&r.sha, &r.message, &r.authorName, &r.authorEmail, &r.committedAt,
 		&r.prID, &r.prNumber, &r.prTitle, &r.prAuthor, &r.prState, &r.prLabels, &r.prCreated,
 		&r.prMerged, &r.prClosed, &r.prDraft,
@@ -260,12 +263,43 @@ func (r *factRow) dest() []any {
 // entity Silver has; an entity named by several facts is kept once.
 func (b *Builder) collect(ctx context.Context, repo Repository, lower, end time.Time,
 	bundle *RepositoryBundle) error {
-	rows, err := b.db.QueryContext(ctx, b.db.Rebind(factsQuery(b.db.Dialect())),
-		repo.Slug(), store.NewTime(lower), store.NewTime(end), repo.ID, repo.ID, repo.ID, repo.ID, repo.ID)
+	query := b.db.Rebind(factsQuery(b.db.Dialect()))
+	args := []any{repo.Slug(), store.NewTime(lower), store.NewTime(end),
+		repo.ID, repo.ID, repo.ID, repo.ID, repo.ID}
+	if b.db.Dialect() != store.Postgres {
+		rows, err := b.db.QueryContext(ctx, query, args...)
+		if err != nil {
+			return fmt.Errorf("read event facts of %s: %w", repo.Slug(), store.Classify(err))
+		}
+		defer rows.Close()
+		return b.scanFacts(rows, repo, bundle)
+	}
+
+	// PostgreSQL would compile this query (JIT) and sort through disk with
+	// its default memory: both cost more than the query on a large window.
+	tx, err := b.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("read event facts of %s: %w", repo.Slug(), store.Classify(err))
+	}
+	defer func() { _ = tx.Rollback() }()
+	if _, err := tx.ExecContext(ctx, "SET LOCAL jit = off; SET LOCAL work_mem = '64MB'"); err != nil {
+		return fmt.Errorf("read event facts of %s: %w", repo.Slug(), store.Classify(err))
+	}
+	rows, err := tx.QueryContext(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("read event facts of %s: %w", repo.Slug(), store.Classify(err))
 	}
 	defer rows.Close()
+	return b.scanFacts(rows, repo, bundle)
+}
+
+// scanFacts reads the rows of factsQuery into the bundle.
+func (b *Builder) scanFacts(rows *sql.Rows, repo Repository, bundle *RepositoryBundle) error {
+	type fact struct {
+		id int64
+		at time.Time
+	}
+	var facts []fact
 
 	cls := b.classifier()
 	seen := map[string]bool{}
@@ -282,7 +316,7 @@ func (b *Builder) collect(ctx context.Context, repo Repository, lower, end time.
 		if err := rows.Scan(r.dest()...); err != nil {
 			return fmt.Errorf("read event facts of %s: %w", repo.Slug(), store.Classify(err))
 		}
-		bundle.EventFactIDs = append(bundle.EventFactIDs, r.id)
+		facts = append(facts, fact{r.id, r.occurred.Time})
 
 		switch {
 		case r.sha.Valid && once("c:"+r.sha.String):
@@ -318,6 +352,17 @@ func (b *Builder) collect(ctx context.Context, repo Repository, lower, end time.
 		return fmt.Errorf("read event facts of %s: %w", repo.Slug(), store.Classify(err))
 	}
 
+	// Newest first, as the facts are sorted here rather than by the
+	// database, which would sort whole joined rows.
+	slices.SortFunc(facts, func(x, y fact) int {
+		if n := y.at.Compare(x.at); n != 0 {
+			return n
+		}
+		return cmp.Compare(y.id, x.id)
+	})
+	for _, f := range facts {
+		bundle.EventFactIDs = append(bundle.EventFactIDs, f.id)
+	}
 	sortEntities(bundle)
 	return nil
 }
