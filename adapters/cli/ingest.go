@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -72,6 +73,7 @@ func newIngestRow(res ingest.Result, err error) ingestRow {
 func (a *app) ingestRunCommand() *cobra.Command {
 	var (
 		scope, owner, name, estateKey string
+		recordDir, replayDir          string
 		lookbackDays, maxEvents       int
 	)
 
@@ -87,13 +89,23 @@ func (a *app) ingestRunCommand() *cobra.Command {
 			"(GHILLIE_GITHUB_APP_ID, GHILLIE_GITHUB_APP_INSTALLATION_ID and\n" +
 			"GHILLIE_GITHUB_APP_PRIVATE_KEY or GHILLIE_GITHUB_APP_PRIVATE_KEY_PATH), and\n" +
 			"GHILLIE_GITHUB_API_URL points at GitHub Enterprise Server.\n\n" +
+			"--record DIR also saves every GitHub request and response of the run in DIR,\n" +
+			"one JSON file each and an index, without tokens. --replay DIR serves the\n" +
+			"responses of such a recording instead of asking GitHub, offline and without a\n" +
+			"token, to reproduce a run. Set GHILLIE_GITHUB_API_URL as when recording.\n\n" +
 			"The exit status is 1 when any repository failed; the others are still ingested.",
 		Example: "  ghillie ingest run --scope repository --owner leynos --name wildside\n" +
-			"  ghillie ingest run --scope estate --estate-key wildside --lookback-days 30",
+			"  ghillie ingest run --scope estate --estate-key wildside --lookback-days 30\n" +
+			"  ghillie ingest run --scope estate --estate-key wildside --record ./recording\n" +
+			"  ghillie ingest run --scope estate --estate-key wildside --replay ./recording",
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 
+			if recordDir != "" && replayDir != "" {
+				return usageError{errors.New("--record and --replay exclude each other: " +
+					"record a run with --record DIR, then replay it with --replay DIR")}
+			}
 			if err := checkIngestScope(scope, owner, name, estateKey); err != nil {
 				return err
 			}
@@ -105,7 +117,7 @@ func (a *app) ingestRunCommand() *cobra.Command {
 				return usageError{fmt.Errorf("invalid --max-events-per-kind %d: use 1 or more", maxEvents)}
 			}
 
-			client, err := a.gitHubClient()
+			client, recorder, err := a.gitHubClient(recordDir, replayDir)
 			if err != nil {
 				return err
 			}
@@ -137,6 +149,13 @@ func (a *app) ingestRunCommand() *cobra.Command {
 			}
 
 			rows, failed, notRun, stop := a.ingestAll(ctx, worker, repos, progress)
+			if recorder != nil {
+				if err := recorder.Close(); err != nil {
+					return err
+				}
+				a.logger.InfoContext(ctx, "github.recording.saved", "dir", recordDir,
+					"exchanges", recorder.Exchanges())
+			}
 			if err := a.renderIngestRows(rows); err != nil {
 				return err
 			}
@@ -168,6 +187,10 @@ func (a *app) ingestRunCommand() *cobra.Command {
 		"how far back a repository's first run reads, in days")
 	flags.IntVar(&maxEvents, "max-events-per-kind", 500,
 		"most items one run reads per stream; the rest of a backlog waits for the next run")
+	flags.StringVar(&recordDir, "record", "",
+		"save every GitHub request and response of the run in `DIR`, for --replay")
+	flags.StringVar(&replayDir, "replay", "",
+		"serve the GitHub responses recorded in `DIR` instead of asking GitHub; needs no token")
 	return cmd
 }
 
@@ -298,13 +321,47 @@ func (a *app) renderIngestRows(rows []ingestRow) error {
 	return a.render(rows, t)
 }
 
-// gitHubClient builds the GitHub client from the environment.
-func (a *app) gitHubClient() (ingest.GitHubClient, error) {
+// replayToken is the placeholder token of a replay, which sends no
+// request to GitHub.
+const replayToken = "ghillie-replay"
+
+// gitHubClient builds the GitHub client. Without recordDir and replayDir
+// it talks to GitHub with the settings from the environment. With
+// recordDir it also saves every exchange there, through the Recorder it
+// returns, which the caller closes. With replayDir it serves the responses of
+// that recording and reads only GHILLIE_GITHUB_API_URL, which shapes the
+// request paths.
+func (a *app) gitHubClient(recordDir, replayDir string,
+) (ingest.GitHubClient, *githubapi.Recorder, error) {
+	if replayDir != "" {
+		replayer, err := githubapi.NewReplayer(replayDir)
+		if err != nil {
+			return nil, nil, err
+		}
+		cfg := githubapi.Config{
+			Token:  replayToken,
+			APIURL: strings.TrimSpace(a.env(githubapi.EnvAPIURL)),
+		}
+		client, err := githubapi.New(cfg, githubapi.WithTransport(replayer),
+			githubapi.WithLogger(a.logger))
+		return client, nil, err
+	}
+
 	cfg, err := githubapi.ConfigFromEnv(a.env)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return githubapi.New(cfg, githubapi.WithLogger(a.logger))
+	if recordDir == "" {
+		client, err := githubapi.New(cfg, githubapi.WithLogger(a.logger))
+		return client, nil, err
+	}
+	recorder, err := githubapi.NewRecorder(recordDir, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	client, err := githubapi.New(cfg, githubapi.WithTransport(recorder),
+		githubapi.WithLogger(a.logger))
+	return client, recorder, err
 }
 
 // progressLine shows the repository being ingested on one line of a

@@ -59,7 +59,10 @@ type options struct {
 }
 
 // WithTransport sets the http.RoundTripper that sends requests;
-// http.DefaultTransport when unset or nil.
+// http.DefaultTransport when unset or nil. It also sends the requests
+// for App installation tokens. A Recorder saves every exchange of a run,
+// and a Replayer serves the responses of such a recording. With a
+// Replayer the Client never waits between retries.
 func WithTransport(rt http.RoundTripper) Option {
 	return func(o *options) { o.transport = rt }
 }
@@ -123,6 +126,11 @@ func New(cfg Config, opts ...Option) (*Client, error) {
 	}
 	if o.transport == nil {
 		o.transport = http.DefaultTransport
+	}
+	if _, ok := o.transport.(*Replayer); ok {
+		// Recorded responses are ready at once, so a wait would only
+		// slow the replay down.
+		o.sleep = func(ctx context.Context, _ time.Duration) error { return ctx.Err() }
 	}
 	if o.logger == nil {
 		o.logger = slog.New(slog.DiscardHandler)

@@ -264,7 +264,7 @@ func (l *limiter) judge(resource string, resp *http.Response, err error, ex *exc
 	secondaryHits, transientHits *int,
 ) verdict {
 	ex.transient = false
-	if isFinalMint(err) {
+	if isFinalMint(err) || isLocal(err) {
 		return verdict{final: err}
 	}
 	if err != nil {
