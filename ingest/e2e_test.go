@@ -397,3 +397,40 @@ func TestRecordedRepositoriesSurviveFaults(t *testing.T) {
 		is.True(server.MintedTokens() > 1)
 	})
 }
+
+// TestLatePushOverRealHTTP pushes a commit dated a month back onto a
+// recorded repository after a first ingestion, as a merge or a late push
+// does, and checks that the next run stores it and its documentation
+// change, through the real client and the fake GitHub.
+func TestLatePushOverRealHTTP(t *testing.T) {
+	repos := loadRecorded(t)[:1]
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		is := is.New(t)
+		server := serveRecorded(t, repos, githubtest.Options{})
+		importCatalogue(t, db, estateCatalogue(repos, false))
+		client := newTestClient(t, map[string]string{"GHILLIE_GITHUB_TOKEN": githubtest.DefaultToken},
+			server)
+		ingestEstate(t, db, client)
+
+		owner, name := repos[0].rec.Repository.Owner, repos[0].rec.Repository.Name
+		late := time.Now().UTC().Add(-30 * 24 * time.Hour).Truncate(time.Second)
+		is.NoErr(server.Update(owner, name, func(r *githubtest.Repository) {
+			head := r.Commits[0].OID
+			r.Commits = append([]githubtest.Commit{{
+				OID: "1a7e000000000000000000000000000000000000", Parents: []string{head},
+				MessageHeadline: "docs: a month-old roadmap edit", AuthoredDate: late,
+				CommittedDate: late, Author: githubtest.GitActor{Name: "Dev One",
+					Email: "dev1@example.invalid"},
+				Files: []githubtest.ChangedFile{{Path: "docs/roadmap.md", ChangeType: "MODIFIED"}},
+			}}, r.Commits...)
+		}))
+
+		results := ingestEstate(t, db, client)
+		is.Equal(results[0].Streams[ingest.KindCommit].Ingested, 1)
+		is.Equal(results[0].Streams[ingest.KindDocChange].Ingested, 1)
+		got := silverCounts(t, db, owner, name)
+		want := wantCounts(repos[0], false)
+		is.Equal(got.commits, want.commits+1)
+		is.Equal(got.roadmap, want.roadmap+1)
+	})
+}
