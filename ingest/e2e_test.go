@@ -400,8 +400,8 @@ func TestRecordedRepositoriesSurviveFaults(t *testing.T) {
 
 // TestLatePushOverRealHTTP pushes a commit dated a month back onto a
 // recorded repository after a first ingestion, as a merge or a late push
-// does, and checks that the next run stores it and its documentation
-// change, through the real client and the fake GitHub.
+// does. The next run, through the real client and the fake GitHub, must
+// store it and its documentation change.
 func TestLatePushOverRealHTTP(t *testing.T) {
 	repos := loadRecorded(t)[:1]
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
