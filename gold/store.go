@@ -272,6 +272,26 @@ func insertCoverage(ctx context.Context, tx *store.Tx, reportID string, facts []
 	return nil
 }
 
+// Overlapping returns a report of the subject whose window overlaps
+// [start, end) without being that window, or nil when there is none.
+func (s *Store) Overlapping(ctx context.Context, sub Subject, start, end time.Time) (*Report, error) {
+	var rows []reportRow
+	err := s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT `+reportColumns+` FROM reports
+		WHERE scope = ? AND `+sub.column()+` = ? AND window_start < ? AND window_end > ?
+		AND NOT (window_start = ? AND window_end = ?)
+		ORDER BY window_end DESC LIMIT 1`),
+		sub.Scope, sub.ID, store.NewTime(end), store.NewTime(start),
+		store.NewTime(start), store.NewTime(end))
+	if err != nil {
+		return nil, fmt.Errorf("read reports of %s %s: %w", sub.Scope, sub.ID, store.Classify(err))
+	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	r := rows[0].report()
+	return &r, nil
+}
+
 // ForWindow returns the subject's report of exactly the window [start,
 // end), or nil when there is none.
 func (s *Store) ForWindow(ctx context.Context, sub Subject, start, end time.Time) (*Report, error) {

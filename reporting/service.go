@@ -132,6 +132,15 @@ type Outcome struct {
 	Err error
 }
 
+// ErrWindow marks a window that cannot be reported: one that ends in the
+// future, or an as-of time before the end of the last report. Errors
+// wrapping gold.ErrOverlap mark a window that overlaps another report.
+var ErrWindow = errors.New("invalid reporting window")
+
+// maxClockSkew is how far ahead of this machine's clock a window may
+// end, for callers whose clocks run a little fast.
+const maxClockSkew = 5 * time.Minute
+
 // ErrNotRun marks a project or estate report an estate run did not
 // write because a report it summarises failed: a roll-up of partial
 // evidence would be stored for good.
@@ -144,12 +153,31 @@ func (s *Service) window(ctx context.Context, sub gold.Subject, opts RunOptions)
 			return time.Time{}, time.Time{}, errors.New("a window needs both a start and an end")
 		}
 		if !opts.End.After(opts.Start) {
-			return time.Time{}, time.Time{}, fmt.Errorf("window end %s must be after its start %s",
-				opts.End.UTC().Format(time.RFC3339), opts.Start.UTC().Format(time.RFC3339))
+			return time.Time{}, time.Time{}, fmt.Errorf("%w: window end %s must be after its start %s",
+				ErrWindow, opts.End.UTC().Format(time.RFC3339), opts.Start.UTC().Format(time.RFC3339))
+		}
+		if err := s.notFuture(opts.End); err != nil {
+			return time.Time{}, time.Time{}, err
 		}
 		return opts.Start.UTC(), opts.End.UTC(), nil
 	}
+	if !opts.AsOf.IsZero() {
+		if err := s.notFuture(opts.AsOf); err != nil {
+			return time.Time{}, time.Time{}, err
+		}
+	}
 	return s.NextWindow(ctx, sub, opts.AsOf)
+}
+
+// notFuture rejects a window end in the future: a report of it would
+// cover time that has not passed, and every later window would start
+// after it.
+func (s *Service) notFuture(end time.Time) error {
+	if now := s.now(); end.After(now.Add(maxClockSkew)) {
+		return fmt.Errorf("%w: %s is in the future (it is now %s): choose a time that has passed",
+			ErrWindow, end.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+	}
+	return nil
 }
 
 // NextWindow returns the window a report of the subject would cover as
@@ -170,8 +198,8 @@ func (s *Service) NextWindow(ctx context.Context, sub gold.Subject, asOf time.Ti
 		return end.AddDate(0, 0, -s.cfg.WindowDays), end, nil
 	}
 	if last.WindowEnd.After(end) {
-		return time.Time{}, time.Time{}, fmt.Errorf("as of %s predates the end of the last report's "+
-			"window, %s: choose a later time", end.Format(time.RFC3339),
+		return time.Time{}, time.Time{}, fmt.Errorf("%w: as of %s predates the end of the last "+
+			"report's window, %s: choose a later time", ErrWindow, end.Format(time.RFC3339),
 			last.WindowEnd.Format(time.RFC3339))
 	}
 	if end.Equal(last.WindowEnd) {
@@ -210,6 +238,12 @@ func (s *Service) run(ctx context.Context, a attempt) (Outcome, error) {
 	if existing != nil {
 		out.Report, out.Markdown = existing, a.render(*existing)
 		return out, s.write(ctx, a, *existing, out.Markdown, true)
+	}
+
+	// A window that overlaps another report would report its events
+	// twice: refuse it before paying for a model call.
+	if err := s.checkOverlap(ctx, a.subject, a.name, a.start, a.end); err != nil {
+		return out, err
 	}
 
 	started := time.Now()
@@ -295,6 +329,19 @@ func (s *Service) run(ctx context.Context, a attempt) (Outcome, error) {
 	return out, nil
 }
 
+// checkOverlap returns an error wrapping gold.ErrOverlap when another
+// report of the subject overlaps the window without being it.
+func (s *Service) checkOverlap(ctx context.Context, sub gold.Subject, name string,
+	start, end time.Time) error {
+	clash, err := s.gold.Overlapping(ctx, sub, start, end)
+	if err != nil || clash == nil {
+		return err
+	}
+	return fmt.Errorf("window %s to %s of %s: %w (report %s covers %s to %s)",
+		start.Format(time.RFC3339), end.Format(time.RFC3339), name, gold.ErrOverlap,
+		clash.ID, clash.WindowStart.Format(time.RFC3339), clash.WindowEnd.Format(time.RFC3339))
+}
+
 // write sends a stored report's Markdown to the sink, as the subject's
 // latest only when no later window is reported. The report stays stored
 // when this fails, and running the same window again writes it.
@@ -366,6 +413,9 @@ func (s *Service) RunRepository(ctx context.Context, repositoryID string, opts R
 	sub := gold.Subject{Scope: gold.ScopeRepository, ID: repositoryID}
 	start, end, err := s.window(ctx, sub, opts)
 	if err != nil {
+		return Outcome{}, err
+	}
+	if err := s.checkOverlap(ctx, sub, repositoryID, start, end); err != nil {
 		return Outcome{}, err
 	}
 	b, err := s.builder.Repository(ctx, repositoryID, start, end)

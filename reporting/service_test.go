@@ -77,10 +77,17 @@ func (f *estateFixture) commit(t *testing.T, sha, message string, at time.Time) 
 
 func newService(t *testing.T, db *store.DB, model status.Model, sink string) *reporting.Service {
 	t.Helper()
+	return newServiceAt(t, db, model, sink, asOf)
+}
+
+// newServiceAt returns a service whose clock reads now.
+func newServiceAt(t *testing.T, db *store.DB, model status.Model, sink string,
+	now time.Time) *reporting.Service {
+	t.Helper()
 
 	cfg := reporting.DefaultConfig
 	cfg.SinkPath = sink
-	s, err := reporting.NewService(db, model, cfg, reporting.WithClock(func() time.Time { return asOf }))
+	s, err := reporting.NewService(db, model, cfg, reporting.WithClock(func() time.Time { return now }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,13 +130,24 @@ func TestRunRepository(t *testing.T) {
 
 		// The next window starts where this one ended; without events it
 		// is skipped.
-		next, err := s.RunRepository(ctx, f.repoID, reporting.RunOptions{AsOf: asOf.Add(7 * 24 * time.Hour)})
+		later := newServiceAt(t, db, status.NewMock(), base, asOf.Add(30*24*time.Hour))
+		next, err := later.RunRepository(ctx, f.repoID, reporting.RunOptions{AsOf: asOf.Add(7 * 24 * time.Hour)})
 		is.NoErr(err)
 		is.True(next.Skipped)
 		is.Equal(next.WindowStart, asOf)
 
+		_, err = s.RunRepository(ctx, f.repoID, reporting.RunOptions{AsOf: asOf.Add(time.Hour)})
+		is.True(errors.Is(err, reporting.ErrWindow)) // an hour from now is in the future
+
 		_, err = s.RunRepository(ctx, f.repoID, reporting.RunOptions{AsOf: asOf.Add(-time.Hour)})
-		is.True(err != nil) // before the last report's end
+		is.True(errors.Is(err, reporting.ErrWindow)) // before the last report's end
+
+		// A window that overlaps the stored one is refused before the
+		// model is called.
+		f.commit(t, "c9", "fix: overlap", asOf.Add(-2*time.Hour))
+		_, err = s.RunRepository(ctx, f.repoID, reporting.RunOptions{Start: asOf.Add(-3 * time.Hour),
+			End: asOf})
+		is.True(errors.Is(err, gold.ErrOverlap))
 		_, err = s.RunRepository(ctx, f.repoID, reporting.RunOptions{Start: asOf, End: asOf})
 		is.True(err != nil)
 	})
@@ -172,7 +190,7 @@ func TestValidationRetriesThenMarksForReview(t *testing.T) {
 
 		f.commit(t, "c2", "fix: crash", asOf.Add(24*time.Hour))
 		bad := &scripted{summaries: []string{"", "Merged #99..."}}
-		_, err = newService(t, db, bad, "").RunRepository(ctx, f.repoID,
+		_, err = newServiceAt(t, db, bad, "", asOf.Add(72*time.Hour)).RunRepository(ctx, f.repoID,
 			reporting.RunOptions{AsOf: asOf.Add(48 * time.Hour)})
 		var invalid *reporting.ValidationError
 		is.True(errors.As(err, &invalid))

@@ -81,7 +81,7 @@ func (a *app) serveSettings() (serveSettings, error) {
 	}
 
 	s := serveSettings{addr: net.JoinHostPort(host, strconv.Itoa(port)),
-		token: a.env("GHILLIE_API_TOKEN")}
+		token: strings.TrimSpace(a.env("GHILLIE_API_TOKEN"))}
 	switch raw := strings.TrimSpace(a.env("GHILLIE_API_ALLOW_UNAUTHENTICATED")); raw {
 	case "", "false":
 	case "true":

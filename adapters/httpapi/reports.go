@@ -226,6 +226,15 @@ func (a *api) runRepositoryReport(w http.ResponseWriter, r *http.Request) {
 			ReviewID: invalid.ReviewID, Issues: invalid.Issues})
 		return
 	}
+	if errors.Is(err, reporting.ErrWindow) {
+		writeError(w, http.StatusBadRequest, invalidInput("as_of", windowMessage(err)))
+		return
+	}
+	if errors.Is(err, gold.ErrOverlap) {
+		writeError(w, http.StatusConflict, apiError{Title: "Window already reported",
+			Description: windowMessage(err)})
+		return
+	}
 	if err != nil {
 		a.fail(w, r, "http.report.failed", err, "repository_id", repo.ID)
 		return
@@ -236,7 +245,7 @@ func (a *api) runRepositoryReport(w http.ResponseWriter, r *http.Request) {
 	}
 
 	rep := out.Report
-	body := reportCreated{ReportID: rep.ID, Repository: owner + "/" + name,
+	body := reportCreated{ReportID: rep.ID, Repository: repo.Owner + "/" + repo.Name,
 		WindowStart: rep.WindowStart.UTC(), WindowEnd: rep.WindowEnd.UTC(),
 		GeneratedAt: rep.GeneratedAt.UTC(), Status: statusText(rep.Summary.Status),
 		Model: rep.Model, Metrics: metricsOf(*rep)}
@@ -244,6 +253,16 @@ func (a *api) runRepositoryReport(w http.ResponseWriter, r *http.Request) {
 		body.Model = "unknown"
 	}
 	writeJSON(w, http.StatusOK, body)
+}
+
+// windowMessage returns a window error's text for a client: the
+// window's problem, which names no internals.
+func windowMessage(err error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, "window "); i > 0 && errors.Is(err, gold.ErrOverlap) {
+		msg = msg[i:]
+	}
+	return msg + "."
 }
 
 func statusText(s gold.Status) string {

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/ghillie/ghillie/store"
 )
 
 // apiError is the JSON body of every error response. Field names the
@@ -58,6 +60,13 @@ func (a *api) fail(w http.ResponseWriter, r *http.Request, event string, err err
 	if errors.Is(err, context.DeadlineExceeded) {
 		writeError(w, http.StatusServiceUnavailable, apiError{Title: "Timed out",
 			Description: "The request took longer than the server allows; try again later, " +
+				"and quote request id " + requestID(ctx) + " if it keeps failing."})
+		return
+	}
+	if errors.Is(err, store.ErrConflict) {
+		w.Header().Set("Retry-After", "30")
+		writeError(w, http.StatusServiceUnavailable, apiError{Title: "Database busy",
+			Description: "Another writer held the database for too long; try again later, " +
 				"and quote request id " + requestID(ctx) + " if it keeps failing."})
 		return
 	}
