@@ -118,6 +118,11 @@ func TestReadRoutes(t *testing.T) {
 			is.Equal(h.Limit, 5)
 			is.Equal(h.Offset, 0)
 
+			r = c.do(http.MethodGet, "/repositories/leynos/wildside/reports", "Accept", markdown)
+			is.Equal(r.status, http.StatusOK)
+			is.True(strings.HasPrefix(string(r.body), "<!-- ghillie:report ")) // names each report
+			is.Equal(strings.Count(string(r.body), "<!-- ghillie:report "), 1)
+
 			r = c.do(http.MethodGet, "/repositories/leynos/wildside/reports?offset=1")
 			is.Equal(r.status, http.StatusOK)
 			h = historyJSON{}

@@ -368,9 +368,12 @@ func (a *api) serveHistory(w http.ResponseWriter, r *http.Request, s reportSubje
 				a.fail(w, r, "http.reports.render_failed", err, "report_id", rep.ID)
 				return
 			}
-			docs = append(docs, md)
+			// Each report starts with a comment naming it: a "---" line
+			// would be ambiguous, since every report has one above its
+			// footer, and escaped report text cannot forge a comment.
+			docs = append(docs, "<!-- ghillie:report "+rep.ID+" -->\n"+md)
 		}
-		writeMarkdown(w, strings.Join(docs, "\n---\n\n"))
+		writeMarkdown(w, strings.Join(docs, "\n"))
 		return
 	}
 

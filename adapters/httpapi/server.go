@@ -16,6 +16,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"path"
 	"runtime/debug"
 	"strconv"
 	"time"
@@ -348,6 +349,14 @@ func (h *headerRecorder) WriteHeader(code int)        { h.status = code }
 // matches no route, where ServeMux would write plain text.
 func unmatchedAsJSON(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The mux would redirect a path that is not clean, with an HTML
+		// body; clients of this API get the clean path in JSON instead.
+		if clean := path.Clean(r.URL.Path); r.URL.Path != "" && clean != r.URL.Path {
+			writeError(w, http.StatusNotFound, apiError{Title: "Not found",
+				Description: "No route matches the path as written; use " + clean + " instead."})
+			return
+		}
+
 		h, pattern := mux.Handler(r)
 		if pattern != "" {
 			mux.ServeHTTP(w, r)
@@ -366,11 +375,8 @@ func unmatchedAsJSON(mux *http.ServeMux) http.Handler {
 			writeError(w, http.StatusNotFound, apiError{Title: "Not found",
 				Description: "No route matches the path; GET /openapi.yaml lists the routes."})
 		default:
-			// A redirect, such as to a cleaned path.
-			for k, v := range rec.header {
-				w.Header()[k] = v
-			}
-			w.WriteHeader(rec.status)
+			writeError(w, http.StatusNotFound, apiError{Title: "Not found",
+				Description: "No route matches the path; GET /openapi.yaml lists the routes."})
 		}
 	})
 }

@@ -114,6 +114,10 @@ func TestUnmatchedRoutes(t *testing.T) {
 	is.Equal(r.status, http.StatusMethodNotAllowed)
 	is.Equal(r.apiError(t).Title, "Method not allowed")
 	is.True(strings.Contains(r.header.Get("Allow"), "GET"))
+
+	r = c.do(http.MethodGet, "//health")
+	is.Equal(r.status, http.StatusNotFound) // JSON, not the mux's HTML redirect
+	is.True(strings.Contains(r.apiError(t).Description, "use /health instead"))
 }
 
 func TestNewRejectsIncompleteConfig(t *testing.T) {
