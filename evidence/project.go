@@ -62,7 +62,7 @@ func (b *Builder) Project(ctx context.Context, estateID, projectKey string,
 		return nil, err
 	}
 
-	ref, err := b.reportProject(ctx, estateID, projectKey)
+	ref, err := b.gold.ProjectID(ctx, estateID, projectKey)
 	if err != nil || ref == "" {
 		return bundle, err
 	}
@@ -71,12 +71,6 @@ func (b *Builder) Project(ctx context.Context, estateID, projectKey string,
 		return nil, err
 	}
 	return bundle, nil
-}
-
-// reportProject returns the report_projects id of a project, or "" when
-// it has never been reported.
-func (b *Builder) reportProject(ctx context.Context, estateID, key string) (string, error) {
-	return b.gold.ProjectID(ctx, estateID, key)
 }
 
 func (b *Builder) components(ctx context.Context, projectID, estateID string, end time.Time,
@@ -209,7 +203,7 @@ func (b *Builder) Estate(ctx context.Context, estateID string, start, end time.T
 	}
 
 	for _, p := range projects {
-		ref, err := b.reportProject(ctx, estateID, p.Key)
+		ref, err := b.gold.ProjectID(ctx, estateID, p.Key)
 		if err != nil {
 			return nil, err
 		}

@@ -74,15 +74,7 @@ func (r *reviewRow) review() Review {
 		t := r.ResolvedAt.UTC()
 		rev.ResolvedAt = &t
 	}
-	rev.Subject.Scope = r.Scope
-	switch r.Scope {
-	case ScopeRepository:
-		rev.Subject.ID = r.RepositoryID.String
-	case ScopeProject:
-		rev.Subject.ID = r.ProjectID.String
-	default:
-		rev.Subject.ID = r.EstateID.String
-	}
+	rev.Subject = subjectOf(r.Scope, r.RepositoryID, r.ProjectID, r.EstateID)
 	return rev
 }
 
@@ -101,13 +93,7 @@ func (s *Store) MarkForReview(ctx context.Context, r Review) (Review, error) {
 		r.Issues = []ValidationIssue{}
 	}
 
-	var repoID, projectID any
-	switch r.Subject.Scope {
-	case ScopeRepository:
-		repoID = r.Subject.ID
-	case ScopeProject:
-		projectID = r.Subject.ID
-	}
+	repoID, projectID := r.Subject.columns()
 
 	var id string
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {

@@ -39,6 +39,30 @@ func (s Subject) validate() error {
 	return nil
 }
 
+// columns returns the repository_id and project_id values that store the
+// subject, NULL where the scope has none.
+func (s Subject) columns() (repositoryID, projectID any) {
+	switch s.Scope {
+	case ScopeRepository:
+		return s.ID, nil
+	case ScopeProject:
+		return nil, s.ID
+	}
+	return nil, nil
+}
+
+// subjectOf returns the subject a row of reports or report_reviews
+// names in its scope's column.
+func subjectOf(scope Scope, repositoryID, projectID, estateID sql.NullString) Subject {
+	switch scope {
+	case ScopeRepository:
+		return Subject{Scope: scope, ID: repositoryID.String}
+	case ScopeProject:
+		return Subject{Scope: scope, ID: projectID.String}
+	}
+	return Subject{Scope: scope, ID: estateID.String}
+}
+
 // column returns the reports column that holds the subject's id.
 func (s Subject) column() string {
 	switch s.Scope {
@@ -147,15 +171,7 @@ func (r *reportRow) report() Report {
 		LatencyMS: r.LatencyMS, PromptTokens: r.PromptTokens,
 		CompletionTokens: r.CompletionTokens, TotalTokens: r.TotalTokens,
 	}
-	rep.Subject.Scope = r.Scope
-	switch r.Scope {
-	case ScopeRepository:
-		rep.Subject.ID = r.RepositoryID.String
-	case ScopeProject:
-		rep.Subject.ID = r.ProjectID.String
-	default:
-		rep.Subject.ID = r.EstateID.String
-	}
+	rep.Subject = subjectOf(r.Scope, r.RepositoryID, r.ProjectID, r.EstateID)
 	return rep
 }
 
@@ -196,14 +212,7 @@ func (s *Store) Insert(ctx context.Context, r Report, coverage []int64) (Report,
 		}
 	}
 
-	var repoID, projectID any
-	switch r.Subject.Scope {
-	case ScopeRepository:
-		repoID = r.Subject.ID
-	case ScopeProject:
-		projectID = r.Subject.ID
-	}
-
+	repoID, projectID := r.Subject.columns()
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
 		// Runs for one subject take turns here, so that the overlap check
 		// and the insert see the same reports.

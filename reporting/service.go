@@ -159,6 +159,11 @@ func (s *Service) window(ctx context.Context, sub gold.Subject, opts RunOptions)
 		if err := s.notFuture(opts.End); err != nil {
 			return time.Time{}, time.Time{}, err
 		}
+		// An explicit window that overlaps another report would report its
+		// events twice; rejecting it here spares the bundle and the model.
+		if err := s.checkOverlap(ctx, sub, opts.Start.UTC(), opts.End.UTC()); err != nil {
+			return time.Time{}, time.Time{}, err
+		}
 		return opts.Start.UTC(), opts.End.UTC(), nil
 	}
 	if !opts.AsOf.IsZero() {
@@ -238,12 +243,6 @@ func (s *Service) run(ctx context.Context, a attempt) (Outcome, error) {
 	if existing != nil {
 		out.Report, out.Markdown = existing, a.render(*existing)
 		return out, s.write(ctx, a, *existing, out.Markdown, true)
-	}
-
-	// A window that overlaps another report would report its events
-	// twice: refuse it before paying for a model call.
-	if err := s.checkOverlap(ctx, a.subject, a.name, a.start, a.end); err != nil {
-		return out, err
 	}
 
 	started := time.Now()
@@ -331,14 +330,13 @@ func (s *Service) run(ctx context.Context, a attempt) (Outcome, error) {
 
 // checkOverlap returns an error wrapping gold.ErrOverlap when another
 // report of the subject overlaps the window without being it.
-func (s *Service) checkOverlap(ctx context.Context, sub gold.Subject, name string,
-	start, end time.Time) error {
+func (s *Service) checkOverlap(ctx context.Context, sub gold.Subject, start, end time.Time) error {
 	clash, err := s.gold.Overlapping(ctx, sub, start, end)
 	if err != nil || clash == nil {
 		return err
 	}
-	return fmt.Errorf("window %s to %s of %s: %w (report %s covers %s to %s)",
-		start.Format(time.RFC3339), end.Format(time.RFC3339), name, gold.ErrOverlap,
+	return fmt.Errorf("window %s to %s of %s %s: %w (report %s covers %s to %s)",
+		start.Format(time.RFC3339), end.Format(time.RFC3339), sub.Scope, sub.ID, gold.ErrOverlap,
 		clash.ID, clash.WindowStart.Format(time.RFC3339), clash.WindowEnd.Format(time.RFC3339))
 }
 
@@ -413,9 +411,6 @@ func (s *Service) RunRepository(ctx context.Context, repositoryID string, opts R
 	sub := gold.Subject{Scope: gold.ScopeRepository, ID: repositoryID}
 	start, end, err := s.window(ctx, sub, opts)
 	if err != nil {
-		return Outcome{}, err
-	}
-	if err := s.checkOverlap(ctx, sub, repositoryID, start, end); err != nil {
 		return Outcome{}, err
 	}
 	b, err := s.builder.Repository(ctx, repositoryID, start, end)
