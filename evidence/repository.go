@@ -191,6 +191,7 @@ func factsQuery(d store.Dialect) string {
 	if d == store.Postgres {
 		payload, materialized, order = "CAST(ef.payload AS jsonb)", "MATERIALIZED", ""
 	}
+
 	return `WITH f AS ` + materialized + ` (
 		SELECT id, event_type, occurred_at,
 			CASE WHEN event_type = 'github.commit' THEN ` + keyText(d, "sha") + `

@@ -259,7 +259,7 @@ func TestReviewMarkers(t *testing.T) {
 		is.Equal(resolved.State, gold.ReviewResolved)
 		is.True(resolved.ResolvedAt != nil)
 		_, err = s.ResolveReview(ctx, first.ID, "again")
-		is.True(errors.Is(err, gold.ErrAlreadyResolved)) // the first note stands
+		is.True(errors.Is(err, gold.ErrAlreadyResolved)) // the first note is kept
 
 		// A later failure of the same window updates the marker but keeps
 		// the operator's resolution.

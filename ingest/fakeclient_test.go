@@ -12,20 +12,20 @@ import (
 	"github.com/ghillie/ghillie/ingest"
 )
 
-// fakeGitHub serves the port from memory the way GitHub pages: history
-// newest first filtered by commit time and path, pull requests and
-// issues newest updated first with keyset cursors, so an item updated
-// between pages moves without making another one skipped.
+// fakeGitHub serves the port from memory, paging the way GitHub does.
+// History runs newest first, filtered by commit time and path. Pull
+// requests and issues run newest updated first with keyset cursors, so
+// an item updated between pages moves without another being skipped.
 type fakeGitHub struct {
 	mu sync.Mutex
 
-	branch   string // the branch that exists; GitHub's default
-	commits  []fakeCommit
-	prs      []ingest.PullRequest
-	issues   []ingest.Issue
-	refused  map[string]bool // stream name -> return FORBIDDEN
-	failures map[int]error   // Activity call number (from 1) -> error
-	before   func(call int)  // runs before each Activity call returns
+	branch    string // the branch that exists; GitHub's default
+	commits   []fakeCommit
+	prs       []ingest.PullRequest
+	issues    []ingest.Issue
+	forbidden map[string]bool // stream name -> return FORBIDDEN
+	failures  map[int]error   // Activity call number (from 1) -> error
+	before    func(call int)  // runs before each Activity call returns
 
 	queries   []ingest.ActivityQuery
 	fileCalls []string
@@ -40,7 +40,7 @@ type fakeCommit struct {
 }
 
 func newFakeGitHub() *fakeGitHub {
-	return &fakeGitHub{branch: "main", refused: map[string]bool{}, failures: map[int]error{}}
+	return &fakeGitHub{branch: "main", forbidden: map[string]bool{}, failures: map[int]error{}}
 }
 
 func (f *fakeGitHub) addCommit(oid string, at time.Time, author string, files ...string) {
@@ -156,15 +156,15 @@ func (f *fakeGitHub) Activity(ctx context.Context, q ingest.ActivityQuery) (*ing
 		act.Commits = f.history(q.Commits, "")
 	}
 	if q.PullRequests != nil {
-		if f.refused["pull_request"] {
-			act.Errors = append(act.Errors, refusal("pull_request", "repository.pullRequests"))
+		if f.forbidden["pull_request"] {
+			act.Errors = append(act.Errors, forbiddenError("pull_request", "repository.pullRequests"))
 		} else {
 			act.PullRequests = f.pullRequests(q.PullRequests)
 		}
 	}
 	if q.Issues != nil {
-		if f.refused["issue"] {
-			act.Errors = append(act.Errors, refusal("issue", "repository.issues"))
+		if f.forbidden["issue"] {
+			act.Errors = append(act.Errors, forbiddenError("issue", "repository.issues"))
 		} else {
 			act.Issues = f.issuePage(q.Issues)
 		}
@@ -177,7 +177,7 @@ func (f *fakeGitHub) Activity(ctx context.Context, q ingest.ActivityQuery) (*ing
 	return act, nil
 }
 
-func refusal(stream, path string) ingest.PartialError {
+func forbiddenError(stream, path string) ingest.PartialError {
 	return ingest.PartialError{Stream: stream, Path: path, Type: "FORBIDDEN",
 		Message: "Resource not accessible by integration"}
 }

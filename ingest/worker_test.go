@@ -508,7 +508,7 @@ func TestOneFailingStreamKeepsTheOthers(t *testing.T) {
 		h := newHarness(t, db, ingest.Config{})
 		h.gh.addCommit("abc", t0.Add(-time.Hour), "dev")
 		h.gh.putIssue(issue(1, t0.Add(-time.Hour)))
-		h.gh.refused["issue"] = true
+		h.gh.forbidden["issue"] = true
 
 		res, err := h.w.IngestRepository(context.Background(), testRepo())
 		is.True(err != nil)
@@ -523,7 +523,7 @@ func TestOneFailingStreamKeepsTheOthers(t *testing.T) {
 		is.Equal(len(failed), 1)
 		is.Equal(failed[0]["error_category"], "client_error")
 
-		h.gh.refused["issue"] = false
+		h.gh.forbidden["issue"] = false
 		h.clock.set(t0.Add(time.Hour))
 		h.run(t, testRepo())
 		is.Equal(len(rawRows(t, db, "github.issue")), 1)

@@ -92,13 +92,13 @@ func TestReportCommands(t *testing.T) {
 			is.True(strings.Contains(r.stdout, "Estate status report"))
 			r = run(t, env, "-o", "json", "report", "show", "--scope", "estate", "--estate-key", "wildside")
 			is.Equal(r.code, cli.ExitOK)
-			var shown struct {
+			var printed struct {
 				Scope    string `json:"scope"`
 				Markdown string `json:"markdown"`
 			}
-			is.NoErr(json.Unmarshal([]byte(r.stdout), &shown))
-			is.Equal(shown.Scope, "estate")
-			is.True(strings.HasPrefix(shown.Markdown, "# "))
+			is.NoErr(json.Unmarshal([]byte(r.stdout), &printed))
+			is.Equal(printed.Scope, "estate")
+			is.True(strings.HasPrefix(printed.Markdown, "# "))
 
 			r = run(t, env, "-o", "json", "metrics", "reporting", "--from", "2000-01-01T00:00:00Z",
 				"--to", "2100-01-01T00:00:00Z", "--estate-key", "wildside")

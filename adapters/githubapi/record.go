@@ -103,9 +103,9 @@ type indexEntry struct {
 	RateLimited bool   `json:"rate_limited,omitempty"`
 }
 
-// keptHeaders are the response headers a recording keeps, besides those
+// recordedHeaders are the response headers a recording keeps, besides those
 // starting with X-Ratelimit-.
-var keptHeaders = []string{"Content-Type", "Link", "Retry-After"}
+var recordedHeaders = []string{"Content-Type", "Link", "Retry-After"}
 
 // Recorder is an http.RoundTripper that sends each request through the
 // next RoundTripper and saves the exchange in a directory, for a
@@ -240,7 +240,7 @@ func (r *Recorder) save(req *http.Request, body []byte, resp *http.Response,
 // took the short name.
 func (r *Recorder) fileName(key string, sequence int) string {
 	name := fmt.Sprintf("%s-%03d.json", key[:16], sequence)
-	if other, taken := r.files[name]; taken && other != key {
+	if other, used := r.files[name]; used && other != key {
 		name = fmt.Sprintf("%s-%03d.json", key, sequence)
 	}
 	return name
@@ -356,8 +356,8 @@ func isAppTokenPath(path string) bool {
 // keepHeader reports whether a recording keeps a response header.
 func keepHeader(name string) bool {
 	name = http.CanonicalHeaderKey(name)
-	for _, kept := range keptHeaders {
-		if name == kept {
+	for _, allowed := range recordedHeaders {
+		if name == allowed {
 			return true
 		}
 	}
