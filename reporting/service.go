@@ -450,6 +450,44 @@ func (s *Service) RunRepository(ctx context.Context, repositoryID string, opts R
 		WindowEnd: end, Skipped: true}, nil
 }
 
+// HasEvents reports whether the window that RunRepository would report
+// on with opts holds an event that no report of the repository covers
+// (the window's or a late one, as the repository's bundle collects them),
+// without building its evidence. Background jobs use it to skip
+// repositories with nothing to report before they queue a report.
+func (s *Service) HasEvents(ctx context.Context, repositoryID string, opts RunOptions) (bool, error) {
+	sub := gold.Subject{Scope: gold.ScopeRepository, ID: repositoryID}
+	start, end, err := s.window(ctx, sub, opts)
+	if err != nil {
+		return false, err
+	}
+
+	// Like the bundle, look back to the first report's start, for events
+	// that arrived after their window was reported.
+	var first *store.Time
+	err = s.db.GetContext(ctx, &first, s.db.Rebind(`SELECT min(window_start) FROM reports
+		WHERE scope = 'repository' AND repository_id = ?`), repositoryID)
+	if err != nil {
+		return false, fmt.Errorf("read reports of repository %s: %w", repositoryID, store.Classify(err))
+	}
+	if first != nil && first.Before(start) {
+		start = first.Time
+	}
+
+	var found []int
+	err = s.db.SelectContext(ctx, &found, s.db.Rebind(`SELECT 1 FROM event_facts ef
+		JOIN repositories r ON ef.repo_external_id = r.github_owner || '/' || r.github_name
+		WHERE r.id = ? AND ef.occurred_at >= ? AND ef.occurred_at < ?
+		AND NOT EXISTS (
+			SELECT 1 FROM report_coverage rc JOIN reports g ON g.id = rc.report_id
+			WHERE rc.event_fact_id = ef.id AND g.scope = 'repository' AND g.repository_id = r.id)
+		LIMIT 1`), repositoryID, store.NewTime(start), store.NewTime(end))
+	if err != nil {
+		return false, fmt.Errorf("look for events of repository %s: %w", repositoryID, store.Classify(err))
+	}
+	return len(found) > 0, nil
+}
+
 // estateKey returns an estate's key.
 func (s *Service) estateKey(ctx context.Context, estateID string) (string, error) {
 	var key string
@@ -611,22 +649,46 @@ func (s *Service) RunEstateAll(ctx context.Context, estateID string, opts RunOpt
 		opts.AsOf = s.now()
 	}
 
+	outcomes, repoErr := s.RunEstateRepositories(ctx, estateID, opts)
+	rollups, err := s.runRollups(ctx, estateID, opts, repoErr != nil)
+	return append(outcomes, rollups...), errors.Join(repoErr, err)
+}
+
+// RunEstateRollups reports on every project of the estate, ordered by
+// key, then on the estate itself, all with one window end. It is the
+// second half of RunEstateAll, for callers that report on the
+// repositories by other means, such as one background job each, and
+// must call it only once every repository report has succeeded. A
+// failed project report leaves the estate unwritten, with an outcome
+// whose Err is ErrNotRun.
+func (s *Service) RunEstateRollups(ctx context.Context, estateID string, opts RunOptions) ([]Outcome, error) {
+	if opts.AsOf.IsZero() && opts.Start.IsZero() {
+		opts.AsOf = s.now()
+	}
+	return s.runRollups(ctx, estateID, opts, false)
+}
+
+// runRollups writes the project and estate reports of an estate. When
+// repositoryFailed is set, it writes none and returns ErrNotRun outcomes.
+func (s *Service) runRollups(ctx context.Context, estateID string, opts RunOptions,
+	repositoryFailed bool) ([]Outcome, error) {
 	estateKey, err := s.estateKey(ctx, estateID)
 	if err != nil {
 		return nil, err
 	}
-	outcomes, repoErr := s.RunEstateRepositories(ctx, estateID, opts)
-	errs := []error{repoErr}
 
 	var keys []string
 	err = s.db.SelectContext(ctx, &keys, s.db.Rebind(`SELECT key FROM projects
 		WHERE estate_id = ? ORDER BY key`), estateID)
 	if err != nil {
-		return outcomes, fmt.Errorf("list projects of estate %s: %w", estateKey, store.Classify(err))
+		return nil, fmt.Errorf("list projects of estate %s: %w", estateKey, store.Classify(err))
 	}
-	failed := repoErr != nil
+
+	var outcomes []Outcome
+	var errs []error
+	failed := repositoryFailed
 	for _, key := range keys {
-		if failed && repoErr != nil {
+		if repositoryFailed {
 			outcomes = append(outcomes, Outcome{Scope: gold.ScopeProject, Subject: key, Err: ErrNotRun})
 			continue
 		}

@@ -368,3 +368,36 @@ func TestFailedRepositoryLeavesRollUpsUnwritten(t *testing.T) {
 		is.Equal(n, 0)
 	})
 }
+
+func TestHasEvents(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		is := is.New(t)
+		ctx := context.Background()
+		f := newEstate(t, db)
+		s := newServiceAt(t, db, status.NewMock(), "", asOf.Add(30*24*time.Hour))
+		opts := reporting.RunOptions{AsOf: asOf}
+
+		has, err := s.HasEvents(ctx, f.repoID, opts)
+		is.NoErr(err)
+		is.True(has) // the fixture's commit, the day before asOf
+
+		other, err := registry.NewService(db, nil).Get(ctx, "leynos", "ortho-config")
+		is.NoErr(err)
+		has, err = s.HasEvents(ctx, other.ID, opts)
+		is.NoErr(err)
+		is.True(!has)
+
+		// Once reported, the commit is covered; a late commit from inside
+		// the reported window is found for the next window.
+		_, err = s.RunRepository(ctx, f.repoID, opts)
+		is.NoErr(err)
+		next := reporting.RunOptions{AsOf: asOf.Add(7 * 24 * time.Hour)}
+		has, err = s.HasEvents(ctx, f.repoID, next)
+		is.NoErr(err)
+		is.True(!has)
+		f.commit(t, "late", "fix: a late commit", asOf.Add(-48*time.Hour))
+		has, err = s.HasEvents(ctx, f.repoID, next)
+		is.NoErr(err)
+		is.True(has)
+	})
+}

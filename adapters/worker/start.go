@@ -1,0 +1,113 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/ghillie/ghillie/runs"
+	"github.com/ghillie/ghillie/store"
+)
+
+// startRun records a run and queues its first job in one transaction, so
+// there is never a run without a job or a job without its run.
+func (q *Queue) startRun(ctx context.Context, kind runs.Kind, scope runs.Scope, subject string,
+	args func(runID string) river.JobArgs) (runs.Run, error) {
+	var run runs.Run
+	err := q.db.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		if run, err = q.runs.Create(ctx, tx, kind, scope, subject); err != nil {
+			return err
+		}
+		if scope == runs.ScopeRepository {
+			// A repository run is one unit, planned from the start.
+			if err := q.runs.Plan(ctx, tx, run.ID, 1); err != nil {
+				return err
+			}
+		}
+		return q.insertTx(ctx, tx, args(run.ID))
+	})
+	if err != nil {
+		return runs.Run{}, err
+	}
+	return q.runs.Get(ctx, run.ID)
+}
+
+// StartIngestion queues an ingestion run of one repository ("owner/name",
+// with ScopeRepository) or of an estate's repositories with ingestion
+// enabled (an estate key, with ScopeEstate), and returns the queued run.
+// An unknown repository or estate is an error wrapping the registry's
+// not-found errors, and nothing is queued.
+func (q *Queue) StartIngestion(ctx context.Context, scope runs.Scope, subject string) (runs.Run, error) {
+	switch scope {
+	case runs.ScopeRepository:
+		repo, err := q.registry.GetBySlug(ctx, subject)
+		if err != nil {
+			return runs.Run{}, err
+		}
+		return q.startRun(ctx, runs.KindIngestion, scope, repo.Slug(), func(id string) river.JobArgs {
+			return IngestRepositoryArgs{RunID: id, Owner: repo.Owner, Name: repo.Name}
+		})
+	case runs.ScopeEstate:
+		if _, err := q.estateID(ctx, subject); err != nil {
+			return runs.Run{}, errors.Unwrap(err)
+		}
+		return q.startRun(ctx, runs.KindIngestion, scope, subject, func(id string) river.JobArgs {
+			return IngestEstateArgs{RunID: id, EstateKey: subject}
+		})
+	}
+	return runs.Run{}, fmt.Errorf("invalid run scope %q: use %q or %q", scope,
+		runs.ScopeRepository, runs.ScopeEstate)
+}
+
+// StartReports queues a report run of one repository or of an estate, the
+// estate's projects and the estate itself, for windows that end at asOf
+// (the current time when zero), and returns the queued run.
+func (q *Queue) StartReports(ctx context.Context, scope runs.Scope, subject string,
+	asOf time.Time) (runs.Run, error) {
+	if asOf.IsZero() {
+		asOf = time.Now()
+	}
+	asOf = asOf.UTC()
+
+	switch scope {
+	case runs.ScopeRepository:
+		repo, err := q.registry.GetBySlug(ctx, subject)
+		if err != nil {
+			return runs.Run{}, err
+		}
+		return q.startRun(ctx, runs.KindReport, scope, repo.Slug(), func(id string) river.JobArgs {
+			return ReportRepositoryArgs{RunID: id, RepositoryID: repo.ID, Slug: repo.Slug(), AsOf: asOf}
+		})
+	case runs.ScopeEstate:
+		if _, err := q.estateID(ctx, subject); err != nil {
+			return runs.Run{}, errors.Unwrap(err)
+		}
+		return q.startRun(ctx, runs.KindReport, scope, subject, func(id string) river.JobArgs {
+			return ReportEstateArgs{RunID: id, EstateKey: subject, AsOf: asOf}
+		})
+	}
+	return runs.Run{}, fmt.Errorf("invalid run scope %q: use %q or %q", scope,
+		runs.ScopeRepository, runs.ScopeEstate)
+}
+
+// ImportCatalogue queues a catalogue import and returns the job's id.
+func (q *Queue) ImportCatalogue(ctx context.Context, args ImportCatalogueArgs) (int64, error) {
+	if args.EstateKey == "" || (args.Path == "" && args.Checkout == "") {
+		return 0, errors.New("queue a catalogue import: set the estate key and a path or a checkout")
+	}
+	res, err := q.client.Insert(ctx, args, nil)
+	if err != nil {
+		return 0, fmt.Errorf("queue the catalogue import of estate %s: %w", args.EstateKey, err)
+	}
+	return res.Job.ID, nil
+}
+
+// Transform queues a transform of the pending raw events, unless one is
+// already waiting to start.
+func (q *Queue) Transform(ctx context.Context) error {
+	return q.db.InTx(ctx, func(tx *store.Tx) error { return q.queueTransform(ctx, tx) })
+}

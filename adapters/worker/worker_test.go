@@ -1,0 +1,283 @@
+package worker_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/matryer/is"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/ghillie/ghillie/adapters/githubapi"
+	"github.com/ghillie/ghillie/adapters/githubapi/githubtest"
+	"github.com/ghillie/ghillie/adapters/worker"
+	"github.com/ghillie/ghillie/bronze"
+	"github.com/ghillie/ghillie/catalogue"
+	"github.com/ghillie/ghillie/evidence"
+	"github.com/ghillie/ghillie/registry"
+	"github.com/ghillie/ghillie/reporting"
+	"github.com/ghillie/ghillie/runs"
+	"github.com/ghillie/ghillie/silver"
+	"github.com/ghillie/ghillie/status"
+	"github.com/ghillie/ghillie/store"
+	"github.com/ghillie/ghillie/store/storetest"
+)
+
+// asOf is the end of the windows the tests report on.
+var asOf = time.Date(2024, 7, 14, 0, 0, 0, 0, time.UTC)
+
+const example = "../../examples/wildside-catalogue.yaml"
+
+// migrated returns a database with Ghillie's and River's tables, the
+// example estate imported and synced.
+func migrated(t *testing.T, db *store.DB) {
+	t.Helper()
+	ctx := context.Background()
+
+	if err := worker.Migrate(ctx, db, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := catalogue.NewImporter(db, nil).ImportFile(ctx, catalogue.Estate{Key: "wildside"},
+		example, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := registry.NewService(db, nil).Sync(ctx, "wildside"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// commit stores a refined commit of a repository, the day before asOf.
+func commit(t *testing.T, db *store.DB, slug, sha string) {
+	t.Helper()
+
+	owner, name, _ := strings.Cut(slug, "/")
+	at := asOf.Add(-24 * time.Hour)
+	env := bronze.Envelope{SourceSystem: "github", SourceEventID: slug + "@" + sha,
+		EventType: "github.commit", RepoExternalID: slug, OccurredAt: at, Payload: map[string]any{
+			"sha": sha, "message": "feat: add walks", "repo_owner": owner, "repo_name": name,
+			"committed_at": at.Format(time.RFC3339), "default_branch": "main"}}
+	if _, err := bronze.NewWriter(db).WriteBatch(context.Background(), []bronze.Envelope{env}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := silver.NewTransformer(db, nil).ProcessPending(context.Background(), 0); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// start returns a started queue of cfg with fast polling and retries.
+func start(t *testing.T, cfg worker.Config) *worker.Queue {
+	t.Helper()
+
+	cfg.PollInterval = 50 * time.Millisecond
+	cfg.RetryDelay = 10 * time.Millisecond
+	if cfg.ReportSchedule == "" {
+		cfg.ReportSchedule = "off"
+	}
+	q, err := worker.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := q.Stop(ctx); err != nil {
+			t.Errorf("stop: %v", err)
+		}
+	})
+	return q
+}
+
+// wait returns the run once it has finished.
+func wait(t *testing.T, s *runs.Store, id string, within time.Duration) runs.Run {
+	t.Helper()
+
+	deadline := time.Now().Add(within)
+	for {
+		r, err := s.Get(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.State.Terminal() {
+			return r
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("run %s still %s after %s: %+v", id, r.State, within, r)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func countReports(t *testing.T, db *store.DB, scope string) int {
+	t.Helper()
+
+	var n int
+	if err := db.Get(&n, db.Rebind(`SELECT count(*) FROM reports WHERE scope = ?`), scope); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestEstateReportRun(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		is := is.New(t)
+		migrated(t, db)
+		commit(t, db, "leynos/wildside", "c1")
+		sink := t.TempDir()
+		cfg := reporting.DefaultConfig
+		cfg.SinkPath = sink
+		q := start(t, worker.Config{DB: db, Model: status.NewMock(), Reporting: cfg})
+
+		run, err := q.StartReports(context.Background(), runs.ScopeEstate, "wildside", asOf)
+		is.NoErr(err)
+		is.Equal(run.State, runs.StateQueued)
+
+		run = wait(t, q.Runs(), run.ID, time.Minute)
+		is.Equal(run.State, runs.StateSucceeded)
+		is.Equal(*run.Total, 7) // six repositories and the roll-up
+		is.Equal(run.Succeeded, 2)
+		is.Equal(run.Skipped, 5) // only leynos/wildside has events
+
+		is.Equal(countReports(t, db, "repository"), 1)
+		is.Equal(countReports(t, db, "project"), 2)
+		is.Equal(countReports(t, db, "estate"), 1)
+		_, err = os.Stat(filepath.Join(sink, "leynos", "wildside", "latest.md"))
+		is.NoErr(err) // GHILLIE_REPORT_SINK_PATH is honoured
+		_, err = os.Stat(filepath.Join(sink, "estates", "wildside", "latest.md"))
+		is.NoErr(err)
+	})
+}
+
+// failing fails every repository summary.
+type failing struct{ *status.Mock }
+
+func (failing) SummarizeRepository(context.Context, *evidence.RepositoryBundle) (status.Result, error) {
+	return status.Result{}, errors.New("model endpoint answered 500")
+}
+
+func TestFailedReportRetriesThenFails(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		is := is.New(t)
+		ctx := context.Background()
+		migrated(t, db)
+		commit(t, db, "leynos/wildside", "c1")
+		q := start(t, worker.Config{DB: db, Model: failing{status.NewMock()}, MaxAttempts: 3})
+
+		run, err := q.StartReports(ctx, runs.ScopeEstate, "wildside", asOf)
+		is.NoErr(err)
+		run = wait(t, q.Runs(), run.ID, time.Minute)
+
+		// The failed repository leaves the roll-ups unwritten; the
+		// skipped ones make the run partial rather than failed.
+		is.Equal(run.State, runs.StatePartial)
+		is.Equal(run.Failed, 2)
+		is.Equal(countReports(t, db, "project"), 0)
+		details := map[string]string{}
+		for _, u := range run.Units {
+			details[u.Name] = u.Detail
+		}
+		is.True(strings.Contains(details["leynos/wildside"], "model endpoint answered 500"))
+		is.True(strings.Contains(details[runs.RollupUnit], "1 repository reports failed"))
+
+		// The job is kept with the error of each of its attempts, once
+		// River has recorded the last one.
+		var jobs *river.JobListResult
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			jobs, err = q.Client().JobList(ctx, river.NewJobListParams().
+				Kinds(worker.KindReportRepository).States(rivertype.JobStateDiscarded))
+			is.NoErr(err)
+			if len(jobs.Jobs) > 0 || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		is.Equal(len(jobs.Jobs), 1)
+		is.Equal(len(jobs.Jobs[0].Errors), 3)
+		is.True(strings.Contains(jobs.Jobs[0].Errors[2].Error, "model endpoint answered 500"))
+	})
+}
+
+func TestRepositoryRuns(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		is := is.New(t)
+		ctx := context.Background()
+		migrated(t, db)
+		q := start(t, worker.Config{DB: db, Model: status.NewMock()})
+
+		_, err := q.StartReports(ctx, runs.ScopeRepository, "nobody/nothing", asOf)
+		is.True(errors.Is(err, registry.ErrRepositoryNotFound))
+		_, err = q.StartIngestion(ctx, runs.ScopeEstate, "nowhere")
+		is.True(errors.Is(err, registry.ErrEstateNotFound))
+
+		// Without events the repository's report is skipped.
+		run, err := q.StartReports(ctx, runs.ScopeRepository, "leynos/wildside", asOf)
+		is.NoErr(err)
+		run = wait(t, q.Runs(), run.ID, time.Minute)
+		is.Equal(run.State, runs.StateSucceeded)
+		is.Equal(run.Skipped, 1)
+
+		// Without GitHub access ingestion fails at once, with the fix.
+		run, err = q.StartIngestion(ctx, runs.ScopeRepository, "leynos/wildside")
+		is.NoErr(err)
+		run = wait(t, q.Runs(), run.ID, time.Minute)
+		is.Equal(run.State, runs.StateFailed)
+		is.True(strings.Contains(run.Units[0].Detail, "GHILLIE_GITHUB_TOKEN"))
+	})
+}
+
+// fakeRepository is a repository with one commit an hour ago.
+func fakeRepository(owner, name string) *githubtest.Repository {
+	at := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+	return &githubtest.Repository{Owner: owner, Name: name, DefaultBranch: "main",
+		Commits: []githubtest.Commit{{
+			OID: strings.Repeat("b", 40), MessageHeadline: "Plan the next release",
+			AuthoredDate: at, CommittedDate: at,
+			Author: githubtest.GitActor{Name: "Dev One", Email: "dev1@example.invalid"},
+		}}}
+}
+
+func TestEstateIngestionRun(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		is := is.New(t)
+		ctx := context.Background()
+		migrated(t, db)
+
+		// Two of the estate's six repositories exist on the fake GitHub;
+		// the others fail for good with GitHub's not-found response.
+		server := githubtest.NewServer(t, githubtest.Options{},
+			fakeRepository("leynos", "wildside"), fakeRepository("leynos", "ortho-config"))
+		client, err := githubapi.New(githubapi.Config{Token: githubtest.DefaultToken, APIURL: server.URL})
+		is.NoErr(err)
+		q := start(t, worker.Config{DB: db, GitHub: client, MaxAttempts: 2})
+
+		run, err := q.StartIngestion(ctx, runs.ScopeEstate, "wildside")
+		is.NoErr(err)
+		run = wait(t, q.Runs(), run.ID, time.Minute)
+		is.Equal(*run.Total, 6)
+		is.Equal(run.Succeeded, 2)
+		is.Equal(run.State, runs.StatePartial)
+
+		// The ingested commits are refined by the transform job that the
+		// ingestion queued.
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			var n int
+			is.NoErr(db.Get(&n, `SELECT count(*) FROM commits`))
+			if n == 2 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d commits in Silver, want 2", n)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	})
+}
