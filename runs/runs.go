@@ -143,12 +143,14 @@ func (s *Store) Start(ctx context.Context, id string) error {
 	return nil
 }
 
-// Plan sets the number of units of the run, in tx, which should also hold
-// the jobs of those units. A run planned with no units has finished.
-// Planning a run again keeps the first plan.
-func (s *Store) Plan(ctx context.Context, tx *store.Tx, id string, units int) error {
+// Plan sets the number of units of the run in tx, which should also
+// queue the jobs of those units, and reports whether it did. A run
+// planned with no units has finished. A run planned before keeps its
+// first plan, and Plan returns false, so a planning job that runs again
+// after its worker died queues no second set of jobs.
+func (s *Store) Plan(ctx context.Context, tx *store.Tx, id string, units int) (bool, error) {
 	if units < 0 {
-		return fmt.Errorf("plan run %s with %d units: the count cannot be negative", id, units)
+		return false, fmt.Errorf("plan run %s with %d units: the count cannot be negative", id, units)
 	}
 
 	now := store.NewTime(s.now())
@@ -156,13 +158,17 @@ func (s *Store) Plan(ctx context.Context, tx *store.Tx, id string, units int) er
 	if units == 0 {
 		finished = now
 	}
-	_, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE runs
+	res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE runs
 		SET units_total = ?, started_at = coalesce(started_at, ?), finished_at = ?
 		WHERE id = ? AND units_total IS NULL`), units, now, finished, id)
 	if err != nil {
-		return fmt.Errorf("plan run %s: %w", id, store.Classify(err))
+		return false, fmt.Errorf("plan run %s: %w", id, store.Classify(err))
 	}
-	return nil
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("plan run %s: %w", id, store.Classify(err))
+	}
+	return n == 1, nil
 }
 
 // Fail records why the run could not be planned. The run has failed.

@@ -29,7 +29,13 @@ func create(t *testing.T, db *store.DB, s *runs.Store) runs.Run {
 func plan(t *testing.T, db *store.DB, s *runs.Store, id string, n int) {
 	t.Helper()
 
-	err := db.InTx(context.Background(), func(tx *store.Tx) error { return s.Plan(context.Background(), tx, id, n) })
+	err := db.InTx(context.Background(), func(tx *store.Tx) error {
+		planned, err := s.Plan(context.Background(), tx, id, n)
+		if err == nil && !planned {
+			t.Errorf("run %s was planned before", id)
+		}
+		return err
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,6 +176,28 @@ func TestFinishReportsLastOnce(t *testing.T) {
 		}
 		if got := get(t, s, r.ID); got.State != runs.StateSucceeded || got.Succeeded != n {
 			t.Fatalf("run = %s with %d succeeded, want succeeded with %d", got.State, got.Succeeded, n)
+		}
+	})
+}
+
+func TestPlanOnce(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		s := runs.New(db)
+		r := create(t, db, s)
+		plan(t, db, s, r.ID, 3)
+
+		err := db.InTx(context.Background(), func(tx *store.Tx) error {
+			planned, err := s.Plan(context.Background(), tx, r.ID, 5)
+			if planned {
+				t.Error("a second plan was accepted")
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := get(t, s, r.ID); *got.Total != 3 {
+			t.Fatalf("total = %d, want the first plan's 3", *got.Total)
 		}
 	})
 }

@@ -112,6 +112,10 @@ type Config struct {
 	// RetryDelay, when set, replaces River's exponential backoff with a
 	// fixed delay between attempts. It is for tests.
 	RetryDelay time.Duration
+
+	// ID names this worker process in the attempted_by list of the jobs
+	// it works; River makes one of the host name and the time when empty.
+	ID string
 }
 
 // Queue adds jobs and, unless it is insert-only, works them.
@@ -206,6 +210,7 @@ func New(cfg Config) (*Queue, error) {
 	}
 
 	riverCfg := &river.Config{
+		ID:                   cfg.ID,
 		Logger:               riverLogger(logger),
 		MaxAttempts:          cfg.MaxAttempts,
 		JobTimeout:           cfg.JobTimeout,

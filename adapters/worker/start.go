@@ -24,7 +24,7 @@ func (q *Queue) startRun(ctx context.Context, kind runs.Kind, scope runs.Scope, 
 		}
 		if scope == runs.ScopeRepository {
 			// A repository run is one unit, planned from the start.
-			if err := q.runs.Plan(ctx, tx, run.ID, 1); err != nil {
+			if _, err := q.runs.Plan(ctx, tx, run.ID, 1); err != nil {
 				return err
 			}
 		}

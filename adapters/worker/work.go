@@ -312,7 +312,8 @@ func (w *ingestEstateWorker) Work(ctx context.Context, job *river.Job[IngestEsta
 			return err
 		}
 		return w.q.db.InTx(ctx, func(tx *store.Tx) error {
-			if err := w.q.runs.Plan(ctx, tx, a.RunID, len(repos)); err != nil {
+			planned, err := w.q.runs.Plan(ctx, tx, a.RunID, len(repos))
+			if err != nil || !planned {
 				return err
 			}
 			for _, r := range repos {
@@ -447,7 +448,8 @@ func (w *reportEstateWorker) Work(ctx context.Context, job *river.Job[ReportEsta
 		}
 
 		return w.q.db.InTx(ctx, func(tx *store.Tx) error {
-			if err := w.q.runs.Plan(ctx, tx, a.RunID, len(repos)+1); err != nil {
+			planned, err := w.q.runs.Plan(ctx, tx, a.RunID, len(repos)+1)
+			if err != nil || !planned {
 				return err
 			}
 			for _, s := range skips {
