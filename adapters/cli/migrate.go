@@ -19,8 +19,9 @@ func (a *app) migrateCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "migrate",
 		Short: "Create or upgrade the database schema",
-		Long: "Apply every schema migration the database lacks. Running it on an up-to-date\n" +
-			"database changes nothing. A SQLite file is created if it does not exist.",
+		Long: "Apply every schema migration the database lacks, including the tables of the\n" +
+			"job queue that 'ghillie worker' uses. Running it on an up-to-date database\n" +
+			"changes nothing. A SQLite file is created if it does not exist.",
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -35,7 +36,7 @@ func (a *app) migrateCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := store.Migrate(ctx, db, store.MigrationOptions{Logger: a.logger}); err != nil {
+			if err := migrateAll(ctx, db, a.logger); err != nil {
 				return err
 			}
 			to, _, err := store.SchemaVersion(ctx, db)

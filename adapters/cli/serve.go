@@ -153,12 +153,12 @@ func (a *app) serve(ctx context.Context) error {
 	if err := fxApp.Err(); err != nil {
 		return err
 	}
-	return a.runUntilSignal(ctx, fxApp)
+	return a.runUntilSignal(ctx, fxApp, "serve")
 }
 
 // runUntilSignal starts the application and stops it on SIGTERM, SIGINT,
 // the end of ctx, or a shutdown that a component requests.
-func (a *app) runUntilSignal(ctx context.Context, fxApp *fx.App) error {
+func (a *app) runUntilSignal(ctx context.Context, fxApp *fx.App, role string) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -171,10 +171,10 @@ func (a *app) runUntilSignal(ctx context.Context, fxApp *fx.App) error {
 	var exitCode int
 	select {
 	case <-ctx.Done():
-		a.logger.Info("ghillie.serve.stopping", "reason", "signal or cancelled context")
+		a.logger.Info("ghillie."+role+".stopping", "reason", "signal or cancelled context")
 	case sig := <-fxApp.Wait():
 		exitCode = sig.ExitCode
-		a.logger.Info("ghillie.serve.stopping", "reason", "shutdown requested",
+		a.logger.Info("ghillie."+role+".stopping", "reason", "shutdown requested",
 			"exit_code", exitCode)
 	}
 
@@ -187,6 +187,6 @@ func (a *app) runUntilSignal(ctx context.Context, fxApp *fx.App) error {
 	if exitCode != 0 {
 		return errors.New("the HTTP server failed; its log line 'http.server.failed' has the error")
 	}
-	a.logger.Info("ghillie.serve.stopped")
+	a.logger.Info("ghillie." + role + ".stopped")
 	return nil
 }
