@@ -18,8 +18,10 @@ import (
 	"go.uber.org/fx/fxevent"
 
 	"github.com/ghillie/ghillie/adapters/httpapi"
+	"github.com/ghillie/ghillie/adapters/worker"
 	"github.com/ghillie/ghillie/reporting"
 	"github.com/ghillie/ghillie/status"
+	"github.com/ghillie/ghillie/store"
 )
 
 // Defaults of the serve command's environment.
@@ -51,10 +53,14 @@ func (a *app) serveCommand() *cobra.Command {
 			"flight for up to 25 seconds. Logs are JSON lines on standard error.\n\n" +
 			"POST routes need 'Authorization: Bearer' with GHILLIE_API_TOKEN. Without a\n" +
 			"token the server starts only on a loopback address, or when\n" +
-			"GHILLIE_API_ALLOW_UNAUTHENTICATED=true. The database must be migrated.\n" +
+			"GHILLIE_API_ALLOW_UNAUTHENTICATED=true.\n" +
 			"GHILLIE_STATUS_MODEL_BACKEND selects the status model, and the\n" +
 			"GHILLIE_REPORTING_* variables configure reports as for 'ghillie report run'.\n" +
-			"GET /openapi.yaml returns the API's OpenAPI document.",
+			"GET /openapi.yaml returns the API's OpenAPI document.\n\n" +
+			"POST /ingestion/runs and POST /reports/runs queue runs on the job queue. On\n" +
+			"PostgreSQL 'ghillie worker' processes run them; on SQLite the server runs them\n" +
+			"itself, with the schedules and settings of 'ghillie worker'. The server\n" +
+			"migrates the database on start.",
 		Example: "  GHILLIE_HOST=127.0.0.1 GHILLIE_STATUS_MODEL_BACKEND=mock ghillie serve",
 		Args:    exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -132,6 +138,13 @@ func (a *app) serve(ctx context.Context) error {
 		return err
 	}
 	defer db.Close()
+	if err := migrateAll(ctx, db, a.logger); err != nil {
+		return err
+	}
+	queue, err := a.serverQueue(db, model, cfg)
+	if err != nil {
+		return err
+	}
 	if settings.token == "" {
 		a.logger.WarnContext(ctx, "http.auth.disabled", "addr", settings.addr,
 			"reason", "GHILLIE_API_TOKEN is not set")
@@ -145,15 +158,40 @@ func (a *app) serve(ctx context.Context) error {
 		fx.StopTimeout(shutdownTimeout),
 		fx.Supply(
 			httpapi.Config{DB: db, Model: model, Reporting: cfg, Logger: a.logger,
-				APIToken: settings.token, AllowUnauthenticated: settings.allowUnauthenticated},
+				APIToken: settings.token, AllowUnauthenticated: settings.allowUnauthenticated,
+				Runner: queue},
 			httpapi.ServerConfig{Addr: settings.addr},
 		),
+		// The queue starts before the server listens, so that no request
+		// reaches a route whose jobs nothing would work yet.
+		fx.Module("jobs", fx.Supply(queue), fx.Invoke(func(lc fx.Lifecycle, q *worker.Queue) {
+			lc.Append(fx.Hook{OnStart: q.Start, OnStop: q.Stop})
+		})),
 		httpapi.Module,
 	)
 	if err := fxApp.Err(); err != nil {
 		return err
 	}
 	return a.runUntilSignal(ctx, fxApp, "serve")
+}
+
+// serverQueue returns the job queue of the server's run routes. On SQLite
+// the server works the jobs itself, with the worker's settings, because
+// one process must hold them all. On PostgreSQL it only queues them for
+// 'ghillie worker' processes.
+func (a *app) serverQueue(db *store.DB, model status.Model, rc reporting.Config) (*worker.Queue, error) {
+	cfg := worker.Config{InsertOnly: true}
+	if db.Dialect() == store.SQLite {
+		var err error
+		if cfg, err = a.workerConfig(); err != nil {
+			return nil, err
+		}
+		if cfg.GitHub, err = a.optionalGitHub(); err != nil {
+			return nil, err
+		}
+	}
+	cfg.DB, cfg.Model, cfg.Reporting, cfg.Logger = db, model, rc, a.logger
+	return worker.New(cfg)
 }
 
 // runUntilSignal starts the application and stops it on SIGTERM, SIGINT,
@@ -165,6 +203,12 @@ func (a *app) runUntilSignal(ctx context.Context, fxApp *fx.App, role string) er
 	startCtx, cancel := context.WithTimeout(ctx, startTimeout)
 	defer cancel()
 	if err := fxApp.Start(startCtx); err != nil {
+		// fx has stopped what had started; a signal during start-up is a
+		// request to stop, not a failure.
+		if ctx.Err() != nil {
+			a.logger.Info("ghillie."+role+".stopped", "reason", "signal or cancelled context during start")
+			return nil
+		}
 		return err
 	}
 

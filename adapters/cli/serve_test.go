@@ -168,5 +168,9 @@ func TestServeUnauthenticatedAllowed(t *testing.T) {
 	is.True(strings.Contains(stderr.String(), "http.auth.disabled")) // the log warns
 
 	cancel()
-	is.Equal(<-done, cli.ExitOK)
+	code := <-done
+	if code != cli.ExitOK {
+		t.Log(stderr.String())
+	}
+	is.Equal(code, cli.ExitOK)
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ghillie/ghillie/adapters/githubapi"
 	"github.com/ghillie/ghillie/adapters/worker"
+	"github.com/ghillie/ghillie/ingest"
 	"github.com/ghillie/ghillie/reporting"
 	"github.com/ghillie/ghillie/status"
 	"github.com/ghillie/ghillie/store"
@@ -113,6 +114,19 @@ func (a *app) hasGitHubSettings() bool {
 	return false
 }
 
+// optionalGitHub returns a GitHub client of the environment's settings,
+// or nil when none is set.
+func (a *app) optionalGitHub() (ingest.GitHubClient, error) {
+	if !a.hasGitHubSettings() {
+		return nil, nil
+	}
+	gh, err := githubapi.ConfigFromEnv(a.env)
+	if err != nil {
+		return nil, err
+	}
+	return githubapi.New(gh, githubapi.WithLogger(a.logger))
+}
+
 func (a *app) work(ctx context.Context) error {
 	cfg, err := a.workerConfig()
 	if err != nil {
@@ -124,14 +138,8 @@ func (a *app) work(ctx context.Context) error {
 	if cfg.Model, err = status.FromEnv(a.env); err != nil {
 		return err
 	}
-	if a.hasGitHubSettings() {
-		gh, err := githubapi.ConfigFromEnv(a.env)
-		if err != nil {
-			return err
-		}
-		if cfg.GitHub, err = githubapi.New(gh, githubapi.WithLogger(a.logger)); err != nil {
-			return err
-		}
+	if cfg.GitHub, err = a.optionalGitHub(); err != nil {
+		return err
 	}
 
 	// The worker logs JSON lines, like the server.

@@ -74,6 +74,11 @@ type Config struct {
 	// DefaultMaxReports when zero.
 	MaxReports int
 
+	// Runner, when set, starts the ingestion and report runs of
+	// POST /ingestion/runs and POST /reports/runs; without it they answer
+	// 503.
+	Runner Runner
+
 	// Metrics, when set, adds its metrics to those GET /metrics serves
 	// (the server's requests, the Go runtime and the process), such as
 	// the collectors of ingest.NewMetrics.
@@ -154,6 +159,10 @@ func (a *api) routes() http.Handler {
 	handle("GET /metrics", a.metricsHandler())
 
 	handle("POST /reports/repositories/{owner}/{name}", report(a.runRepositoryReport))
+	handle("POST /ingestion/runs", a.requireToken(read(a.startIngestionRun)))
+	handle("GET /ingestion/runs/{id}", read(a.ingestionRun))
+	handle("POST /reports/runs", a.requireToken(read(a.startReportRun)))
+	handle("GET /reports/runs/{id}", read(a.reportRun))
 
 	handle("GET /repositories/{owner}/{name}/reports/latest", read(a.latestRepositoryReport))
 	handle("GET /repositories/{owner}/{name}/reports", read(a.repositoryReports))

@@ -132,6 +132,9 @@ type Queue struct {
 	registry    *registry.Service
 	importer    *catalogue.Importer
 	watcher     *watcher
+
+	// cancel ends the context of running jobs; Start sets it.
+	cancel context.CancelFunc
 }
 
 // driver returns River's driver of the database: the SQLite driver, or
@@ -152,7 +155,10 @@ func Migrate(ctx context.Context, db *store.DB, logger *slog.Logger) error {
 		logger = slog.New(slog.DiscardHandler)
 	}
 
-	migrator, err := rivermigrate.New(driver(db), &rivermigrate.Config{Logger: logger})
+	// River's migrator logs free text; the applied versions are logged
+	// below as events instead.
+	migrator, err := rivermigrate.New(driver(db), &rivermigrate.Config{
+		Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		return fmt.Errorf("prepare the job queue's migrations on %s: %w", db, err)
 	}
@@ -312,9 +318,15 @@ func (q *Queue) Start(ctx context.Context) error {
 	if q.cfg.InsertOnly {
 		return nil
 	}
-	if err := q.client.Start(ctx); err != nil {
+	// River cancels running jobs when the context of Start ends, so
+	// jobs get a context of their own that only Stop cancels: the
+	// caller's may be a start-up context with a deadline.
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	if err := q.client.Start(runCtx); err != nil {
+		cancel()
 		return fmt.Errorf("start the job queue: %w", err)
 	}
+	q.cancel = cancel
 	if q.watcher != nil {
 		q.watcher.start()
 	}
@@ -333,6 +345,10 @@ func (q *Queue) Stop(ctx context.Context) error {
 	}
 	if q.watcher != nil {
 		q.watcher.stop()
+	}
+
+	if q.cancel != nil {
+		defer q.cancel()
 	}
 
 	err := q.client.Stop(ctx)

@@ -1,0 +1,181 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/ghillie/ghillie/registry"
+	"github.com/ghillie/ghillie/runs"
+)
+
+// Runner starts ingestion and report runs on background workers, such as
+// the job queue of adapters/worker.
+type Runner interface {
+	StartIngestion(ctx context.Context, scope runs.Scope, subject string) (runs.Run, error)
+	StartReports(ctx context.Context, scope runs.Scope, subject string, asOf time.Time) (runs.Run, error)
+}
+
+// runBody is the JSON form of a run.
+type runBody struct {
+	RunID      string     `json:"run_id"`
+	Kind       runs.Kind  `json:"kind"`
+	Scope      runs.Scope `json:"scope"`
+	Subject    string     `json:"subject"`
+	State      runs.State `json:"state"`
+	UnitsTotal *int       `json:"units_total"`
+	Succeeded  int        `json:"succeeded"`
+	Skipped    int        `json:"skipped"`
+	Failed     int        `json:"failed"`
+	Units      []unitBody `json:"units"`
+	Error      string     `json:"error,omitempty"`
+	CreatedAt  time.Time  `json:"created_at"`
+	StartedAt  *time.Time `json:"started_at"`
+	FinishedAt *time.Time `json:"finished_at"`
+}
+
+type unitBody struct {
+	Name       string         `json:"name"`
+	State      runs.UnitState `json:"state"`
+	Detail     string         `json:"detail,omitempty"`
+	FinishedAt time.Time      `json:"finished_at"`
+}
+
+func newRunBody(r runs.Run) runBody {
+	b := runBody{RunID: r.ID, Kind: r.Kind, Scope: r.Scope, Subject: r.Subject, State: r.State,
+		UnitsTotal: r.Total, Succeeded: r.Succeeded, Skipped: r.Skipped, Failed: r.Failed,
+		Units: []unitBody{}, Error: r.Error, CreatedAt: r.CreatedAt.UTC()}
+	if r.StartedAt != nil {
+		t := r.StartedAt.UTC()
+		b.StartedAt = &t
+	}
+	if r.FinishedAt != nil {
+		t := r.FinishedAt.UTC()
+		b.FinishedAt = &t
+	}
+	for _, u := range r.Units {
+		b.Units = append(b.Units, unitBody{Name: u.Name, State: u.State, Detail: u.Detail,
+			FinishedAt: u.FinishedAt.UTC()})
+	}
+	return b
+}
+
+// runTarget reads and checks the scope and subject query parameters of a
+// run request: scope=repository with owner and name, or scope=estate with
+// estate_key.
+func runTarget(r *http.Request) (runs.Scope, string, *apiError) {
+	q := r.URL.Query()
+	switch runs.Scope(q.Get("scope")) {
+	case runs.ScopeRepository:
+		owner, name := q.Get("owner"), q.Get("name")
+		if !ownerPattern.MatchString(owner) {
+			e := invalidInput("owner", fmt.Sprintf("Invalid repository owner %q: use 1 to 39 "+
+				"letters, digits, hyphens or underscores, not starting with a hyphen.", owner))
+			return "", "", &e
+		}
+		if !namePattern.MatchString(name) || name == "." || name == ".." {
+			e := invalidInput("name", fmt.Sprintf("Invalid repository name %q: use 1 to 100 "+
+				"letters, digits, '.', '-' or '_', other than '.' and '..'.", name))
+			return "", "", &e
+		}
+		return runs.ScopeRepository, owner + "/" + name, nil
+	case runs.ScopeEstate:
+		key := q.Get("estate_key")
+		if !keyPattern.MatchString(key) {
+			e := invalidInput("estate_key", fmt.Sprintf("Invalid estate_key %q: use 1 to 63 "+
+				"lowercase letters, digits and hyphens.", key))
+			return "", "", &e
+		}
+		return runs.ScopeEstate, key, nil
+	}
+	e := invalidInput("scope", fmt.Sprintf("Invalid scope %q: use repository (with owner and "+
+		"name) or estate (with estate_key).", q.Get("scope")))
+	return "", "", &e
+}
+
+// startRun starts a run of the kind and writes 202 with the queued run.
+func (a *api) startRun(w http.ResponseWriter, r *http.Request, kind runs.Kind) {
+	if a.cfg.Runner == nil {
+		writeError(w, http.StatusServiceUnavailable, apiError{Title: "No job queue",
+			Description: "This server runs no background jobs; start it with a job queue, " +
+				"or call the route that reports on a repository at once."})
+		return
+	}
+	scope, subject, bad := runTarget(r)
+	if bad != nil {
+		writeError(w, http.StatusBadRequest, *bad)
+		return
+	}
+
+	var run runs.Run
+	var err error
+	if kind == runs.KindIngestion {
+		run, err = a.cfg.Runner.StartIngestion(r.Context(), scope, subject)
+	} else {
+		asOf, bad := queryTime(r, "as_of")
+		if bad != nil {
+			writeError(w, http.StatusBadRequest, *bad)
+			return
+		}
+		run, err = a.cfg.Runner.StartReports(r.Context(), scope, subject, asOf)
+	}
+	switch {
+	case errors.Is(err, registry.ErrRepositoryNotFound):
+		writeError(w, http.StatusNotFound, apiError{Title: "Repository not found",
+			Description: fmt.Sprintf("No repository matching '%s' exists; sync the estate "+
+				"whose catalogue lists it.", subject)})
+		return
+	case errors.Is(err, registry.ErrEstateNotFound):
+		writeError(w, http.StatusNotFound, estateNotFound(subject))
+		return
+	case err != nil:
+		a.fail(w, r, "http.run.failed", err, "kind", kind, "subject", subject)
+		return
+	}
+
+	a.log.InfoContext(r.Context(), "http.run.queued", "kind", kind, "scope", scope,
+		"subject", subject, "run_id", run.ID, "request_id", requestID(r.Context()))
+	w.Header().Set("Location", runPath(kind, run.ID))
+	writeJSON(w, http.StatusAccepted, newRunBody(run))
+}
+
+func runPath(kind runs.Kind, id string) string {
+	if kind == runs.KindIngestion {
+		return "/ingestion/runs/" + id
+	}
+	return "/reports/runs/" + id
+}
+
+func (a *api) startIngestionRun(w http.ResponseWriter, r *http.Request) {
+	a.startRun(w, r, runs.KindIngestion)
+}
+
+func (a *api) startReportRun(w http.ResponseWriter, r *http.Request) {
+	a.startRun(w, r, runs.KindReport)
+}
+
+// getRun writes the run with the id, when it is of the kind.
+func (a *api) getRun(w http.ResponseWriter, r *http.Request, kind runs.Kind) {
+	id := r.PathValue("id")
+	run, err := runs.New(a.cfg.DB).Get(r.Context(), id)
+	if errors.Is(err, runs.ErrNotFound) || (err == nil && run.Kind != kind) {
+		writeError(w, http.StatusNotFound, apiError{Title: "Run not found",
+			Description: fmt.Sprintf("No %s run has the id %q.", kind, id)})
+		return
+	}
+	if err != nil {
+		a.fail(w, r, "http.run.read_failed", err, "run_id", id)
+		return
+	}
+	writeJSON(w, http.StatusOK, newRunBody(run))
+}
+
+func (a *api) ingestionRun(w http.ResponseWriter, r *http.Request) {
+	a.getRun(w, r, runs.KindIngestion)
+}
+
+func (a *api) reportRun(w http.ResponseWriter, r *http.Request) {
+	a.getRun(w, r, runs.KindReport)
+}

@@ -1,0 +1,157 @@
+package httpapi_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/matryer/is"
+
+	"github.com/ghillie/ghillie/adapters/worker"
+	"github.com/ghillie/ghillie/status"
+	"github.com/ghillie/ghillie/store"
+	"github.com/ghillie/ghillie/store/storetest"
+)
+
+// runJSON is the JSON body of a run.
+type runJSON struct {
+	RunID      string `json:"run_id"`
+	Kind       string `json:"kind"`
+	State      string `json:"state"`
+	UnitsTotal *int   `json:"units_total"`
+	Succeeded  int    `json:"succeeded"`
+	Skipped    int    `json:"skipped"`
+	Failed     int    `json:"failed"`
+	Units      []struct {
+		Name   string `json:"name"`
+		Detail string `json:"detail"`
+	} `json:"units"`
+}
+
+// startQueue returns a started job queue of db with fast polling.
+func startQueue(t *testing.T, db *store.DB) *worker.Queue {
+	t.Helper()
+	ctx := context.Background()
+
+	if err := worker.Migrate(ctx, db, nil); err != nil {
+		t.Fatal(err)
+	}
+	q, err := worker.New(worker.Config{DB: db, Model: status.NewMock(), ReportSchedule: "off",
+		PollInterval: 50 * time.Millisecond, MaxAttempts: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		_ = q.Stop(ctx)
+	})
+	return q
+}
+
+// follow reads the run at path until it has finished.
+func follow(t *testing.T, c *apiClient, path string) runJSON {
+	t.Helper()
+
+	deadline := time.Now().Add(time.Minute)
+	for {
+		r := c.do(http.MethodGet, path)
+		if r.status != http.StatusOK {
+			t.Fatalf("GET %s: %d %s", path, r.status, r.body)
+		}
+		var run runJSON
+		r.decode(t, &run)
+		switch run.State {
+		case "succeeded", "partial", "failed":
+			return run
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("run %s still %s after a minute", run.RunID, run.State)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestRuns(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		is := is.New(t)
+		newEstate(t, db)
+		cfg := config(db, status.NewMock())
+		cfg.Runner = startQueue(t, db)
+		c := newClient(t, cfg)
+
+		r := c.post("/reports/runs?scope=estate&estate_key=wildside&as_of=2024-07-14T00:00:00Z")
+		is.Equal(r.status, http.StatusAccepted)
+		var queued runJSON
+		r.decode(t, &queued)
+		is.Equal(queued.State, "queued")
+		is.Equal(queued.Kind, "report")
+		location := r.header.Get("Location")
+		is.Equal(location, "/reports/runs/"+queued.RunID)
+
+		run := follow(t, c, location)
+		is.Equal(run.State, "succeeded")
+		is.Equal(*run.UnitsTotal, 7)
+		is.Equal(run.Succeeded, 2)
+		is.Equal(run.Skipped, 5)
+
+		// A report run is not an ingestion run.
+		r = c.do(http.MethodGet, "/ingestion/runs/"+queued.RunID)
+		is.Equal(r.status, http.StatusNotFound)
+
+		// Without GitHub access the worker fails the ingestion, saying why.
+		r = c.post("/ingestion/runs?scope=repository&owner=leynos&name=wildside")
+		is.Equal(r.status, http.StatusAccepted)
+		run = follow(t, c, r.header.Get("Location"))
+		is.Equal(run.State, "failed")
+		is.True(strings.Contains(run.Units[0].Detail, "GHILLIE_GITHUB_TOKEN"))
+	})
+}
+
+func TestRunErrors(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		newEstate(t, db)
+		cfg := config(db, status.NewMock())
+		cfg.Runner = startQueue(t, db)
+		c := newClient(t, cfg)
+		noQueue := newClient(t, config(db, status.NewMock()))
+
+		tests := []struct {
+			name   string
+			client *apiClient
+			method string
+			path   string
+			token  bool
+			want   int
+		}{
+			{"no token", c, http.MethodPost, "/ingestion/runs?scope=estate&estate_key=wildside", false, 401},
+			{"bad scope", c, http.MethodPost, "/ingestion/runs?scope=org&estate_key=wildside", true, 400},
+			{"bad owner", c, http.MethodPost, "/reports/runs?scope=repository&owner=-x&name=y", true, 400},
+			{"bad as_of", c, http.MethodPost, "/reports/runs?scope=estate&estate_key=wildside&as_of=monday",
+				true, 400},
+			{"unknown estate", c, http.MethodPost, "/reports/runs?scope=estate&estate_key=nowhere", true, 404},
+			{"unknown repository", c, http.MethodPost,
+				"/ingestion/runs?scope=repository&owner=nobody&name=nothing", true, 404},
+			{"unknown run", c, http.MethodGet, "/reports/runs/0190", false, 404},
+			{"no queue", noQueue, http.MethodPost, "/reports/runs?scope=estate&estate_key=wildside", true, 503},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				is := is.New(t)
+				var r response
+				if tt.token {
+					r = tt.client.do(tt.method, tt.path, "Authorization", "Bearer "+testToken)
+				} else {
+					r = tt.client.do(tt.method, tt.path)
+				}
+				is.Equal(r.status, tt.want)
+				is.True(r.apiError(t).Description != "")
+			})
+		}
+	})
+}
