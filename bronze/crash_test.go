@@ -97,7 +97,9 @@ func TestKilledBatchWritesNothing(t *testing.T) {
 func waitForWriteInProgress(t *testing.T, db *store.DB, url string) {
 	t.Helper()
 
-	deadline := time.Now().Add(20 * time.Second)
+	// A machine under load with the race detector may take a while to
+	// write the first megabyte.
+	deadline := time.Now().Add(time.Minute)
 	for time.Now().Before(deadline) {
 		if writeInProgress(t, db, url) {
 			return

@@ -22,6 +22,11 @@ const (
 	ExitOK      = 0
 	ExitFailure = 1 // the command ran and failed, or found problems
 	ExitUsage   = 2 // wrong flags or arguments
+
+	// ExitRunFailed ends a run that went through but failed or ended
+	// partial: some repositories or reports failed while others
+	// succeeded or were not run.
+	ExitRunFailed = 3
 )
 
 // DefaultDatabaseURL is the database used when neither --database-url nor

@@ -93,7 +93,8 @@ func (a *app) ingestRunCommand() *cobra.Command {
 			"one JSON file each and an index, without tokens. --replay DIR serves the\n" +
 			"responses of such a recording instead of asking GitHub, offline and without a\n" +
 			"token, to reproduce a run. Set GHILLIE_GITHUB_API_URL as when recording.\n\n" +
-			"The exit status is 1 when any repository failed; the others are still ingested.",
+			"The exit status is 3 when any repository failed or was not run; the others\n" +
+			"are still ingested. It is 1 when the run could not start.",
 		Example: "  ghillie ingest run --scope repository --owner leynos --name wildside\n" +
 			"  ghillie ingest run --scope estate --estate-key wildside --lookback-days 30\n" +
 			"  ghillie ingest run --scope estate --estate-key wildside --record ./recording\n" +
@@ -171,7 +172,7 @@ func (a *app) ingestRunCommand() *cobra.Command {
 				fmt.Fprintf(a.stderr, "%d of %d repositories failed\n", failed, len(rows))
 			}
 			if failed > 0 || notRun > 0 {
-				return &exitError{code: ExitFailure}
+				return &exitError{code: ExitRunFailed}
 			}
 			return nil
 		},

@@ -139,7 +139,7 @@ func TestIngestReplayErrors(t *testing.T) {
 			"--record and --replay exclude each other"},
 		{"no recording", append(reef, "--replay", empty), cli.ExitFailure,
 			"contains no recording: record a run into it first"},
-		{"missing answer", append(reef, "--replay", recording), cli.ExitFailure,
+		{"missing answer", append(reef, "--replay", recording), cli.ExitRunFailed,
 			"replay POST /api/graphql: no recorded response"},
 		{"record without a token", append(reef, "--record", recording), cli.ExitFailure,
 			"GHILLIE_GITHUB_TOKEN is required"},

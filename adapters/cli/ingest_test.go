@@ -109,7 +109,7 @@ func TestIngestEstateGoesOnAfterFailures(t *testing.T) {
 	env := ingestEnv(t, "sqlite")
 
 	r := run(t, env, "-o", "json", "ingest", "run", "--scope", "estate", "--estate-key", "wildside")
-	is.Equal(r.code, cli.ExitFailure)
+	is.Equal(r.code, cli.ExitRunFailed)
 	rows := ingestRows(t, r)
 	is.Equal(len(rows), 6)
 	is.Equal(rows["leynos/ortho-config"].Status, "ok")
@@ -200,7 +200,7 @@ func TestIngestEstateStopsOnBadCredentials(t *testing.T) {
 	env["GHILLIE_GITHUB_TOKEN"] = "not-a-token"
 
 	r := run(t, env, "-o", "json", "ingest", "run", "--scope", "estate", "--estate-key", "wildside")
-	is.Equal(r.code, cli.ExitFailure)
+	is.Equal(r.code, cli.ExitRunFailed)
 	rows := ingestRows(t, r)
 	notRun := 0
 	for _, row := range rows {

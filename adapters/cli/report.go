@@ -154,8 +154,9 @@ func (a *app) reportRunCommand() *cobra.Command {
 			"--estate-only writes only the estate's roll-up of its latest project reports.\n\n" +
 			"GHILLIE_STATUS_MODEL_BACKEND selects the model (mock or openai, with the\n" +
 			"GHILLIE_OPENAI_* variables). GHILLIE_REPORT_SINK_PATH, or --sink-path, writes\n" +
-			"each report as Markdown below that folder. The exit status is 1 when any\n" +
-			"report failed; a report that failed validation is marked for review.",
+			"each report as Markdown below that folder. The exit status is 3 when any\n" +
+			"report failed and others were written or skipped, and 1 when the run failed\n" +
+			"as a whole; a report that failed validation is marked for review.",
 		Example: "  ghillie report run --scope repository --owner leynos --name wildside\n" +
 			"  ghillie report run --scope estate --estate-key wildside --as-of 2024-07-14T00:00:00Z",
 		Args: exactArgs(),
@@ -235,7 +236,7 @@ func (a *app) reportRunCommand() *cobra.Command {
 			}
 			if runErr != nil && len(outcomes) > 0 {
 				fmt.Fprintf(a.stderr, "ghillie: %v\n", runErr)
-				return &exitError{code: ExitFailure}
+				return &exitError{code: ExitRunFailed}
 			}
 			return runErr
 		},
