@@ -114,7 +114,7 @@ func (a *app) rootCommand() *cobra.Command {
 			"(env GHILLIE_LOG_LEVEL, default info)")
 
 	root.AddCommand(a.catalogueCommand(), a.migrateCommand(), a.estateCommand(), a.eventsCommand(),
-		a.transformCommand(), a.ingestCommand(), a.reportCommand(), a.metricsCommand())
+		a.transformCommand(), a.ingestCommand(), a.reportCommand(), a.metricsCommand(), a.runCommand())
 	root.AddCommand(a.serveCommand(), a.workerCommand())
 	return root
 }

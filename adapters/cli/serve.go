@@ -133,7 +133,7 @@ func (a *app) serve(ctx context.Context) error {
 
 	// The server logs JSON lines, unlike the other commands.
 	a.logger = slog.New(slog.NewJSONHandler(a.stderr, &slog.HandlerOptions{Level: a.level}))
-	db, err := a.openDB(ctx)
+	db, err := store.Open(ctx, a.databaseURL)
 	if err != nil {
 		return err
 	}

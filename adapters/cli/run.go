@@ -1,0 +1,268 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ghillie/ghillie/catalogue"
+	"github.com/ghillie/ghillie/ingest"
+	"github.com/ghillie/ghillie/registry"
+	"github.com/ghillie/ghillie/reporting"
+	"github.com/ghillie/ghillie/silver"
+	"github.com/ghillie/ghillie/status"
+	"github.com/ghillie/ghillie/store"
+)
+
+// defaultSinkPath is the folder 'ghillie run' writes Markdown to when neither
+// --sink-path nor GHILLIE_REPORT_SINK_PATH is set.
+const defaultSinkPath = "reports"
+
+// runSummary is the JSON and YAML form of a whole run.
+type runSummary struct {
+	Database    string                 `json:"database" yaml:"database"`
+	Estate      string                 `json:"estate" yaml:"estate"`
+	Catalogue   catalogue.ImportResult `json:"catalogue" yaml:"catalogue"`
+	Registry    registry.SyncResult    `json:"registry" yaml:"registry"`
+	Ingestion   []ingestRow            `json:"ingestion" yaml:"ingestion"`
+	Transform   transformReport        `json:"transform" yaml:"transform"`
+	Reports     []outcomeRow           `json:"reports" yaml:"reports"`
+	ReportsPath string                 `json:"reports_path" yaml:"reports_path"`
+}
+
+func (a *app) runCommand() *cobra.Command {
+	var (
+		estate                  catalogue.Estate
+		cataloguePath, sinkPath string
+		recordDir, replayDir    string
+		asOf                    string
+		lookbackDays, maxEvents int
+	)
+
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Do the whole job once: migrate, import, sync, ingest, transform and report",
+		Long: "Migrate the database, import the catalogue into the estate, sync its\n" +
+			"repositories, ingest their GitHub activity, refine it into Silver and write\n" +
+			"the reports of every repository, project and the estate, then print where\n" +
+			"the Markdown reports are. Each step is the command of the same name; see\n" +
+			"their help for the settings they read (GitHub access, the status model and\n" +
+			"the reporting window).\n\n" +
+			"Reports go below --sink-path, or GHILLIE_REPORT_SINK_PATH, or ./reports.\n" +
+			"--replay DIR reads GitHub activity recorded with --record DIR instead of\n" +
+			"asking GitHub, and needs no token.\n\n" +
+			"The exit status is 3 when some repositories or reports failed and the rest\n" +
+			"went through, and 1 when a step could not run at all.",
+		Example: "  GHILLIE_STATUS_MODEL_BACKEND=mock ghillie run \\\n" +
+			"    --catalogue examples/wildside-catalogue.yaml --estate-key wildside \\\n" +
+			"    --replay examples/quickstart/recording",
+		Args: exactArgs(),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if recordDir != "" && replayDir != "" {
+				return usageError{errors.New("--record and --replay exclude each other: " +
+					"record a run with --record DIR, then replay it with --replay DIR")}
+			}
+			if lookbackDays < 1 || lookbackDays > maxLookbackDays {
+				return usageError{fmt.Errorf("invalid --lookback-days %d: use 1 to %d",
+					lookbackDays, maxLookbackDays)}
+			}
+			if maxEvents < 1 {
+				return usageError{fmt.Errorf("invalid --max-events-per-kind %d: use 1 or more", maxEvents)}
+			}
+			var opts reporting.RunOptions
+			if asOf != "" {
+				t, err := parseTime("--as-of", asOf)
+				if err != nil {
+					return err
+				}
+				opts.AsOf = t
+			}
+			return a.runAll(cmd.Context(), runPlan{estate: estate, cataloguePath: cataloguePath,
+				sinkPath: sinkPath, recordDir: recordDir, replayDir: replayDir, opts: opts,
+				ingest: ingest.Config{InitialLookback: time.Duration(lookbackDays) * 24 * time.Hour,
+					MaxEventsPerKind: maxEvents}})
+		},
+	}
+
+	flags := cmd.Flags()
+	flags.StringVar(&cataloguePath, "catalogue", "", "catalogue YAML file of the estate (required)")
+	flags.StringVar(&estate.Key, "estate-key", "", "key of the estate, such as wildside (required)")
+	flags.StringVar(&estate.Name, "estate-name", "", "display name of the estate (default: the key)")
+	flags.StringVar(&sinkPath, "sink-path", "",
+		"write Markdown below this folder (env GHILLIE_REPORT_SINK_PATH, default ./reports)")
+	flags.StringVar(&asOf, "as-of", "", "end the reporting windows at this time (RFC 3339), instead of now")
+	flags.IntVar(&lookbackDays, "lookback-days", 14,
+		"how far back a repository's first ingestion reads, in days")
+	flags.IntVar(&maxEvents, "max-events-per-kind", 500,
+		"most items one ingestion reads per stream; the rest of a backlog waits for the next run")
+	flags.StringVar(&recordDir, "record", "",
+		"save every GitHub request and response in `DIR`, for --replay")
+	flags.StringVar(&replayDir, "replay", "",
+		"serve the GitHub responses recorded in `DIR` instead of asking GitHub; needs no token")
+	for _, name := range []string{"catalogue", "estate-key"} {
+		_ = cmd.MarkFlagRequired(name)
+	}
+	return cmd
+}
+
+// runPlan holds the settings of 'ghillie run'.
+type runPlan struct {
+	estate                  catalogue.Estate
+	cataloguePath, sinkPath string
+	recordDir, replayDir    string
+	opts                    reporting.RunOptions
+	ingest                  ingest.Config
+}
+
+func (a *app) runAll(ctx context.Context, p runPlan) error {
+	cfg, err := reporting.ConfigFromEnv(a.env)
+	if err != nil {
+		return err
+	}
+	switch {
+	case p.sinkPath != "":
+		cfg.SinkPath = p.sinkPath
+	case cfg.SinkPath == "":
+		cfg.SinkPath = defaultSinkPath
+	}
+	model, err := status.FromEnv(a.env)
+	if err != nil {
+		return err
+	}
+	client, recorder, err := a.gitHubClient(p.recordDir, p.replayDir)
+	if err != nil {
+		return err
+	}
+
+	db, err := store.Open(ctx, a.databaseURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := migrateAll(ctx, db, a.logger); err != nil {
+		return err
+	}
+
+	sum := runSummary{Database: db.String(), Estate: p.estate.Key}
+	sum.Catalogue, err = catalogue.NewImporter(db, a.logger).ImportFile(ctx, p.estate, p.cataloguePath, "")
+	var invalid *catalogue.ValidationError
+	if errors.As(err, &invalid) {
+		return a.reportInvalid(p.cataloguePath, invalid)
+	}
+	if err != nil {
+		return err
+	}
+	if sum.Registry, err = registry.NewService(db, a.logger).Sync(ctx, p.estate.Key); err != nil {
+		return err
+	}
+
+	failed, err := a.runIngestion(ctx, db, client, p, &sum)
+	if recorder != nil {
+		if cerr := recorder.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		return err
+	}
+
+	refined, err := silver.NewTransformer(db, a.logger).ProcessPending(ctx, 0)
+	if err != nil {
+		return err
+	}
+	sum.Transform = transformReport{Processed: refined.Processed, Failed: refined.Failed,
+		Skipped: refined.Skipped}
+
+	reportsFailed, err := a.runEstateReports(ctx, db, model, cfg, p, &sum)
+	if err != nil {
+		return err
+	}
+	if abs, err := filepath.Abs(cfg.SinkPath); err == nil {
+		sum.ReportsPath = abs
+	}
+
+	if err := a.renderRunSummary(sum); err != nil {
+		return err
+	}
+	if failed+reportsFailed > 0 {
+		fmt.Fprintf(a.stderr, "%d repositories failed to ingest and %d reports failed\n",
+			failed, reportsFailed)
+		return &exitError{code: ExitRunFailed}
+	}
+	return nil
+}
+
+// runIngestion ingests the estate's repositories with ingestion enabled
+// and returns how many failed or were not run.
+func (a *app) runIngestion(ctx context.Context, db *store.DB, client ingest.GitHubClient, p runPlan,
+	sum *runSummary) (int, error) {
+	repos, err := ingestTargets(ctx, db, "estate", "", "", p.estate.Key)
+	if err != nil {
+		return 0, err
+	}
+
+	progress := newProgressLine(a.stderr)
+	w, err := ingest.NewWorker(db, client, p.ingest, ingest.WithLogger(a.logger),
+		ingest.WithProgress(progress.update))
+	if err != nil {
+		return 0, err
+	}
+	rows, failed, notRun, stop := a.ingestAll(ctx, w, repos, progress)
+	sum.Ingestion = rows
+	if stop != nil {
+		return 0, fmt.Errorf("ingestion stopped after an error that every repository would meet: %w", stop)
+	}
+	return failed + notRun, nil
+}
+
+// runEstateReports writes the estate's reports and returns how many
+// failed or were not written.
+func (a *app) runEstateReports(ctx context.Context, db *store.DB, model status.Model, cfg reporting.Config,
+	p runPlan, sum *runSummary) (int, error) {
+	svc, err := reporting.NewService(db, model, cfg, reporting.WithLogger(a.logger))
+	if err != nil {
+		return 0, err
+	}
+	id, err := estateID(ctx, db, p.estate.Key)
+	if err != nil {
+		return 0, err
+	}
+
+	outcomes, _ := svc.RunEstateAll(ctx, id, p.opts)
+	failed := 0
+	for _, o := range outcomes {
+		if o.Err != nil {
+			failed++
+		}
+		sum.Reports = append(sum.Reports, newOutcomeRow(o))
+	}
+	return failed, ctx.Err()
+}
+
+func (a *app) renderRunSummary(sum runSummary) error {
+	t := table{header: []string{"SCOPE", "SUBJECT", "WINDOW", "OUTCOME", "STATUS", "REPORT"}}
+	for _, row := range sum.Reports {
+		t.rows = append(t.rows, []string{row.Scope, row.Subject,
+			day(row.WindowStart) + " to " + day(row.WindowEnd), row.Outcome,
+			dash(row.Status), dash(row.ReportID)})
+	}
+	if err := a.render(sum, t); err != nil {
+		return err
+	}
+	if a.output != "table" {
+		return nil
+	}
+
+	events := 0
+	for _, r := range sum.Ingestion {
+		events += r.Commits + r.PullRequests + r.Issues + r.DocChanges
+	}
+	fmt.Fprintf(a.stdout, "\nIngested %s from %d repositories; refined %s.\nReports are in %s\n",
+		plural(events, "event"), len(sum.Ingestion), plural(sum.Transform.Processed, "event"),
+		sum.ReportsPath)
+	return nil
+}
