@@ -172,9 +172,15 @@ func bearerOnly(_ context.Context, in *openapi3filter.AuthenticationInput) error
 // match the document, with an undocumented status code an error.
 func (c *apiClient) do(method, path string, headers ...string) response {
 	c.t.Helper()
+	return c.send(method, path, nil, headers...)
+}
+
+// send is do with a request body, whose Content-Type goes in headers.
+func (c *apiClient) send(method, path string, reqBody []byte, headers ...string) response {
+	c.t.Helper()
 	ctx := context.Background()
 
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, nil)
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, bytes.NewReader(reqBody))
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -202,6 +208,8 @@ func (c *apiClient) do(method, path string, headers ...string) response {
 		return out
 	}
 
+	// The request's body was sent; the validator reads it again.
+	req.Body = io.NopCloser(bytes.NewReader(reqBody))
 	opts := &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true,
 		AuthenticationFunc: bearerOnly}
 	in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route,

@@ -11,6 +11,7 @@ import (
 	"github.com/ghillie/ghillie/catalogue"
 	"github.com/ghillie/ghillie/evidence"
 	"github.com/ghillie/ghillie/gold"
+	"github.com/ghillie/ghillie/ingest"
 	"github.com/ghillie/ghillie/registry"
 	"github.com/ghillie/ghillie/reporting"
 	"github.com/ghillie/ghillie/store"
@@ -204,6 +205,10 @@ type repositoryBody struct {
 	IngestionOverride  *bool      `json:"ingestion_override"`
 	DocumentationPaths []string   `json:"documentation_paths"`
 	LastSyncedAt       *time.Time `json:"last_synced_at"`
+
+	// Ingestion is the repository's ingestion lag, nil before its first
+	// ingestion.
+	Ingestion *ingestionBody `json:"ingestion"`
 }
 
 // estateRepositories serves GET /estates/{estate}/repositories.
@@ -229,17 +234,17 @@ func (a *api) estateRepositories(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	// A page holds at most maxLimit repositories, so one lag query each
+	// stays cheap.
+	health := ingest.NewHealthService(a.cfg.DB, 0)
 	body := make([]repositoryBody, 0, len(repos))
 	for _, repo := range repos {
-		var synced *time.Time
-		if repo.LastSyncedAt != nil {
-			t := repo.LastSyncedAt.UTC()
-			synced = &t
+		lag, err := health.Repository(r.Context(), repo.Slug())
+		if err != nil {
+			a.fail(w, r, "http.repositories.read_failed", err, "estate", key)
+			return
 		}
-		body = append(body, repositoryBody{Owner: repo.Owner, Name: repo.Name,
-			DefaultBranch: repo.DefaultBranch, IngestionEnabled: repo.IngestionEnabled,
-			IngestionOverride: repo.IngestionOverride, DocumentationPaths: repo.DocumentationPaths,
-			LastSyncedAt: synced})
+		body = append(body, newRepositoryBody(repo, lag))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"repositories": body, "limit": limit,
 		"offset": offset})

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/ghillie/ghillie/registry"
@@ -123,9 +124,8 @@ func (a *api) startRun(w http.ResponseWriter, r *http.Request, kind runs.Kind) {
 	}
 	switch {
 	case errors.Is(err, registry.ErrRepositoryNotFound):
-		writeError(w, http.StatusNotFound, apiError{Title: "Repository not found",
-			Description: fmt.Sprintf("No repository matching '%s' exists; sync the estate "+
-				"whose catalogue lists it.", subject)})
+		owner, name, _ := strings.Cut(subject, "/")
+		writeError(w, http.StatusNotFound, repositoryNotFound(owner, name))
 		return
 	case errors.Is(err, registry.ErrEstateNotFound):
 		writeError(w, http.StatusNotFound, estateNotFound(subject))

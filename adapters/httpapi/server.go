@@ -164,6 +164,10 @@ func (a *api) routes() http.Handler {
 	handle("POST /reports/runs", a.requireToken(read(a.startReportRun)))
 	handle("GET /reports/runs/{id}", read(a.reportRun))
 
+	handle("GET /repositories/{owner}/{name}", read(a.repository))
+	handle("PATCH /repositories/{owner}/{name}/ingestion", a.requireToken(read(a.setIngestion)))
+	handle("POST /estates/{estate}/catalogue-import", a.requireToken(read(a.importCatalogue)))
+	handle("POST /estates/{estate}/registry-sync", a.requireToken(read(a.syncRegistry)))
 	handle("GET /repositories/{owner}/{name}/reports/latest", read(a.latestRepositoryReport))
 	handle("GET /repositories/{owner}/{name}/reports", read(a.repositoryReports))
 	handle("GET /estates", read(a.listEstates))
@@ -257,7 +261,7 @@ func (a *api) limitReports(next http.Handler) http.Handler {
 // limitBody bounds every request body to Config.MaxBodyBytes.
 func (a *api) limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, a.cfg.MaxBodyBytes)
+		r.Body = http.MaxBytesReader(w, r.Body, a.bodyLimit(r.URL.Path))
 		next.ServeHTTP(w, r)
 	})
 }
