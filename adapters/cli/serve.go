@@ -141,7 +141,7 @@ func (a *app) serve(ctx context.Context) error {
 	if err := migrateAll(ctx, db, a.logger); err != nil {
 		return err
 	}
-	queue, err := a.serverQueue(db, model, cfg)
+	queueCfg, err := a.serverQueue(db, model, cfg)
 	if err != nil {
 		return err
 	}
@@ -156,17 +156,15 @@ func (a *app) serve(ctx context.Context) error {
 		fx.WithLogger(func() fxevent.Logger { return fxLogger }),
 		fx.StartTimeout(startTimeout),
 		fx.StopTimeout(shutdownTimeout),
-		fx.Supply(
-			httpapi.Config{DB: db, Model: model, Reporting: cfg, Logger: a.logger,
+		fx.Supply(queueCfg, httpapi.ServerConfig{Addr: settings.addr}),
+		fx.Provide(func(q *worker.Queue) httpapi.Config {
+			return httpapi.Config{DB: db, Model: model, Reporting: cfg, Logger: a.logger,
 				APIToken: settings.token, AllowUnauthenticated: settings.allowUnauthenticated,
-				Runner: queue},
-			httpapi.ServerConfig{Addr: settings.addr},
-		),
+				Runner: q}
+		}),
 		// The queue starts before the server listens, so that no request
 		// reaches a route whose jobs nothing would work yet.
-		fx.Module("jobs", fx.Supply(queue), fx.Invoke(func(lc fx.Lifecycle, q *worker.Queue) {
-			lc.Append(fx.Hook{OnStart: q.Start, OnStop: q.Stop})
-		})),
+		worker.Module,
 		httpapi.Module,
 	)
 	if err := fxApp.Err(); err != nil {
@@ -175,23 +173,23 @@ func (a *app) serve(ctx context.Context) error {
 	return a.runUntilSignal(ctx, fxApp, "serve")
 }
 
-// serverQueue returns the job queue of the server's run routes. On SQLite
-// the server works the jobs itself, with the worker's settings, because
-// one process must hold them all. On PostgreSQL it only queues them for
-// 'ghillie worker' processes.
-func (a *app) serverQueue(db *store.DB, model status.Model, rc reporting.Config) (*worker.Queue, error) {
+// serverQueue returns the settings of the job queue of the server's run
+// routes. On SQLite the server works the jobs itself, with the worker's
+// settings, because one process must hold them all. On PostgreSQL it
+// only queues them for 'ghillie worker' processes.
+func (a *app) serverQueue(db *store.DB, model status.Model, rc reporting.Config) (worker.Config, error) {
 	cfg := worker.Config{InsertOnly: true}
 	if db.Dialect() == store.SQLite {
 		var err error
 		if cfg, err = a.workerConfig(); err != nil {
-			return nil, err
+			return cfg, err
 		}
 		if cfg.GitHub, err = a.optionalGitHub(); err != nil {
-			return nil, err
+			return cfg, err
 		}
 	}
 	cfg.DB, cfg.Model, cfg.Reporting, cfg.Logger = db, model, rc, a.logger
-	return worker.New(cfg)
+	return cfg, nil
 }
 
 // runUntilSignal starts the application and stops it on SIGTERM, SIGINT,
