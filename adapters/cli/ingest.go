@@ -17,6 +17,7 @@ import (
 	"github.com/ghillie/ghillie/adapters/githubapi"
 	"github.com/ghillie/ghillie/ingest"
 	"github.com/ghillie/ghillie/registry"
+	"github.com/ghillie/ghillie/runs"
 	"github.com/ghillie/ghillie/store"
 )
 
@@ -25,7 +26,7 @@ func (a *app) ingestCommand() *cobra.Command {
 		Use:   "ingest",
 		Short: "Ingest GitHub activity into Bronze and report ingestion health",
 	}
-	cmd.AddCommand(a.ingestRunCommand(), a.ingestHealthCommand())
+	cmd.AddCommand(a.ingestRunCommand(), a.ingestHealthCommand(), a.runStatusCommand(runs.KindIngestion))
 	return cmd
 }
 

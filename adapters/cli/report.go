@@ -14,13 +14,15 @@ import (
 	"github.com/ghillie/ghillie/gold"
 	"github.com/ghillie/ghillie/registry"
 	"github.com/ghillie/ghillie/reporting"
+	"github.com/ghillie/ghillie/runs"
 	"github.com/ghillie/ghillie/status"
 	"github.com/ghillie/ghillie/store"
 )
 
 func (a *app) reportCommand() *cobra.Command {
 	return group("report", "Write, show and review status reports",
-		a.reportRunCommand(), a.reportShowCommand(), a.reportReviewsCommand())
+		a.reportRunCommand(), a.reportShowCommand(), a.reportReviewsCommand(),
+		a.runStatusCommand(runs.KindReport))
 }
 
 // scopeFlags select a report subject on the command line.
