@@ -66,7 +66,7 @@ type RepositoryMetrics struct {
 	Repository  string    `json:"repository"`
 	WindowStart time.Time `json:"window_start"`
 	WindowEnd   time.Time `json:"window_end"`
-	Required    `yaml:",inline"`
+	Metrics     Required  `json:"metrics"`
 }
 
 // EstateMetrics are the metrics of a window for each repository of an
@@ -106,7 +106,7 @@ func ForRepository(ctx context.Context, db *store.DB, repositoryID string,
 		return RepositoryMetrics{}, fmt.Errorf("compute metrics of %s: %w", slug, err)
 	}
 	return RepositoryMetrics{Repository: slug, WindowStart: w.start.Time, WindowEnd: w.end.Time,
-		Required: values[""]}, nil
+		Metrics: values[""]}, nil
 }
 
 // ForEstate computes the metrics of the window [start, end) for every
@@ -154,7 +154,7 @@ func ForEstate(ctx context.Context, db *store.DB, estateID string,
 		Repositories: make([]RepositoryMetrics, 0, len(repos)), Totals: totals[""]}
 	for _, r := range repos {
 		out.Repositories = append(out.Repositories, RepositoryMetrics{Repository: r.Slug,
-			WindowStart: w.start.Time, WindowEnd: w.end.Time, Required: perRepository[r.ID]})
+			WindowStart: w.start.Time, WindowEnd: w.end.Time, Metrics: perRepository[r.ID]})
 	}
 	return out, nil
 }

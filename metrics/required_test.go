@@ -189,7 +189,7 @@ func TestForRepository(t *testing.T) {
 				is.Equal(got.Repository, "acme/widget")
 				is.True(got.WindowStart.Equal(tt.start))
 				is.True(got.WindowEnd.Equal(tt.end))
-				if diff := cmp.Diff(tt.want, got.Required); diff != "" {
+				if diff := cmp.Diff(tt.want, got.Metrics); diff != "" {
 					t.Errorf("metrics (-want +got):\n%s", diff)
 				}
 			})
@@ -220,13 +220,13 @@ func TestForEstate(t *testing.T) {
 		gadget := metrics.Required{PullRequestsMerged: 1, MeanTimeToMergeSeconds: secs(5400),
 			IssuesResolved:           3,
 			ResolvedIssueOpenSeconds: metrics.ResolvedDurations{Mean: secs(243), Median: secs(300)}}
-		if diff := cmp.Diff(gadget, got.Repositories[0].Required); diff != "" {
+		if diff := cmp.Diff(gadget, got.Repositories[0].Metrics); diff != "" {
 			t.Errorf("acme/gadget (-want +got):\n%s", diff)
 		}
-		if diff := cmp.Diff(metrics.Required{}, got.Repositories[1].Required); diff != "" {
+		if diff := cmp.Diff(metrics.Required{}, got.Repositories[1].Metrics); diff != "" {
 			t.Errorf("acme/idle (-want +got):\n%s", diff)
 		}
-		is.Equal(got.Repositories[2].IssuesResolved, 4) // acme/widget as in TestForRepository
+		is.Equal(got.Repositories[2].Metrics.IssuesResolved, 4) // acme/widget as in TestForRepository
 
 		// Seven resolved issues: 100, 300, 329, 1800.5, 3599.5, 7200 and
 		// 86400 seconds, so a mean of 99729 / 7 and the fourth as median.
