@@ -110,7 +110,7 @@ func (a *app) rootCommand() *cobra.Command {
 
 	root.AddCommand(a.catalogueCommand(), a.migrateCommand(), a.estateCommand(), a.eventsCommand(),
 		a.transformCommand(), a.ingestCommand(), a.reportCommand(), a.metricsCommand())
-	root.AddCommand(a.serveCommand(), a.workerCommand())
+	root.AddCommand(a.serveCommand(), a.workerCommand(), a.exportCommand())
 	return root
 }
 
