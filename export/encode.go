@@ -129,6 +129,9 @@ func walkFields(v reflect.Value, fn func(name string, field reflect.Value) error
 	t := v.Type()
 	for i := range t.NumField() {
 		field := t.Field(i)
+		// NOTE: unlike encoding/json, this skips the fields of an embedded
+		// struct whose type is unexported, because reflection cannot read
+		// them as interface values.
 		if !field.IsExported() {
 			continue
 		}

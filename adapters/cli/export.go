@@ -194,9 +194,9 @@ func (a *app) writeOutput(path string, write func(io.Writer) error) error {
 
 func (a *app) exportEventsCommand() *cobra.Command {
 	cmd := a.newExportCommand("events", "Export the event facts of a window with their lineage",
-		"Write each event fact of the window, oldest first, with its raw event's id,\n"+
-			"source system and source event id, its type, repository, time and payload.\n"+
-			"In CSV the payload is a column of JSON text.",
+		"Write each event fact of the window, oldest first within each repository, with\n"+
+			"its raw event's id, source system and source event id, its type, repository,\n"+
+			"time and payload. In CSV the payload is a column of JSON text.",
 		export.Formats,
 		func(ctx context.Context, db *store.DB, _ subject, repos []export.Repository,
 			start, end time.Time, out io.Writer, format export.Format) error {
@@ -220,10 +220,10 @@ func (a *app) exportEventsCommand() *cobra.Command {
 func (a *app) exportEvidenceCommand() *cobra.Command {
 	cmd := a.newExportCommand("evidence",
 		"Export the commits, pull requests, issues and documentation changes of a window",
-		"Write one row per evidence item of the window, oldest first: its kind, key\n"+
-			"(sha, number or path), title or message, author and state (a documentation\n"+
-			"change's state is its change type), with the newest event fact of the window\n"+
-			"that names it and that fact's lineage and payload.",
+		"Write one row per evidence item of the window, oldest first within each\n"+
+			"repository: its kind, key (sha, number or path), title or message, author and\n"+
+			"state (a documentation change's state is its change type), with the newest\n"+
+			"event fact of the window that names it and that fact's lineage and payload.",
 		export.Formats,
 		func(ctx context.Context, db *store.DB, _ subject, repos []export.Repository,
 			start, end time.Time, out io.Writer, format export.Format) error {
