@@ -115,7 +115,7 @@ func (a *app) rootCommand() *cobra.Command {
 
 	root.AddCommand(a.catalogueCommand(), a.migrateCommand(), a.estateCommand(), a.eventsCommand(),
 		a.transformCommand(), a.ingestCommand(), a.reportCommand(), a.metricsCommand(), a.runCommand())
-	root.AddCommand(a.serveCommand(), a.workerCommand(), a.jobsCommand())
+	root.AddCommand(a.serveCommand(), a.workerCommand(), a.jobsCommand(), a.exportCommand())
 	return root
 }
 

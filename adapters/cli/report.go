@@ -519,7 +519,7 @@ func (a *app) reportReviewsResolveCommand() *cobra.Command {
 }
 
 func (a *app) metricsCommand() *cobra.Command {
-	return group("metrics", "Show metrics", a.metricsReportingCommand())
+	return group("metrics", "Show metrics", a.metricsReportingCommand(), a.metricsRequiredCommand())
 }
 
 func (a *app) metricsReportingCommand() *cobra.Command {

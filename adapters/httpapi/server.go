@@ -1,6 +1,6 @@
 // Package httpapi is Ghillie's HTTP API: health and readiness probes, on-demand
-// repository reports, and read access to stored reports, estates and
-// repositories. It turns requests into calls of the SDK packages (store,
+// repository reports, read access to stored reports, estates and
+// repositories, and delivery metrics. It turns requests into calls of the SDK packages (store,
 // registry, gold, evidence, reporting) and their results into JSON or
 // Markdown. It contains no business logic of its own.
 //
@@ -177,6 +177,8 @@ func (a *api) routes() http.Handler {
 	handle("GET /estates/{estate}/projects/{project}/reports/latest",
 		read(a.latestProjectReport))
 	handle("GET /estates/{estate}/projects/{project}/reports", read(a.projectReports))
+	handle("GET /metrics/repositories/{owner}/{name}/required", read(a.repositoryRequiredMetrics))
+	handle("GET /estates/{estate}/metrics/required", read(a.estateRequiredMetrics))
 
 	return a.logRequests(a.recoverPanics(a.limitBody(unmatchedAsJSON(mux))))
 }
