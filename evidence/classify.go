@@ -3,6 +3,7 @@ package evidence
 import (
 	"fmt"
 	"regexp"
+	"regexp/syntax"
 	"strings"
 )
 
@@ -11,9 +12,56 @@ import (
 // DefaultClassifier or build one with NewClassifier.
 type Classifier struct {
 	labels   map[WorkType]map[string]bool
-	prefixes map[WorkType][]*regexp.Regexp
-	general  map[WorkType][]*regexp.Regexp
+	prefixes map[WorkType][]pattern
+	general  map[WorkType][]pattern
 	fixWord  map[WorkType]bool
+}
+
+// pattern is a compiled title pattern with the literal text that every
+// match contains, which is checked first because a regular expression
+// costs far more than a substring search.
+type pattern struct {
+	re *regexp.Regexp
+
+	// literal is "" when the pattern has no such text. anchored is true
+	// when every match starts with it.
+	literal  string
+	anchored bool
+}
+
+func compilePattern(expr string) (pattern, error) {
+	re, err := regexp.Compile(expr)
+	if err != nil {
+		return pattern{}, err
+	}
+	p := pattern{re: re}
+
+	// regexp.Compile has parsed expr with these flags, so this parse
+	// succeeds. Only a literal directly in the pattern's top-level sequence
+	// is in every match, because one inside a group may be optional.
+	tree, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil || tree.Op != syntax.OpConcat {
+		return p, nil
+	}
+	for i, part := range tree.Sub {
+		if part.Op == syntax.OpLiteral && part.Flags&syntax.FoldCase == 0 {
+			p.literal = string(part.Rune)
+			p.anchored = i == 1 && tree.Sub[0].Op == syntax.OpBeginText
+			break
+		}
+	}
+	return p, nil
+}
+
+func (p pattern) match(text string) bool {
+	switch {
+	case p.literal == "":
+	case p.anchored && !strings.HasPrefix(text, p.literal):
+		return false
+	case !p.anchored && !strings.Contains(text, p.literal):
+		return false
+	}
+	return p.re.MatchString(text)
 }
 
 // Rules are the labels and title patterns of one work type. Prefix
@@ -61,7 +109,7 @@ var DefaultRules = map[WorkType]Rules{
 // NewClassifier compiles rules; a work type without rules never matches.
 func NewClassifier(rules map[WorkType]Rules) (*Classifier, error) {
 	c := &Classifier{labels: map[WorkType]map[string]bool{},
-		prefixes: map[WorkType][]*regexp.Regexp{}, general: map[WorkType][]*regexp.Regexp{},
+		prefixes: map[WorkType][]pattern{}, general: map[WorkType][]pattern{},
 		fixWord: map[WorkType]bool{}}
 	for t, r := range rules {
 		c.fixWord[t] = r.FixWord
@@ -70,14 +118,14 @@ func NewClassifier(rules map[WorkType]Rules) (*Classifier, error) {
 			c.labels[t][fold(l)] = true
 		}
 		for _, p := range r.Prefixes {
-			re, err := regexp.Compile(p)
+			re, err := compilePattern(p)
 			if err != nil {
 				return nil, fmt.Errorf("%s prefix pattern %q: %w", t, p, err)
 			}
 			c.prefixes[t] = append(c.prefixes[t], re)
 		}
 		for _, p := range r.General {
-			re, err := regexp.Compile(p)
+			re, err := compilePattern(p)
 			if err != nil {
 				return nil, fmt.Errorf("%s pattern %q: %w", t, p, err)
 			}
@@ -112,13 +160,9 @@ var (
 // Entity returns the work type of a pull request or issue: from its
 // labels when one matches, else from its title, else WorkUnknown.
 func (c *Classifier) Entity(labels []string, title string) WorkType {
-	folded := make(map[string]bool, len(labels))
-	for _, l := range labels {
-		folded[fold(l)] = true
-	}
 	for _, t := range labelOrder {
-		for l := range folded {
-			if c.labels[t][l] {
+		for _, l := range labels {
+			if c.labels[t][fold(l)] {
 				return t
 			}
 		}
@@ -137,23 +181,28 @@ func (c *Classifier) Title(title string) WorkType {
 
 	text := strings.ToLower(title)
 	for _, t := range prefixOrder {
-		for _, re := range c.prefixes[t] {
-			if re.MatchString(text) {
-				return t
-			}
+		if matchAny(c.prefixes[t], text) {
+			return t
 		}
 	}
 	for _, t := range generalOrder {
 		if c.fixWord[t] && mentionsFix(text) {
 			return t
 		}
-		for _, re := range append(c.prefixes[t], c.general[t]...) {
-			if re.MatchString(text) {
-				return t
-			}
+		if matchAny(c.prefixes[t], text) || matchAny(c.general[t], text) {
+			return t
 		}
 	}
 	return WorkUnknown
+}
+
+func matchAny(patterns []pattern, text string) bool {
+	for _, p := range patterns {
+		if p.match(text) {
+			return true
+		}
+	}
+	return false
 }
 
 // mentionsFix reports whether text has the word fix, fixes or fixed not

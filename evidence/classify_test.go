@@ -128,6 +128,35 @@ func TestCustomClassifier(t *testing.T) {
 	is.True(err != nil)
 }
 
+func TestCustomTitlePatterns(t *testing.T) {
+	c, err := evidence.NewClassifier(map[evidence.WorkType]evidence.Rules{
+		evidence.WorkFeature:  {Prefixes: []string{`(?i)^NEW:`}},
+		evidence.WorkBug:      {General: []string{`(?m)^oops`}},
+		evidence.WorkRefactor: {General: []string{`tidy(ing)? up`}},
+		evidence.WorkChore:    {Prefixes: []string{`^(wip|draft)\b`}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	for title, want := range map[string]evidence.WorkType{
+		"NEW: search":             evidence.WorkFeature,
+		"renew: search":           evidence.WorkUnknown,
+		"first line\noops, again": evidence.WorkBug,
+		"whoops":                  evidence.WorkUnknown,
+		"tidy up the parser":      evidence.WorkRefactor,
+		"Tidying up":              evidence.WorkRefactor,
+		"tidy the parser":         evidence.WorkUnknown,
+		"WIP parser":              evidence.WorkChore,
+		"draft: parser":           evidence.WorkChore,
+		"a draft":                 evidence.WorkUnknown,
+	} {
+		t.Run(title, func(t *testing.T) {
+			is.New(t).Equal(c.Title(title), want)
+		})
+	}
+}
+
 func TestMergeCommits(t *testing.T) {
 	for msg, want := range map[string]bool{
 		"Merge branch 'feature' into main":         true,

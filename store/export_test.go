@@ -22,3 +22,7 @@ func MigrateDownTo(ctx context.Context, db *DB, version int64) error {
 	_, err = provider.DownTo(ctx, version)
 	return err
 }
+
+// ParseTimeLayout is parseTimeLayout, for tests that compare it with
+// time.Parse.
+var ParseTimeLayout = parseTimeLayout

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/matryer/is"
@@ -155,4 +156,82 @@ func collation(t *testing.T, db *store.DB, table, column string) string {
 		return ""
 	}
 	return *name
+}
+
+// TestEntityKeysMigration migrates a database with event facts from
+// version 7 up through 00010_event_fact_entities and back down. On
+// PostgreSQL the facts written before the migration get their entity
+// keys. On SQLite the index on the keys replaces the plain one.
+func TestEntityKeysMigration(t *testing.T) {
+	facts := []struct {
+		eventType, payload string
+		sha, path          *string
+		id                 *int64
+	}{
+		{"github.commit", `{"sha":"c0ffee"}`, ptr("c0ffee"), nil, nil},
+		{"github.doc_change", `{"commit_sha":"c0ffee","path":"docs/a.md"}`, ptr("c0ffee"),
+			ptr("docs/a.md"), nil},
+		{"github.pull_request", `{"id":17}`, nil, nil, ptr[int64](17)},
+		{"github.issue", `{"id":"18"}`, nil, nil, ptr[int64](18)},
+		{"github.issue", `{"id":"1234567890123456789"}`, nil, nil, nil},
+		{"github.issue", `{"id":-5}`, nil, nil, nil},
+		{"github.pull_request", `{"id":true}`, nil, nil, nil},
+		{"github.push", `{"sha":"c0ffee","id":5}`, nil, nil, nil},
+	}
+
+	for _, d := range storetest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			is := is.New(t)
+			ctx := context.Background()
+			url := storetest.URL(t, d)
+
+			db := openURL(t, url)
+			is.NoErr(store.MigrateTo(ctx, db, 7))
+			now := store.Now()
+			for i, f := range facts {
+				_, err := db.ExecContext(ctx, db.Rebind(`INSERT INTO raw_events (id, source_system,
+					event_type, repo_external_id, occurred_at, ingested_at, dedupe_key, payload)
+					VALUES (?, 'github', ?, 'octo/reef', ?, ?, ?, ?)`),
+					i+1, f.eventType, now, now, fmt.Sprint("key-", i), f.payload)
+				is.NoErr(err)
+				_, err = db.ExecContext(ctx, db.Rebind(`INSERT INTO event_facts (id, raw_event_id,
+					repo_external_id, event_type, occurred_at, payload)
+					VALUES (?, ?, 'octo/reef', ?, ?, ?)`), i+1, i+1, f.eventType, now, f.payload)
+				is.NoErr(err)
+			}
+
+			db = openURL(t, url)
+			is.NoErr(store.Migrate(ctx, db))
+			is.True(hasIndex(t, db, "ix_event_facts_repo_time"))
+			if d == store.Postgres {
+				for i, f := range facts {
+					var sha, path *string
+					var id *int64
+					err := db.QueryRowContext(ctx, `SELECT entity_sha, entity_id, entity_path
+						FROM event_facts WHERE id = $1`, i+1).Scan(&sha, &id, &path)
+					is.NoErr(err)
+					is.Equal(show(sha), show(f.sha))   // entity_sha
+					is.Equal(show(id), show(f.id))     // entity_id
+					is.Equal(show(path), show(f.path)) // entity_path
+				}
+			}
+
+			is.NoErr(store.MigrateDownTo(ctx, db, 7))
+			db = openURL(t, url)
+			is.True(hasIndex(t, db, "ix_event_facts_repo_time"))
+			var n int
+			is.NoErr(db.GetContext(ctx, &n, `SELECT count(*) FROM event_facts`))
+			is.Equal(n, len(facts))
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// show returns the value p points to as text, or NULL.
+func show[T any](p *T) string {
+	if p == nil {
+		return "NULL"
+	}
+	return fmt.Sprint(*p)
 }

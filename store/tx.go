@@ -170,3 +170,28 @@ func (tx *Tx) CopyFrom(ctx context.Context, table string, columns []string, sour
 	}
 	return copied, nil
 }
+
+// PostgresConn runs fn on a pgx connection from the pool, for work that
+// database/sql cannot express, such as sending several queries in one
+// round trip with pgx.Batch. fn must leave the connection outside any
+// transaction. On SQLite it returns an error wrapping
+// errors.ErrUnsupported.
+func (db *DB) PostgresConn(ctx context.Context, fn func(conn *pgx.Conn) error) error {
+	if db.dialect != Postgres {
+		return fmt.Errorf("pgx connection to %s: pgx needs PostgreSQL: %w", db, errors.ErrUnsupported)
+	}
+
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return wrapf(err, "connect to %s", db)
+	}
+	defer conn.Close()
+
+	return conn.Raw(func(driverConn any) error {
+		c, ok := driverConn.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("driver connection is a %T, expected a pgx connection", driverConn)
+		}
+		return fn(c.Conn())
+	})
+}
