@@ -38,24 +38,17 @@ type Item struct {
 }
 
 // itemsQuery reads a repository's items of a window, oldest first. Unlike
-// factsQuery it keeps facts that reports already covered, and it keeps
-// one row per entity: that of its newest fact.
+// the bundle's queries it keeps facts that reports already covered, and
+// it keeps one row per entity: that of its newest fact. It reads the
+// facts' entity keys with the same expressions as the bundle, which the
+// database indexes.
 func itemsQuery(d store.Dialect) string {
-	p, materialized := "ef.payload", ""
-	if d == store.Postgres {
-		p, materialized = "CAST(ef.payload AS jsonb)", "MATERIALIZED"
-	}
-
-	return `WITH f AS ` + materialized + ` (
-		SELECT id, raw_event_id, event_type, occurred_at, payload,
-			CASE WHEN event_type = 'github.commit' THEN ` + keyText(d, "sha") + `
-				WHEN event_type = 'github.doc_change' THEN ` + keyText(d, "commit_sha") + ` END AS sha,
-			CASE WHEN event_type IN ('github.pull_request', 'github.issue') THEN ` + keyID(d) + `
-				END AS entity_id,
-			CASE WHEN event_type = 'github.doc_change' THEN ` + keyText(d, "path") + ` END AS path
-		FROM (SELECT ef.id, ef.raw_event_id, ef.event_type, ef.occurred_at, ef.payload, ` + p + ` AS p
-			FROM event_facts ef
-			WHERE ef.repo_external_id = ? AND ef.occurred_at >= ? AND ef.occurred_at < ?) facts
+	keys := keysOf(d)
+	return `WITH f AS (
+		SELECT ef.id, ef.raw_event_id, ef.event_type, ef.occurred_at, ef.payload,
+			` + keys.sha + ` AS sha, ` + keys.id + ` AS entity_id, ` + keys.path + ` AS path
+		FROM event_facts ef
+		WHERE ef.repo_external_id = ? AND ef.occurred_at >= ? AND ef.occurred_at < ?
 	), items AS (
 		SELECT f.id, f.raw_event_id, f.event_type, f.occurred_at, f.payload,
 			CASE WHEN c.sha IS NOT NULL THEN 'commit' WHEN pr.id IS NOT NULL THEN 'pull_request'
