@@ -170,23 +170,19 @@ func prepare(e Envelope) (prepared, error) {
 	if err := e.validate(); err != nil {
 		return prepared{}, err
 	}
-	payload, err := Normalize(e.Payload)
-	if err != nil {
-		return prepared{}, err
-	}
 	// The stored text is the canonical form, so a payload read back and
 	// hashed again gives the same key on either database.
-	canon, err := CanonicalJSON(payload)
+	canon, err := canonicalPayload(e.Payload)
 	if err != nil {
 		return prepared{}, err
 	}
-	key := keyFromCanonical(e, canon)
+	key := keyFromCanonical(e, []byte(canon))
 
 	e.SourceSystem = cleanString(e.SourceSystem)
 	e.EventType = cleanString(e.EventType)
 	e.SourceEventID = cleanString(e.SourceEventID)
 	e.RepoExternalID = cleanString(e.RepoExternalID)
-	return prepared{Envelope: e, payload: string(canon), dedupeKey: key}, nil
+	return prepared{Envelope: e, payload: canon, dedupeKey: key}, nil
 }
 
 // insertChunk inserts rows that are not stored yet and fills results with
