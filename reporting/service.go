@@ -643,7 +643,9 @@ func (s *Service) RunEstateRepositories(ctx context.Context, estateID string, op
 // leaves the projects and the estate unwritten, and a failed project
 // report the estate, with outcomes whose Err is ErrNotRun: a roll-up
 // of partial evidence would otherwise stand for that window for good.
-// Failures are joined into the returned error.
+// The projects and the estate are skipped when no repository report was
+// written since the estate's latest report. Failures are joined into the
+// returned error.
 func (s *Service) RunEstateAll(ctx context.Context, estateID string, opts RunOptions) ([]Outcome, error) {
 	if opts.AsOf.IsZero() && opts.Start.IsZero() {
 		opts.AsOf = s.now()
@@ -654,13 +656,53 @@ func (s *Service) RunEstateAll(ctx context.Context, estateID string, opts RunOpt
 	return append(outcomes, rollups...), errors.Join(repoErr, err)
 }
 
+// freshEvidence reports whether the estate's project and estate reports
+// have something new to summarise: a repository report written after the
+// estate's latest report, or no estate report yet. Without it a roll-up
+// would restate the last one for a window of the few moments since.
+func (s *Service) freshEvidence(ctx context.Context, estateID string) (bool, error) {
+	var last *store.Time
+	err := s.db.GetContext(ctx, &last, s.db.Rebind(`SELECT max(generated_at) FROM reports
+		WHERE scope = 'estate' AND estate_id = ?`), estateID)
+	if err != nil {
+		return false, fmt.Errorf("read the latest report of estate %s: %w", estateID, store.Classify(err))
+	}
+	if last == nil {
+		return true, nil
+	}
+
+	var newer []int
+	err = s.db.SelectContext(ctx, &newer, s.db.Rebind(`SELECT 1 FROM reports r
+		JOIN repository_estates re ON re.repository_id = r.repository_id
+		WHERE re.estate_id = ? AND r.scope = 'repository' AND r.generated_at > ? LIMIT 1`),
+		estateID, *last)
+	if err != nil {
+		return false, fmt.Errorf("read the repository reports of estate %s: %w", estateID,
+			store.Classify(err))
+	}
+	return len(newer) > 0, nil
+}
+
+// skipRollups returns the skipped outcomes of an estate's project and
+// estate reports.
+func (s *Service) skipRollups(ctx context.Context, estateKey string, projects []string) []Outcome {
+	s.log.InfoContext(ctx, "reporting.report.skipped", "scope", gold.ScopeEstate, "subject", estateKey,
+		"reason", "no repository report since the estate's latest report")
+	outcomes := make([]Outcome, 0, len(projects)+1)
+	for _, key := range projects {
+		outcomes = append(outcomes, Outcome{Scope: gold.ScopeProject, Subject: key, Skipped: true})
+	}
+	return append(outcomes, Outcome{Scope: gold.ScopeEstate, Subject: estateKey, Skipped: true})
+}
+
 // RunEstateRollups reports on every project of the estate, ordered by
 // key, then on the estate itself, all with one window end. It is the
 // second half of RunEstateAll, for callers that report on the
 // repositories by other means, such as one background job each, and
 // must call it only once every repository report has succeeded. A
 // failed project report leaves the estate unwritten, with an outcome
-// whose Err is ErrNotRun.
+// whose Err is ErrNotRun. When no repository report was written since
+// the estate's latest report, every outcome is skipped.
 func (s *Service) RunEstateRollups(ctx context.Context, estateID string, opts RunOptions) ([]Outcome, error) {
 	if opts.AsOf.IsZero() && opts.Start.IsZero() {
 		opts.AsOf = s.now()
@@ -685,6 +727,16 @@ func (s *Service) runRollups(ctx context.Context, estateID string, opts RunOptio
 	}
 
 	var outcomes []Outcome
+	if !repositoryFailed {
+		fresh, err := s.freshEvidence(ctx, estateID)
+		if err != nil {
+			return nil, err
+		}
+		if !fresh {
+			return s.skipRollups(ctx, estateKey, keys), nil
+		}
+	}
+
 	var errs []error
 	failed := repositoryFailed
 	for _, key := range keys {

@@ -401,3 +401,34 @@ func TestHasEvents(t *testing.T) {
 		is.True(has)
 	})
 }
+
+func TestRunEstateAllSkipsRollupsWithoutNews(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		is := is.New(t)
+		ctx := context.Background()
+		f := newEstate(t, db)
+		later := asOf.Add(time.Hour)
+		s := newServiceAt(t, db, status.NewMock(), "", later)
+
+		_, err := s.RunEstateAll(ctx, f.estateID, reporting.RunOptions{AsOf: asOf})
+		is.NoErr(err)
+		outcomes, err := s.RunEstateAll(ctx, f.estateID, reporting.RunOptions{AsOf: later})
+		is.NoErr(err)
+		for _, o := range outcomes {
+			is.True(o.Skipped) // nothing new, so no report, roll-ups included
+		}
+
+		// A new repository report, generated later, brings the roll-ups back.
+		f.commit(t, "c2", "fix: a late commit", asOf.Add(30*time.Minute))
+		s = newServiceAt(t, db, status.NewMock(), "", later.Add(time.Minute))
+		outcomes, err = s.RunEstateAll(ctx, f.estateID, reporting.RunOptions{AsOf: later})
+		is.NoErr(err)
+		written := 0
+		for _, o := range outcomes {
+			if o.Report != nil && o.Created {
+				written++
+			}
+		}
+		is.Equal(written, 4) // the repository, two projects and the estate
+	})
+}

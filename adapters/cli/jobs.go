@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -17,20 +18,20 @@ import (
 
 // jobRow is the JSON and YAML form of a background job.
 type jobRow struct {
-	ID          int64     `json:"id" yaml:"id"`
-	Kind        string    `json:"kind" yaml:"kind"`
-	State       string    `json:"state" yaml:"state"`
-	Attempt     int       `json:"attempt" yaml:"attempt"`
-	MaxAttempts int       `json:"max_attempts" yaml:"max_attempts"`
-	CreatedAt   time.Time `json:"created_at" yaml:"created_at"`
-	ScheduledAt time.Time `json:"scheduled_at" yaml:"scheduled_at"`
-	Args        string    `json:"args" yaml:"args"`
-	Errors      []string  `json:"errors,omitempty" yaml:"errors,omitempty"`
+	ID          int64          `json:"id" yaml:"id"`
+	Kind        string         `json:"kind" yaml:"kind"`
+	State       string         `json:"state" yaml:"state"`
+	Attempt     int            `json:"attempt" yaml:"attempt"`
+	MaxAttempts int            `json:"max_attempts" yaml:"max_attempts"`
+	CreatedAt   time.Time      `json:"created_at" yaml:"created_at"`
+	ScheduledAt time.Time      `json:"scheduled_at" yaml:"scheduled_at"`
+	Args        map[string]any `json:"args" yaml:"args"`
+	Errors      []string       `json:"errors,omitempty" yaml:"errors,omitempty"`
 }
 
 // jobStates maps the --state values onto River's job states.
 var jobStates = map[string][]rivertype.JobState{
-	"failed":    {rivertype.JobStateRetryable, rivertype.JobStateDiscarded},
+	"failed":    {rivertype.JobStateRetryable, rivertype.JobStateDiscarded, rivertype.JobStateCancelled},
 	"waiting":   {rivertype.JobStateAvailable, rivertype.JobStateScheduled, rivertype.JobStatePending},
 	"running":   {rivertype.JobStateRunning},
 	"retryable": {rivertype.JobStateRetryable},
@@ -51,9 +52,10 @@ func (a *app) jobsListCommand() *cobra.Command {
 		Use:   "list",
 		Short: "List background jobs, newest first, with the errors of their attempts",
 		Long: "List the jobs of the queue that 'ghillie worker' works. --state failed (the\n" +
-			"default) lists jobs waiting to be retried and jobs given up, with the error of\n" +
-			"each attempt. River deletes finished jobs after a day, and given-up jobs after\n" +
-			"a week.",
+			"default) lists jobs waiting to be retried, jobs given up after their last\n" +
+			"attempt (discarded) and jobs given up at once because another attempt would\n" +
+			"fail the same way (cancelled), with the error of each attempt. River deletes\n" +
+			"finished jobs after a day, and given-up jobs after a week.",
 		Example: "  ghillie jobs list\n  ghillie jobs list --state running --kind " + worker.KindReportRepository,
 		Args:    exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -109,8 +111,9 @@ func (a *app) renderJobs(jobs []*rivertype.JobRow) error {
 	t := table{header: []string{"ID", "KIND", "STATE", "ATTEMPT", "SCHEDULED", "LAST ERROR"}}
 	for _, j := range jobs {
 		row := jobRow{ID: j.ID, Kind: j.Kind, State: string(j.State), Attempt: j.Attempt,
-			MaxAttempts: j.MaxAttempts, CreatedAt: j.CreatedAt.UTC(), ScheduledAt: j.ScheduledAt.UTC(),
-			Args: string(j.EncodedArgs)}
+			MaxAttempts: j.MaxAttempts, CreatedAt: j.CreatedAt.UTC(), ScheduledAt: j.ScheduledAt.UTC()}
+		// Every job's arguments are a JSON object, as River encodes them.
+		_ = json.Unmarshal(j.EncodedArgs, &row.Args)
 		for _, e := range j.Errors {
 			row.Errors = append(row.Errors, e.Error)
 		}

@@ -116,6 +116,9 @@ type outcomeRow struct {
 func newOutcomeRow(o reporting.Outcome) outcomeRow {
 	row := outcomeRow{Scope: string(o.Scope), Subject: o.Subject, WindowStart: o.WindowStart,
 		WindowEnd: o.WindowEnd, Outcome: "skipped, no events"}
+	if o.Scope != gold.ScopeRepository {
+		row.Outcome = "skipped, no new repository report"
+	}
 	if o.Report != nil {
 		row.Outcome = "created"
 		if !o.Created {

@@ -59,7 +59,7 @@ func TestRunDoesTheWholeJob(t *testing.T) {
 				is.NoErr(err) // the report's Markdown is on disk
 			}
 
-			// A second run finds no new events, so no repository is reported again.
+			// A second run finds no new events, so nothing is reported again.
 			r = run(t, env, append([]string{"-o", "json"}, args...)...)
 			is.Equal(r.code, cli.ExitOK)
 			var sum struct {
@@ -79,6 +79,8 @@ func TestRunDoesTheWholeJob(t *testing.T) {
 			for _, row := range sum.Reports {
 				if row.Scope == "repository" {
 					is.Equal(row.Outcome, "skipped, no events")
+				} else {
+					is.Equal(row.Outcome, "skipped, no new repository report") // no roll-up of nothing
 				}
 			}
 		})

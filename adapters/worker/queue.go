@@ -351,10 +351,21 @@ func (q *Queue) Stop(ctx context.Context) error {
 		defer q.cancel()
 	}
 
-	err := q.client.Stop(ctx)
+	// A fifth of the caller's time is kept to cancel the jobs that outlast
+	// the rest, so that River records them as failed attempts and retries
+	// them at once, instead of leaving them running until the rescuer
+	// takes them over.
+	soft := ctx
+	if deadline, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		soft, cancel = context.WithDeadline(ctx, deadline.Add(-time.Until(deadline)/5))
+		defer cancel()
+	}
+
+	err := q.client.Stop(soft)
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		q.log.WarnContext(ctx, "worker.stop.cancelling", "reason", "jobs still running at the deadline")
-		err = q.client.StopAndCancel(context.WithoutCancel(ctx))
+		err = q.client.StopAndCancel(ctx)
 	}
 	if err != nil {
 		return fmt.Errorf("stop the job queue: %w", err)

@@ -86,9 +86,18 @@ func (q *Queue) unit(ctx context.Context, job *rivertype.JobRow, runID, name str
 	case ferr != nil:
 		return ferr
 	case isPermanent(err):
-		return river.JobCancel(err)
+		return q.giveUp(ctx, job, err)
 	}
 	return err
+}
+
+// giveUp logs a job's error that another attempt would meet again and
+// returns the error that makes River cancel the job instead of retrying
+// it. River's error handler is not called for such errors.
+func (q *Queue) giveUp(ctx context.Context, job *rivertype.JobRow, err error) error {
+	q.log.ErrorContext(ctx, "worker.job.given_up", "kind", job.Kind, "job_id", job.ID,
+		"attempt", job.Attempt, "err", err)
+	return river.JobCancel(err)
 }
 
 // plan runs the planning of a fan-out job and records the run as failed
@@ -109,7 +118,7 @@ func (q *Queue) plan(ctx context.Context, job *rivertype.JobRow, runID string,
 		}
 	}
 	if isPermanent(err) {
-		return river.JobCancel(err)
+		return q.giveUp(ctx, job, err)
 	}
 	return err
 }
@@ -166,8 +175,8 @@ func (w *importWorker) Work(ctx context.Context, job *river.Job[ImportCatalogueA
 		res, err = w.q.importer.ImportFile(ctx, estate, a.Path, a.CommitSHA)
 	}
 	var invalid *catalogue.ValidationError
-	if errors.As(err, &invalid) {
-		return river.JobCancel(err)
+	if errors.As(err, &invalid) || isPermanent(err) {
+		return w.q.giveUp(ctx, job.JobRow, err)
 	}
 	if err != nil {
 		return err
@@ -195,10 +204,12 @@ func (w *importWorker) importCommit(ctx context.Context, estate catalogue.Estate
 			return catalogue.ImportResult{}, err
 		}
 	}
+	// The commit's content cannot change, so a file missing from it stays
+	// missing: the watcher queues the next commit instead.
 	data, err := git(ctx, a.Checkout, "show", commit+":"+a.File)
 	if err != nil {
-		return catalogue.ImportResult{}, fmt.Errorf("read %s at commit %s of %s: %w",
-			a.File, commit, a.Checkout, err)
+		return catalogue.ImportResult{}, permanent{fmt.Errorf("read %s at commit %s of %s: %w",
+			a.File, commit, a.Checkout, err)}
 	}
 	c, err := catalogue.Parse(a.File+"@"+commit, []byte(data))
 	if err != nil {
@@ -485,10 +496,23 @@ func (w *rollupWorker) Work(ctx context.Context, job *river.Job[ReportRollupArgs
 			return "", "", permanent{errNoModel}
 		}
 		outcomes, err := w.q.reports.RunEstateRollups(ctx, a.EstateID, reporting.RunOptions{AsOf: a.AsOf})
-		if err != nil {
+		switch {
+		case errors.Is(err, reporting.ErrWindow) || errors.Is(err, gold.ErrOverlap):
+			// A run that started at the same time wrote these reports.
+			return runs.UnitSkipped, "another run reported this window: " + err.Error(), nil
+		case err != nil:
 			return "", "", reportPermanent(err)
 		}
-		return runs.UnitSucceeded, fmt.Sprintf("%d project and estate reports", len(outcomes)), nil
+		written := 0
+		for _, o := range outcomes {
+			if o.Report != nil {
+				written++
+			}
+		}
+		if written == 0 {
+			return runs.UnitSkipped, "no repository report since the estate's latest report", nil
+		}
+		return runs.UnitSucceeded, fmt.Sprintf("%d project and estate reports", written), nil
 	}
 	return w.q.unit(ctx, job.JobRow, a.RunID, runs.RollupUnit, work, nil)
 }

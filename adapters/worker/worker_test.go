@@ -281,3 +281,45 @@ func TestEstateIngestionRun(t *testing.T) {
 		}
 	})
 }
+
+// blocking is a model whose repository summaries wait for their context.
+type blocking struct {
+	*status.Mock
+	started chan struct{}
+}
+
+func (m blocking) SummarizeRepository(ctx context.Context, _ *evidence.RepositoryBundle) (status.Result, error) {
+	m.started <- struct{}{}
+	<-ctx.Done()
+	return status.Result{}, ctx.Err()
+}
+
+// TestStopCancelsLongJobs stops a queue while a job outlasts the stop's
+// deadline: the job is cancelled and waits for a retry, not left running.
+func TestStopCancelsLongJobs(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		is := is.New(t)
+		ctx := context.Background()
+		migrated(t, db)
+		commit(t, db, "leynos/wildside", "c1")
+		model := blocking{status.NewMock(), make(chan struct{}, 1)}
+		q, err := worker.New(worker.Config{DB: db, Model: model, ReportSchedule: "off",
+			PollInterval: 50 * time.Millisecond})
+		is.NoErr(err)
+		is.NoErr(q.Start(ctx))
+
+		_, err = q.StartReports(ctx, runs.ScopeRepository, "leynos/wildside", asOf)
+		is.NoErr(err)
+		<-model.started
+
+		stopCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		is.NoErr(q.Stop(stopCtx)) // within the deadline, by cancelling the job
+
+		jobs, err := q.Client().JobList(ctx, river.NewJobListParams().Kinds(worker.KindReportRepository))
+		is.NoErr(err)
+		is.Equal(len(jobs.Jobs), 1)
+		state := jobs.Jobs[0].State
+		is.True(state == rivertype.JobStateRetryable || state == rivertype.JobStateAvailable) // waits for a retry
+	})
+}
