@@ -153,14 +153,18 @@ func (s *Store) Plan(ctx context.Context, tx *store.Tx, id string, units int) (b
 		return false, fmt.Errorf("plan run %s with %d units: the count cannot be negative", id, units)
 	}
 
-	now := store.NewTime(s.now())
-	var finished any
+	// started_at is left to Start, so that a run planned when it is
+	// created stays queued until a worker takes it. A run of no units
+	// has finished.
+	query := `UPDATE runs SET units_total = ? WHERE id = ? AND units_total IS NULL`
+	args := []any{units, id}
 	if units == 0 {
-		finished = now
+		now := store.NewTime(s.now())
+		query = `UPDATE runs SET units_total = ?, started_at = coalesce(started_at, ?), finished_at = ?
+			WHERE id = ? AND units_total IS NULL`
+		args = []any{units, now, now, id}
 	}
-	res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE runs
-		SET units_total = ?, started_at = coalesce(started_at, ?), finished_at = ?
-		WHERE id = ? AND units_total IS NULL`), units, now, finished, id)
+	res, err := tx.ExecContext(ctx, tx.Rebind(query), args...)
 	if err != nil {
 		return false, fmt.Errorf("plan run %s: %w", id, store.Classify(err))
 	}

@@ -82,7 +82,8 @@ func TestStates(t *testing.T) {
 		}{
 			{name: "new", plan: -1, want: runs.StateQueued},
 			{name: "started", plan: -1, start: true, want: runs.StateRunning},
-			{name: "planned", plan: 2, want: runs.StateRunning},
+			{name: "planned", plan: 2, want: runs.StateQueued},
+			{name: "planned and started", plan: 2, start: true, want: runs.StateRunning},
 			{name: "half done", plan: 2, units: []runs.Unit{ok}, want: runs.StateRunning},
 			{name: "nothing to do", plan: 0, want: runs.StateSucceeded},
 			{name: "all ok", plan: 2, units: []runs.Unit{ok, skipped}, want: runs.StateSucceeded},

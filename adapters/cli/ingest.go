@@ -217,7 +217,7 @@ func checkIngestScope(scope, owner, name, estateKey string) error {
 	default:
 		return usageError{fmt.Errorf("invalid --scope %q: use repository or estate", scope)}
 	}
-	return nil
+	return checkNames(owner, name, map[string]string{"estate-key": estateKey})
 }
 
 // ingestTargets returns the repositories a run covers.

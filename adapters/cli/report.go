@@ -67,7 +67,8 @@ func (f *scopeFlags) check() error {
 	if f.scope != "repository" && (f.owner != "" || f.name != "") {
 		return usageError{errors.New("--owner and --name go with --scope repository")}
 	}
-	return nil
+	return checkNames(f.owner, f.name, map[string]string{"estate-key": f.estateKey,
+		"project-key": f.projectKey})
 }
 
 // estateID returns the id of the estate with the key.

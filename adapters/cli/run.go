@@ -73,11 +73,18 @@ func (a *app) runCommand() *cobra.Command {
 			if maxEvents < 1 {
 				return usageError{fmt.Errorf("invalid --max-events-per-kind %d: use 1 or more", maxEvents)}
 			}
+			if err := checkNames("", "", map[string]string{"estate-key": estate.Key}); err != nil {
+				return err
+			}
 			var opts reporting.RunOptions
 			if asOf != "" {
 				t, err := parseTime("--as-of", asOf)
 				if err != nil {
 					return err
+				}
+				if t.After(time.Now().Add(5 * time.Minute)) {
+					return usageError{fmt.Errorf("invalid --as-of %s: it is in the future; "+
+						"choose a time that has passed", asOf)}
 				}
 				opts.AsOf = t
 			}

@@ -65,9 +65,14 @@ func (a *app) workerConfig() (worker.Config, error) {
 
 	if raw := strings.TrimSpace(a.env("GHILLIE_INGEST_INTERVAL")); raw != "" {
 		d, err := time.ParseDuration(raw)
-		if err != nil || d <= 0 {
-			return cfg, fmt.Errorf("invalid GHILLIE_INGEST_INTERVAL %q: use a Go duration such as "+
-				"6h or 30m, or leave it unset for no scheduled ingestion", raw)
+		if err != nil || d < time.Minute {
+			return cfg, fmt.Errorf("invalid GHILLIE_INGEST_INTERVAL %q: use a Go duration of 1m or "+
+				"more, such as 6h (15m or more suits GitHub's rate limits), or leave it unset for "+
+				"no scheduled ingestion", raw)
+		}
+		if !a.hasGitHubSettings() {
+			return cfg, fmt.Errorf("GHILLIE_INGEST_INTERVAL is %s but no GitHub access is set: set "+
+				"GHILLIE_GITHUB_TOKEN or the GHILLIE_GITHUB_APP_* variables", raw)
 		}
 		cfg.IngestInterval = d
 	}
@@ -99,7 +104,11 @@ func (a *app) workerConfig() (worker.Config, error) {
 			return cfg, fmt.Errorf("GHILLIE_CATALOGUE_CHECKOUT is set to %s but GHILLIE_CATALOGUE_ESTATE "+
 				"is not: set the estate key its catalogue is imported into", checkout)
 		}
-		cfg.Watch = w
+		checked, err := worker.CheckWatch(*w)
+		if err != nil {
+			return cfg, fmt.Errorf("GHILLIE_CATALOGUE_CHECKOUT, _FILE or _BRANCH: %w", err)
+		}
+		cfg.Watch = &checked
 	}
 	return cfg, nil
 }

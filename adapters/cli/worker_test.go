@@ -75,6 +75,10 @@ func TestWorkerSettingErrors(t *testing.T) {
 		{"schedule", "GHILLIE_REPORT_SCHEDULE", "every monday", "GHILLIE_REPORT_SCHEDULE: invalid schedule"},
 		{"concurrency", "GHILLIE_WORKER_CONCURRENCY", "0", "invalid GHILLIE_WORKER_CONCURRENCY \"0\""},
 		{"watch", "GHILLIE_CATALOGUE_CHECKOUT", "/srv/catalogue", "GHILLIE_CATALOGUE_ESTATE"},
+		{"short interval", "GHILLIE_INGEST_INTERVAL", "30s", "use a Go duration of 1m or more"},
+		{"every second", "GHILLIE_REPORT_SCHEDULE", "@every 1s", "fire at most once per 1h0m0s"},
+		{"time zone", "GHILLIE_REPORT_SCHEDULE", "TZ=Europe/London 0 6 * * 1", "schedules are in UTC"},
+		{"never", "GHILLIE_REPORT_SCHEDULE", "0 0 30 2 *", "it never fires"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -87,4 +91,27 @@ func TestWorkerSettingErrors(t *testing.T) {
 			is.True(strings.Contains(r.stderr, tt.want))
 		})
 	}
+}
+
+func TestWorkerWatchErrors(t *testing.T) {
+	is := is.New(t)
+	env := map[string]string{"GHILLIE_DATABASE_URL": "sqlite::memory:",
+		"GHILLIE_STATUS_MODEL_BACKEND": "mock", "GHILLIE_CATALOGUE_CHECKOUT": t.TempDir(),
+		"GHILLIE_CATALOGUE_ESTATE": "wildside"}
+
+	r := run(t, env, "worker")
+	is.Equal(r.code, cli.ExitFailure)
+	is.True(strings.Contains(r.stderr, "GHILLIE_CATALOGUE_CHECKOUT, _FILE or _BRANCH"))
+	is.True(strings.Contains(r.stderr, "is not a git checkout"))
+	is.True(!strings.Contains(r.stderr, "fx.go")) // one plain line, not fx's call chain
+}
+
+func TestWorkerIntervalNeedsGitHub(t *testing.T) {
+	is := is.New(t)
+	env := map[string]string{"GHILLIE_DATABASE_URL": "sqlite::memory:",
+		"GHILLIE_STATUS_MODEL_BACKEND": "mock", "GHILLIE_INGEST_INTERVAL": "1h"}
+
+	r := run(t, env, "worker")
+	is.Equal(r.code, cli.ExitFailure)
+	is.True(strings.Contains(r.stderr, "GHILLIE_INGEST_INTERVAL is 1h but no GitHub access is set"))
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ghillie/ghillie/registry"
+	"github.com/ghillie/ghillie/reporting"
 	"github.com/ghillie/ghillie/runs"
 )
 
@@ -129,6 +130,9 @@ func (a *api) startRun(w http.ResponseWriter, r *http.Request, kind runs.Kind) {
 		return
 	case errors.Is(err, registry.ErrEstateNotFound):
 		writeError(w, http.StatusNotFound, estateNotFound(subject))
+		return
+	case errors.Is(err, reporting.ErrWindow):
+		writeError(w, http.StatusBadRequest, invalidInput("as_of", err.Error()))
 		return
 	case err != nil:
 		a.fail(w, r, "http.run.failed", err, "kind", kind, "subject", subject)

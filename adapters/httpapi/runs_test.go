@@ -135,6 +135,8 @@ func TestRunErrors(t *testing.T) {
 			{"bad as_of", c, http.MethodPost, "/reports/runs?scope=estate&estate_key=wildside&as_of=monday",
 				true, 400},
 			{"unknown estate", c, http.MethodPost, "/reports/runs?scope=estate&estate_key=nowhere", true, 404},
+			{"future as_of", c, http.MethodPost,
+				"/reports/runs?scope=estate&estate_key=wildside&as_of=2099-01-01T00:00:00Z", true, 400},
 			{"unknown repository", c, http.MethodPost,
 				"/ingestion/runs?scope=repository&owner=nobody&name=nothing", true, 404},
 			{"unknown run", c, http.MethodGet, "/reports/runs/0190", false, 404},

@@ -8,9 +8,14 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/ghillie/ghillie/reporting"
 	"github.com/ghillie/ghillie/runs"
 	"github.com/ghillie/ghillie/store"
 )
+
+// maxClockSkew is how far ahead of this machine's clock a run's windows
+// may end, for callers whose clocks run a little fast.
+const maxClockSkew = 5 * time.Minute
 
 // startRun records a run and queues its first job in one transaction, so
 // there is never a run without a job or a job without its run.
@@ -65,13 +70,18 @@ func (q *Queue) StartIngestion(ctx context.Context, scope runs.Scope, subject st
 
 // StartReports queues a report run of one repository or of an estate, the
 // estate's projects and the estate itself, for windows that end at asOf
-// (the current time when zero), and returns the queued run.
+// (the current time when zero), and returns the queued run. An asOf in
+// the future is an error wrapping reporting.ErrWindow.
 func (q *Queue) StartReports(ctx context.Context, scope runs.Scope, subject string,
 	asOf time.Time) (runs.Run, error) {
 	if asOf.IsZero() {
 		asOf = time.Now()
 	}
 	asOf = asOf.UTC()
+	if asOf.After(time.Now().Add(maxClockSkew)) {
+		return runs.Run{}, fmt.Errorf("%w: as of %s is in the future: choose a time that has passed",
+			reporting.ErrWindow, asOf.Format(time.RFC3339))
+	}
 
 	switch scope {
 	case runs.ScopeRepository:

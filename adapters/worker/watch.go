@@ -50,8 +50,20 @@ type watcher struct {
 }
 
 func newWatcher(q *Queue, w Watch) (*watcher, error) {
+	w, err := CheckWatch(w)
+	if err != nil {
+		return nil, err
+	}
+	return &watcher{q: q, watch: w}, nil
+}
+
+// CheckWatch checks a Watch before a queue starts with it: the estate key
+// is set, the file is a path inside the checkout, the checkout is a git
+// checkout and the branch names a commit. It returns the Watch with its
+// defaults filled in.
+func CheckWatch(w Watch) (Watch, error) {
 	if w.EstateKey == "" {
-		return nil, errors.New("catalogue watch: set the estate key the catalogue is imported into")
+		return w, errors.New("catalogue watch: set the estate key the catalogue is imported into")
 	}
 	if w.Branch == "" {
 		w.Branch = "main"
@@ -61,7 +73,7 @@ func newWatcher(q *Queue, w Watch) (*watcher, error) {
 	}
 	clean := path.Clean(w.File)
 	if w.File == "" || path.IsAbs(clean) || clean == ".." || strings.HasPrefix(clean, "../") {
-		return nil, fmt.Errorf("catalogue watch: file %q must be a path inside the checkout, "+
+		return w, fmt.Errorf("catalogue watch: file %q must be a path inside the checkout, "+
 			"such as catalogue.yaml", w.File)
 	}
 	w.File = clean
@@ -69,12 +81,12 @@ func newWatcher(q *Queue, w Watch) (*watcher, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if _, err := git(ctx, w.Checkout, "rev-parse", "--git-dir"); err != nil {
-		return nil, fmt.Errorf("catalogue watch: %s is not a git checkout: %w", w.Checkout, err)
+		return w, fmt.Errorf("catalogue watch: %s is not a git checkout: %w", w.Checkout, err)
 	}
 	if _, err := headOf(ctx, w.Checkout, w.Branch); err != nil {
-		return nil, fmt.Errorf("catalogue watch: %w", err)
+		return w, fmt.Errorf("catalogue watch: %w", err)
 	}
-	return &watcher{q: q, watch: w}, nil
+	return w, nil
 }
 
 func (w *watcher) start() {
