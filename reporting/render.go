@@ -48,14 +48,18 @@ func (m *markdown) section(title string, items []string) {
 	m.add("")
 }
 
-// oneLine makes model or evidence text safe to place in the document.
+// oneLine makes model, evidence or catalogue text safe to place in the
+// document.
 // It keeps the text on one line, so it cannot start a heading, rule or
 // status line of its own. It drops control characters, which a terminal
 // would act on, and escapes HTML and link syntax, so a viewer renders
 // it as text.
 func oneLine(s string) string {
 	s = strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) && r != '\n' && r != '\t' && r != '\r' {
+		// Bidirectional controls would let a name reorder the text
+		// around it when shown.
+		if (unicode.IsControl(r) && r != '\n' && r != '\t' && r != '\r') ||
+			unicode.Is(unicode.Bidi_Control, r) {
 			return -1
 		}
 		return r
@@ -106,7 +110,7 @@ func RenderRepository(r gold.Report, owner, name string) string {
 // Planned components are listed as planned.
 func RenderProject(r gold.Report, b *evidence.ProjectBundle) string {
 	var m markdown
-	m.add(fmt.Sprintf("# %s — Project status report (%s to %s)", b.Project.Name,
+	m.add(fmt.Sprintf("# %s — Project status report (%s to %s)", oneLine(b.Project.Name),
 		day(r.WindowStart), day(r.WindowEnd)), "")
 	m.summary(r.Summary)
 
@@ -123,15 +127,17 @@ func RenderProject(r gold.Report, b *evidence.ProjectBundle) string {
 func componentLine(c evidence.Component) string {
 	switch {
 	case c.Lifecycle == "planned":
-		return fmt.Sprintf("%s: planned, no delivered work yet", c.Name)
+		return fmt.Sprintf("%s: planned, no delivered work yet", oneLine(c.Name))
 	case c.RepositorySummary == nil && c.RepositorySlug == "":
-		return fmt.Sprintf("%s (%s): no repository", c.Name, c.Lifecycle)
+		return fmt.Sprintf("%s (%s): no repository", oneLine(c.Name), oneLine(c.Lifecycle))
 	case c.RepositorySummary == nil:
-		return fmt.Sprintf("%s (%s): %s, not reported yet", c.Name, c.Lifecycle, c.RepositorySlug)
+		return fmt.Sprintf("%s (%s): %s, not reported yet", oneLine(c.Name), oneLine(c.Lifecycle),
+			oneLine(c.RepositorySlug))
 	}
 	s := c.RepositorySummary
 	link := path.Join("..", "..", s.RepositorySlug, ArchiveName(s.WindowEnd, s.ReportID))
-	return fmt.Sprintf("%s (%s): [%s](%s): %s", c.Name, c.Lifecycle, s.RepositorySlug, link,
+	return fmt.Sprintf("%s (%s): [%s](%s): %s", oneLine(c.Name), oneLine(c.Lifecycle),
+		oneLine(s.RepositorySlug), link,
 		StatusLabel(s.Status))
 }
 
@@ -143,7 +149,7 @@ func RenderEstate(r gold.Report, b *evidence.EstateBundle) string {
 	if name == "" {
 		name = b.EstateKey
 	}
-	m.add(fmt.Sprintf("# %s — Estate status report (%s to %s)", name,
+	m.add(fmt.Sprintf("# %s — Estate status report (%s to %s)", oneLine(name),
 		day(r.WindowStart), day(r.WindowEnd)), "")
 	m.summary(r.Summary)
 
@@ -152,7 +158,7 @@ func RenderEstate(r gold.Report, b *evidence.EstateBundle) string {
 		for _, p := range b.Projects {
 			link := path.Join("..", "..", "projects", p.ProjectKey,
 				ArchiveName(p.WindowEnd, p.ReportID))
-			m.add(fmt.Sprintf("- [%s](%s): %s", p.ProjectName, link, StatusLabel(p.Status)))
+			m.add(fmt.Sprintf("- [%s](%s): %s", oneLine(p.ProjectName), link, StatusLabel(p.Status)))
 		}
 		m.add("")
 	}

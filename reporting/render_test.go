@@ -156,3 +156,18 @@ func TestRenderEscapesHostileText(t *testing.T) {
 	is.Equal(strings.Count(md, "**Status:**"), 2) // the real line, and the escaped text
 	is.Equal(strings.Count(md, "\n**Status:**"), 1)
 }
+
+func TestRenderEscapesCatalogueNames(t *testing.T) {
+	is := is.New(t)
+	hostile := "Evil <b>project</b> [x](javascript:alert(1))\u202e ## H"
+	b := projectBundle()
+	b.Project.Name = hostile
+	b.Components[0].Name = hostile
+
+	doc := reporting.RenderProject(report(gold.ScopeProject, gold.MachineSummary{Status: gold.StatusOnTrack,
+		Summary: "Fine."}), b)
+	is.True(!strings.Contains(doc, "<b>"))
+	is.True(!strings.Contains(doc, "[x]"))
+	is.True(!strings.Contains(doc, "\u202e"))
+	is.True(strings.HasPrefix(doc, "# Evil &lt;b&gt;project&lt;/b&gt; \\[x\\](javascript:alert(1)) ## H — "))
+}

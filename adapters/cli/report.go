@@ -95,8 +95,20 @@ func parseTime(flag, value string) (time.Time, error) {
 		return time.Time{}, usageError{fmt.Errorf("invalid %s %q: use RFC 3339 with an offset, "+
 			"such as 2024-07-14T00:00:00Z", flag, value)}
 	}
+	if t.Before(minTime) || !t.Before(maxTime) {
+		return time.Time{}, usageError{fmt.Errorf("invalid %s %q: use a time from %d to %d",
+			flag, value, minTime.Year(), maxTime.Year()-1)}
+	}
 	return t, nil
 }
+
+// The times that flags and query parameters accept. GitHub activity
+// starts after 1970, and the end keeps every window's length inside
+// time.Duration, which overflows after 292 years.
+var (
+	minTime = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxTime = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+)
 
 // outcomeRow is the JSON and YAML form of one report run.
 type outcomeRow struct {

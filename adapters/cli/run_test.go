@@ -119,3 +119,15 @@ func TestRunUsageErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestTimeFlagBounds(t *testing.T) {
+	for _, at := range []string{"0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z"} {
+		t.Run(at, func(t *testing.T) {
+			is := is.New(t)
+			r := run(t, nil, "metrics", "required", "--scope", "repository", "--owner", "leynos",
+				"--name", "wildside", "--as-of", at)
+			is.Equal(r.code, cli.ExitUsage)
+			is.True(strings.Contains(r.stderr, "use a time from 1970 to 2199"))
+		})
+	}
+}

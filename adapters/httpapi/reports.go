@@ -71,8 +71,21 @@ func queryTime(r *http.Request, param string) (time.Time, *apiError) {
 			"such as 2024-07-14T00:00:00Z (encode '+' as %%2B in a URL).", param, raw))
 		return time.Time{}, &e
 	}
+	if t.Before(minTime) || !t.Before(maxTime) {
+		e := invalidInput(param, fmt.Sprintf("Invalid %s %q: use a time from %d to %d.",
+			param, raw, minTime.Year(), maxTime.Year()-1))
+		return time.Time{}, &e
+	}
 	return t, nil
 }
+
+// The times that query parameters accept. GitHub activity starts after
+// 1970, and the end keeps every window's length inside time.Duration,
+// which overflows after 292 years.
+var (
+	minTime = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxTime = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+)
 
 // runOptions reads the window parameters of a report request.
 func runOptions(r *http.Request) (reporting.RunOptions, *apiError) {

@@ -157,3 +157,19 @@ func TestRunErrors(t *testing.T) {
 		}
 	})
 }
+
+func TestTimeBounds(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		newEstate(t, db)
+		c := newClient(t, config(db, status.NewMock()))
+
+		for _, at := range []string{"0001-01-01T00:00:00Z", "1969-12-31T23:59:59Z", "2200-01-01T00:00:00Z"} {
+			t.Run(at, func(t *testing.T) {
+				is := is.New(t)
+				r := c.post("/reports/repositories/leynos/wildside?as_of=" + at)
+				is.Equal(r.status, http.StatusBadRequest)
+				is.Equal(r.apiError(t).Field, "as_of")
+			})
+		}
+	})
+}
