@@ -95,7 +95,8 @@ func (a *app) ingestRunCommand() *cobra.Command {
 			"responses of such a recording instead of asking GitHub, offline and without a\n" +
 			"token, to reproduce a run. Set GHILLIE_GITHUB_API_URL as when recording.\n\n" +
 			"The exit status is 3 when any repository failed or was not run; the others\n" +
-			"are still ingested. It is 1 when the run could not start.",
+			"are still ingested. It is 1 when the run could not start, or stopped at an\n" +
+			"error every repository would meet, such as rejected credentials.",
 		Example: "  ghillie ingest run --scope repository --owner leynos --name wildside\n" +
 			"  ghillie ingest run --scope estate --estate-key wildside --lookback-days 30\n" +
 			"  ghillie ingest run --scope estate --estate-key wildside --record ./recording\n" +
@@ -167,12 +168,18 @@ func (a *app) ingestRunCommand() *cobra.Command {
 					notRun, len(rows))
 			case stop != nil:
 				fmt.Fprintf(a.stderr, "stopped after an error that every repository would meet "+
-					"(%s): %d of %d repositories were not run\n", ingest.Categorize(stop), notRun, len(rows))
+					"(%s): %d of %d repositories were not run%s\n", ingest.Categorize(stop), notRun,
+					len(rows), stopHint(stop))
 			}
 			if failed > 0 {
 				fmt.Fprintf(a.stderr, "%d of %d repositories failed\n", failed, len(rows))
 			}
-			if failed > 0 || notRun > 0 {
+			switch {
+			case stop != nil:
+				// Nothing after the error could run, so the run as a whole
+				// failed rather than ended partial.
+				return &exitError{code: ExitFailure}
+			case failed > 0 || notRun > 0:
 				return &exitError{code: ExitRunFailed}
 			}
 			return nil
@@ -294,6 +301,17 @@ func stopsEveryRepository(err error) bool {
 	return false
 }
 
+// stopHint returns the fix of an error that stops a run, when one is
+// known, as text to append to the message.
+func stopHint(err error) string {
+	var apiErr *ingest.APIError
+	if errors.As(err, &apiErr) && apiErr.Status == 401 {
+		return "; GitHub rejected the credentials: check GHILLIE_GITHUB_TOKEN, or the " +
+			"GHILLIE_GITHUB_APP_* settings"
+	}
+	return ""
+}
+
 // clearingWriter clears the progress line before each write.
 type clearingWriter struct {
 	p *progressLine
@@ -320,7 +338,19 @@ func (a *app) renderIngestRows(rows []ingestRow) error {
 			strconv.Itoa(r.Duplicates), strconv.Itoa(r.Dropped), strconv.Itoa(r.Requests),
 			strconv.Itoa(r.Points), status})
 	}
-	return a.render(rows, t)
+	if err := a.render(rows, t); err != nil {
+		return err
+	}
+
+	// JSON and YAML carry each error in the row; the table has no room.
+	if a.output == "table" {
+		for _, r := range rows {
+			if r.Error != "" {
+				fmt.Fprintf(a.stderr, "%s: %s\n", r.Repository, r.Error)
+			}
+		}
+	}
+	return nil
 }
 
 // replayToken is the placeholder token of a replay, which sends no

@@ -200,7 +200,7 @@ func TestIngestEstateStopsOnBadCredentials(t *testing.T) {
 	env["GHILLIE_GITHUB_TOKEN"] = "not-a-token"
 
 	r := run(t, env, "-o", "json", "ingest", "run", "--scope", "estate", "--estate-key", "wildside")
-	is.Equal(r.code, cli.ExitRunFailed)
+	is.Equal(r.code, cli.ExitFailure)
 	rows := ingestRows(t, r)
 	notRun := 0
 	for _, row := range rows {
@@ -210,4 +210,5 @@ func TestIngestEstateStopsOnBadCredentials(t *testing.T) {
 	}
 	is.Equal(notRun, 5) // the first 401 stops the run
 	is.True(strings.Contains(r.stderr, "5 of 6 repositories were not run"))
+	is.True(strings.Contains(r.stderr, "check GHILLIE_GITHUB_TOKEN")) // the fix
 }

@@ -196,8 +196,8 @@ func (a *app) runAll(ctx context.Context, p runPlan) error {
 		return err
 	}
 	if failed+reportsFailed > 0 {
-		fmt.Fprintf(a.stderr, "%d repositories failed to ingest and %d reports failed\n",
-			failed, reportsFailed)
+		fmt.Fprintf(a.stderr, "%s failed to ingest and %s failed or were not written\n",
+			countOf(failed, "repository", "repositories"), countOf(reportsFailed, "report", "reports"))
 		return &exitError{code: ExitRunFailed}
 	}
 	return nil
@@ -207,9 +207,18 @@ func (a *app) runAll(ctx context.Context, p runPlan) error {
 // and returns how many failed or were not run.
 func (a *app) runIngestion(ctx context.Context, db *store.DB, client ingest.GitHubClient, p runPlan,
 	sum *runSummary) (int, error) {
-	repos, err := ingestTargets(ctx, db, "estate", "", "", p.estate.Key)
+	// An estate of planned components only has nothing to ingest, and
+	// its project and estate reports are still written.
+	enabled := true
+	repos, err := registry.NewService(db, nil).List(ctx,
+		registry.ListOptions{EstateKey: p.estate.Key, Ingestion: &enabled})
 	if err != nil {
 		return 0, err
+	}
+	if len(repos) == 0 {
+		fmt.Fprintf(a.stderr, "estate %s has no repositories with ingestion enabled: "+
+			"nothing to ingest\n", p.estate.Key)
+		return 0, nil
 	}
 
 	progress := newProgressLine(a.stderr)
@@ -220,8 +229,18 @@ func (a *app) runIngestion(ctx context.Context, db *store.DB, client ingest.GitH
 	}
 	rows, failed, notRun, stop := a.ingestAll(ctx, w, repos, progress)
 	sum.Ingestion = rows
+	for _, r := range rows {
+		if r.Error != "" {
+			fmt.Fprintf(a.stderr, "%s: %s\n", r.Repository, r.Error)
+		}
+	}
+	if ctx.Err() != nil {
+		return 0, fmt.Errorf("interrupted during ingestion: %d of %d repositories were not run, "+
+			"and nothing was refined or reported", notRun, len(rows))
+	}
 	if stop != nil {
-		return 0, fmt.Errorf("ingestion stopped after an error that every repository would meet: %w", stop)
+		return 0, fmt.Errorf("ingestion stopped after an error that every repository would meet%s: %w",
+			stopHint(stop), stop)
 	}
 	return failed + notRun, nil
 }
@@ -250,6 +269,14 @@ func (a *app) runEstateReports(ctx context.Context, db *store.DB, model status.M
 	return failed, ctx.Err()
 }
 
+// countOf writes n with the singular or plural noun.
+func countOf(n int, singular, plural string) string {
+	if n == 1 {
+		return "1 " + singular
+	}
+	return fmt.Sprintf("%d %s", n, plural)
+}
+
 func (a *app) renderRunSummary(sum runSummary) error {
 	t := table{header: []string{"SCOPE", "SUBJECT", "WINDOW", "OUTCOME", "STATUS", "REPORT"}}
 	for _, row := range sum.Reports {
@@ -268,8 +295,14 @@ func (a *app) renderRunSummary(sum runSummary) error {
 	for _, r := range sum.Ingestion {
 		events += r.Commits + r.PullRequests + r.Issues + r.DocChanges
 	}
-	fmt.Fprintf(a.stdout, "\nIngested %s from %d repositories; refined %s.\nReports are in %s\n",
-		plural(events, "event"), len(sum.Ingestion), plural(sum.Transform.Processed, "event"),
-		sum.ReportsPath)
+	failed := 0
+	for _, r := range sum.Ingestion {
+		if r.Status != "ok" {
+			failed++
+		}
+	}
+	fmt.Fprintf(a.stdout, "\nIngested %s from %s (%d failed); refined %s.\nReports are in %s\n",
+		plural(events, "event"), countOf(len(sum.Ingestion), "repository", "repositories"), failed,
+		plural(sum.Transform.Processed, "event"), sum.ReportsPath)
 	return nil
 }

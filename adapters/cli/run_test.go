@@ -50,7 +50,7 @@ func TestRunDoesTheWholeJob(t *testing.T) {
 			is.True(strings.Contains(r.stdout, "Reports are in "+env["GHILLIE_REPORT_SINK_PATH"]))
 			// A commit of each repository, and a documentation change of each
 			// repository whose project follows docs/roadmap.md.
-			is.True(strings.Contains(r.stdout, "Ingested 9 events from 6 repositories"))
+			is.True(strings.Contains(r.stdout, "Ingested 9 events from 6 repositories (0 failed)"))
 
 			sink := env["GHILLIE_REPORT_SINK_PATH"]
 			for _, path := range []string{"leynos/wildside/latest.md", "projects/wildside/latest.md",
@@ -94,6 +94,7 @@ func TestRunPartial(t *testing.T) {
 	r := run(t, env, "run", "--catalogue", example, "--estate-key", "wildside")
 	is.Equal(r.code, cli.ExitRunFailed)
 	is.True(strings.Contains(r.stderr, "4 repositories failed to ingest"))
+	is.True(strings.Contains(r.stderr, "leynos/rstest-bdd: ")) // each failure with its reason
 	_, err := os.Stat(filepath.Join(env["GHILLIE_REPORT_SINK_PATH"], "leynos", "wildside", "latest.md"))
 	is.NoErr(err) // the repositories that were ingested are reported
 }
