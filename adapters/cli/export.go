@@ -47,7 +47,8 @@ func (a *app) newExportCommand(use, short, long string, formats []export.Format,
 		Short: short,
 		Long: long + "\n\nThe window is --window-start to --window-end, or the --window-days days\n" +
 			"before --as-of or now. The output goes to --output-path, written to a\n" +
-			"temporary file and renamed when complete, or to standard output for \"-\".",
+			"temporary file and renamed when complete, or to standard output for \"-\".\n" +
+			"--format chooses the encoding; the global --output does not apply.",
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()

@@ -145,7 +145,7 @@ func (a *app) runStatusCommand(kind runs.Kind) *cobra.Command {
 
 	cmd := &cobra.Command{
 		Use:   "status",
-		Short: "Show the state of a " + string(kind) + " run started on the job queue",
+		Short: "Show the state of " + article(string(kind)) + " run started on the job queue",
 		Long: "Show a run that the HTTP API or the worker's schedule started: its state\n" +
 			"(queued, running, succeeded, partial or failed) and every finished unit.\n" +
 			"The exit status is 3 when the run ended partial or failed.",
@@ -160,8 +160,12 @@ func (a *app) runStatusCommand(kind runs.Kind) *cobra.Command {
 			defer db.Close()
 
 			run, err := runs.New(db).Get(ctx, runID)
-			if errors.Is(err, runs.ErrNotFound) || (err == nil && run.Kind != kind) {
+			if errors.Is(err, runs.ErrNotFound) {
 				return fmt.Errorf("no %s run has the id %q", kind, runID)
+			}
+			if err == nil && run.Kind != kind {
+				return fmt.Errorf("run %q is %s run, not %s run: use 'ghillie %s status'", runID,
+					article(string(run.Kind)), article(string(kind)), commandOf(run.Kind))
 			}
 			if err != nil {
 				return err
@@ -228,4 +232,20 @@ func (a *app) renderRun(run runs.Run) error {
 		}
 	}
 	return a.render(row, t)
+}
+
+// article returns the noun with its indefinite article.
+func article(noun string) string {
+	if noun != "" && strings.ContainsRune("aeiou", rune(noun[0])) {
+		return "an " + noun
+	}
+	return "a " + noun
+}
+
+// commandOf returns the command noun of a run's kind.
+func commandOf(kind runs.Kind) string {
+	if kind == runs.KindIngestion {
+		return "ingest"
+	}
+	return "report"
 }

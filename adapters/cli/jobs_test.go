@@ -92,7 +92,7 @@ func TestJobsAndRunStatus(t *testing.T) {
 
 			r = run(t, env, "ingest", "status", "--run-id", failed.ID)
 			is.Equal(r.code, cli.ExitFailure)
-			is.True(strings.Contains(r.stderr, "no ingestion run has the id"))
+			is.True(strings.Contains(r.stderr, "is a report run, not an ingestion run"))
 
 			// The job shows the error of each attempt, once River has
 			// recorded the last.

@@ -47,11 +47,11 @@ type serveSettings struct {
 func (a *app) serveCommand() *cobra.Command {
 	return &cobra.Command{
 		Use:   "serve",
-		Short: "Serve the HTTP API: probes, on-demand reports and report reads",
+		Short: "Serve the HTTP API: probes, reports, runs, metrics and estate management",
 		Long: "Serve the HTTP API on GHILLIE_HOST (default 0.0.0.0) and GHILLIE_PORT (default\n" +
 			"8080; 0 picks a free port) until SIGTERM or SIGINT, then finish the requests in\n" +
 			"flight for up to 25 seconds. Logs are JSON lines on standard error.\n\n" +
-			"POST routes need 'Authorization: Bearer' with GHILLIE_API_TOKEN. Without a\n" +
+			"POST and PATCH routes need 'Authorization: Bearer' with GHILLIE_API_TOKEN. Without a\n" +
 			"token the server starts only on a loopback address, or when\n" +
 			"GHILLIE_API_ALLOW_UNAUTHENTICATED=true.\n" +
 			"GHILLIE_STATUS_MODEL_BACKEND selects the status model, and the\n" +

@@ -6,8 +6,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"regexp"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/ghillie/ghillie/catalogue"
 	"github.com/ghillie/ghillie/ingest"
@@ -82,18 +86,14 @@ func (a *api) setIngestion(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, *bad)
 		return
 	}
-	var body struct {
-		Enabled *bool `json:"enabled"`
-	}
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&body); err != nil || body.Enabled == nil {
+	enabled, ok := decodeEnabled(r.Body)
+	if !ok {
 		writeError(w, http.StatusBadRequest, invalidInput("enabled",
-			`The body must be a JSON object {"enabled": true} or {"enabled": false}.`))
+			`The body must be the JSON object {"enabled": true} or {"enabled": false}, and nothing else.`))
 		return
 	}
 
-	changed, err := registry.NewService(a.cfg.DB, a.log).SetIngestion(r.Context(), owner, name, *body.Enabled)
+	changed, err := registry.NewService(a.cfg.DB, a.log).SetIngestion(r.Context(), owner, name, enabled)
 	if errors.Is(err, registry.ErrRepositoryNotFound) {
 		writeError(w, http.StatusNotFound, repositoryNotFound(owner, name))
 		return
@@ -103,8 +103,39 @@ func (a *api) setIngestion(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.log.InfoContext(r.Context(), "http.ingestion.updated", "repository", owner+"/"+name,
-		"enabled", *body.Enabled, "changed", changed, "request_id", requestID(r.Context()))
+		"enabled", enabled, "changed", changed, "request_id", requestID(r.Context()))
 	a.writeRepository(w, r, owner, name)
+}
+
+// decodeEnabled reads a body that is exactly one JSON object with the
+// one key "enabled" and a boolean value. encoding/json alone would accept
+// other spellings of the key, a repeated key and trailing values.
+func decodeEnabled(body io.Reader) (enabled, ok bool) {
+	dec := json.NewDecoder(body)
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return false, false
+	}
+
+	seen := false
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil || key != "enabled" || seen {
+			return false, false
+		}
+		value, err := dec.Token()
+		b, isBool := value.(bool)
+		if err != nil || !isBool {
+			return false, false
+		}
+		enabled, seen = b, true
+	}
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('}') || !seen {
+		return false, false
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return false, false
+	}
+	return enabled, true
 }
 
 // importCatalogue serves POST /estates/{estate}/catalogue-import, whose
@@ -128,7 +159,16 @@ func (a *api) importCatalogue(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	q := r.URL.Query()
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, invalidInput("query",
+			"The query string is invalid: separate parameters with '&' and percent-encode ';'."))
+		return
+	}
+	if bad := importParams(q); bad != nil {
+		writeError(w, http.StatusBadRequest, *bad)
+		return
+	}
 	var res catalogue.ImportResult
 	c, err := catalogue.Parse("request body", data)
 	if err == nil {
@@ -147,6 +187,39 @@ func (a *api) importCatalogue(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, res)
 }
 
+// commitPattern is the form of a git commit id: SHA-1 or SHA-256 in hex,
+// in full or abbreviated to at least 7 digits.
+var commitPattern = regexp.MustCompile(`^[0-9a-fA-F]{7,64}$`)
+
+// maxEstateName bounds an estate's display name, as the catalogue tables
+// do.
+const maxEstateName = 255
+
+// importParams checks the query parameters of a catalogue import.
+func importParams(q url.Values) *apiError {
+	if sha := q.Get("commit_sha"); sha != "" && !commitPattern.MatchString(sha) {
+		e := invalidInput("commit_sha", fmt.Sprintf("Invalid commit_sha %q: use the commit's "+
+			"id in hex, 7 to 64 digits.", truncate(sha, 80)))
+		return &e
+	}
+	name := q.Get("estate_name")
+	if utf8.RuneCountInString(name) > maxEstateName || strings.IndexFunc(name, unicode.IsControl) >= 0 ||
+		!utf8.ValidString(name) {
+		e := invalidInput("estate_name", fmt.Sprintf("Invalid estate_name: use at most %d "+
+			"characters of text, without control characters.", maxEstateName))
+		return &e
+	}
+	return nil
+}
+
+// truncate cuts s to at most n characters, for quoting input in errors.
+func truncate(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n]) + "…"
+	}
+	return s
+}
+
 // catalogueIssue is an issue of an invalid catalogue.
 type catalogueIssue struct {
 	Line    int    `json:"line,omitempty"`
@@ -162,7 +235,7 @@ func invalidCatalogue(e *catalogue.ValidationError) map[string]any {
 			Message: i.Message})
 	}
 	return map[string]any{"title": "Invalid catalogue",
-		"description": fmt.Sprintf("The catalogue has %d problems; nothing was imported.", len(issues)),
+		"description": fmt.Sprintf("The catalogue has %s; nothing was imported.", problems(len(issues))),
 		"issues":      issues}
 }
 
@@ -191,4 +264,11 @@ func (a *api) bodyLimit(path string) int64 {
 		return max(a.cfg.MaxBodyBytes, catalogue.MaxFileSize)
 	}
 	return a.cfg.MaxBodyBytes
+}
+
+func problems(n int) string {
+	if n == 1 {
+		return "1 problem"
+	}
+	return fmt.Sprintf("%d problems", n)
 }

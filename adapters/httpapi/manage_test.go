@@ -90,6 +90,10 @@ func TestRepositoryIngestion(t *testing.T) {
 			{"no enabled", path + "/ingestion", `{}`, auth, 400},
 			{"unknown field", path + "/ingestion", `{"enabled": true, "why": "x"}`, auth, 400},
 			{"not json", path + "/ingestion", `enabled`, auth, 400},
+			{"trailing value", path + "/ingestion", `{"enabled": true}{"enabled": false}`, auth, 400},
+			{"other spelling", path + "/ingestion", `{"Enabled": true}`, auth, 400},
+			{"repeated key", path + "/ingestion", `{"enabled": true, "enabled": false}`, auth, 400},
+			{"not a boolean", path + "/ingestion", `{"enabled": "yes"}`, auth, 400},
 			{"unknown", "/repositories/nobody/nothing/ingestion", `{"enabled": true}`, auth, 404},
 		}
 		for _, tt := range tests {
@@ -112,7 +116,7 @@ func TestCatalogueImportAndSync(t *testing.T) {
 		is.NoErr(err)
 		auth := []string{"Authorization", "Bearer " + testToken, "Content-Type", "application/yaml"}
 
-		r := c.send(http.MethodPost, "/estates/wildside/catalogue-import?commit_sha=abc", yaml, auth...)
+		r := c.send(http.MethodPost, "/estates/wildside/catalogue-import?commit_sha=abc1234", yaml, auth...)
 		is.Equal(r.status, http.StatusOK)
 		var imported struct {
 			Repositories struct {
@@ -122,7 +126,7 @@ func TestCatalogueImportAndSync(t *testing.T) {
 		r.decode(t, &imported)
 		is.Equal(imported.Repositories.Created, 6)
 
-		r = c.send(http.MethodPost, "/estates/wildside/catalogue-import?commit_sha=abc", yaml, auth...)
+		r = c.send(http.MethodPost, "/estates/wildside/catalogue-import?commit_sha=abc1234", yaml, auth...)
 		var again struct {
 			Skipped bool `json:"skipped"`
 		}
@@ -151,6 +155,12 @@ func TestCatalogueImportAndSync(t *testing.T) {
 		big := bytes.Repeat([]byte("# padding\n"), 110_000)
 		r = c.send(http.MethodPost, "/estates/wildside/catalogue-import", big, auth...)
 		is.Equal(r.status, http.StatusRequestEntityTooLarge)
+
+		for _, query := range []string{"commit_sha=%3Cscript%3E", "commit_sha=abc;def",
+			"estate_name=" + strings.Repeat("x", 300), "estate_name=a%0Ab"} {
+			r = c.send(http.MethodPost, "/estates/wildside/catalogue-import?"+query, yaml, auth...)
+			is.Equal(r.status, http.StatusBadRequest) // the query is checked before the import
+		}
 
 		r = c.send(http.MethodPost, "/estates/wildside/catalogue-import", yaml)
 		is.Equal(r.status, http.StatusUnauthorized)

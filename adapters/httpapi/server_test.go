@@ -244,10 +244,12 @@ func TestRunRepositoryReportErrors(t *testing.T) {
 			{"before last report", "/leynos/wildside?as_of=2024-07-10T00:00:00Z", "",
 				http.StatusBadRequest, "as_of"},
 			{"unknown repository", "/leynos/nope", "", http.StatusNotFound, ""},
-			{"future", "/leynos/wildside?as_of=9999-12-31T23:59:59Z", "", http.StatusBadRequest,
+			{"future", "/leynos/wildside?as_of=2150-12-31T23:59:59Z", "", http.StatusBadRequest,
 				"as_of"},
 			{"future window", "/leynos/wildside?window_start=2024-07-14T00:00:00Z" +
-				"&window_end=9999-12-31T23:59:59Z", "", http.StatusBadRequest, "as_of"},
+				"&window_end=2150-12-31T23:59:59Z", "", http.StatusBadRequest, "as_of"},
+			{"year 9999", "/leynos/wildside?as_of=9999-12-31T23:59:59Z", "", http.StatusBadRequest,
+				"as_of"},
 			{"overlap", "/leynos/wildside?window_start=2024-07-10T00:00:00Z" +
 				"&window_end=2024-07-14T00:00:00Z", "", http.StatusConflict, ""},
 		}

@@ -331,7 +331,7 @@ func (q *Queue) Start(ctx context.Context) error {
 		q.watcher.start()
 	}
 	q.log.InfoContext(ctx, "worker.started", "dialect", q.db.Dialect(),
-		"concurrency", q.cfg.Concurrency, "ingest_interval", q.cfg.IngestInterval,
+		"concurrency", q.cfg.Concurrency, "ingest_interval", q.cfg.IngestInterval.String(),
 		"report_schedule", q.cfg.ReportSchedule)
 	return nil
 }
