@@ -5,11 +5,9 @@ import (
 	"regexp"
 )
 
-// The forms of the names that flags take, checked before a command opens
-// the database: GitHub's owners (1 to 39 letters, digits, hyphens or
-// underscores, not starting with a hyphen) and repository names (1 to
-// 100 letters, digits, '.', '-' or '_', other than "." and ".."), and
-// catalogue keys.
+// The forms of the names that flags take, which commands check before
+// they open the database. They are GitHub's forms of owners and
+// repository names, and the catalogue's form of keys.
 var (
 	ownerPattern = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_-]{0,38}$`)
 	namePattern  = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
