@@ -13,12 +13,14 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 	"go.uber.org/fx"
 	"go.uber.org/fx/fxevent"
 
 	"github.com/ghillie/ghillie/adapters/httpapi"
 	"github.com/ghillie/ghillie/adapters/worker"
+	"github.com/ghillie/ghillie/ingest"
 	"github.com/ghillie/ghillie/reporting"
 	"github.com/ghillie/ghillie/status"
 	"github.com/ghillie/ghillie/store"
@@ -145,6 +147,15 @@ func (a *app) serve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+
+	// On SQLite the server runs ingestion jobs itself, so GET /metrics
+	// serves their counters too.
+	jobMetrics := prometheus.NewRegistry()
+	if !queueCfg.InsertOnly {
+		if queueCfg.IngestMetrics, err = ingest.NewMetrics(jobMetrics); err != nil {
+			return err
+		}
+	}
 	if settings.token == "" {
 		a.logger.WarnContext(ctx, "http.auth.disabled", "addr", settings.addr,
 			"reason", "GHILLIE_API_TOKEN is not set")
@@ -160,7 +171,7 @@ func (a *app) serve(ctx context.Context) error {
 		fx.Provide(func(q *worker.Queue) httpapi.Config {
 			return httpapi.Config{DB: db, Model: model, Reporting: cfg, Logger: a.logger,
 				APIToken: settings.token, AllowUnauthenticated: settings.allowUnauthenticated,
-				Runner: q}
+				Runner: q, Metrics: jobMetrics}
 		}),
 		// The queue starts before the server listens, so that no request
 		// reaches a route whose jobs nothing would work yet.

@@ -96,6 +96,13 @@ func TestServe(t *testing.T) {
 	is.NoErr(res.Body.Close())
 	is.Equal(res.StatusCode, http.StatusOK)
 
+	res, err = http.Get("http://" + addr + "/metrics")
+	is.NoErr(err)
+	metrics, err := io.ReadAll(res.Body)
+	is.NoErr(err)
+	is.NoErr(res.Body.Close())
+	is.True(strings.Contains(string(metrics), "ghillie_ingestion_run_duration_seconds")) // jobs run here
+
 	res, err = http.Post("http://"+addr+"/reports/repositories/leynos/wildside", "", nil)
 	is.NoErr(err)
 	is.NoErr(res.Body.Close())
