@@ -118,8 +118,31 @@ func (t *Transformer) ProcessPending(ctx context.Context, limit int) (Result, er
 		}
 	}
 
+	if err := t.analyze(ctx, total); err != nil {
+		return total, err
+	}
 	t.logCompleted(ctx, "pending", total, time.Since(started))
 	return total, nil
+}
+
+// analyzeThreshold is the number of events after which a run refreshes
+// PostgreSQL's statistics of the tables it wrote.
+const analyzeThreshold = 1000
+
+// analyze refreshes PostgreSQL's statistics of the Silver tables after a
+// run that wrote many rows. Until autovacuum gets to them, the planner
+// would take the new rows for a few and choose plans that, measured on a
+// repository window of 1,000 commits, built its bundle in 700 ms
+// instead of 7 ms. SQLite's planner needs no statistics here.
+func (t *Transformer) analyze(ctx context.Context, r Result) error {
+	if t.db.Dialect() != store.Postgres || r.total() < analyzeThreshold {
+		return nil
+	}
+	const tables = "event_facts, commits, pull_requests, issues, documentation_changes"
+	if _, err := t.db.ExecContext(ctx, "ANALYZE "+tables); err != nil {
+		return fmt.Errorf("refresh the statistics of %s: %w", tables, store.Classify(err))
+	}
+	return nil
 }
 
 // ProcessIDs transforms the raw events with the given ids, in id order,

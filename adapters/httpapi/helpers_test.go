@@ -39,7 +39,7 @@ var asOf = time.Date(2024, 7, 14, 0, 0, 0, 0, time.UTC)
 // newEstate imports the example catalogue as estate wildside, syncs it and
 // stores one commit of leynos/wildside the day before asOf. It returns the
 // estate's id.
-func newEstate(t *testing.T, db *store.DB) string {
+func newEstate(t testing.TB, db *store.DB) string {
 	t.Helper()
 	ctx := context.Background()
 
