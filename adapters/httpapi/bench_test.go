@@ -16,9 +16,9 @@ import (
 
 // BenchmarkReadAPI measures the read API's throughput over loopback HTTP
 // with keep-alive connections: a repository's latest report as JSON and
-// as Markdown, and a page of its history, which holds that one report. GET /health, which responds
-// from memory, is the baseline: its rate is what the HTTP stack alone
-// allows on the same machine in the same run.
+// as Markdown, and a page of its history, which holds that one report.
+// GET /health, which responds from memory, is the baseline: its rate is
+// what the HTTP stack alone allows on the same machine in the same run.
 func BenchmarkReadAPI(b *testing.B) {
 	paths := []struct{ name, path, accept string }{
 		{"health", "/health", ""},
