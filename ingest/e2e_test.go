@@ -2,6 +2,7 @@ package ingest_test
 
 import (
 	"context"
+	"errors"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -20,9 +21,12 @@ import (
 
 	"github.com/ghillie/ghillie/adapters/githubapi"
 	"github.com/ghillie/ghillie/adapters/githubapi/githubtest"
+	"github.com/ghillie/ghillie/evidence"
 	"github.com/ghillie/ghillie/ingest"
 	"github.com/ghillie/ghillie/registry"
+	"github.com/ghillie/ghillie/reporting"
 	"github.com/ghillie/ghillie/silver"
+	"github.com/ghillie/ghillie/status"
 	"github.com/ghillie/ghillie/store"
 	"github.com/ghillie/ghillie/store/storetest"
 )
@@ -318,6 +322,10 @@ func TestRecordedRepositoriesEndToEnd(t *testing.T) {
 				is.Equal(server.ValidationErrors(), nil) // every document valid
 				is.Equal(server.Unsupported(), nil)
 
+				for _, r := range repos {
+					reportRecorded(t, db, r, wantCounts(r, noise))
+				}
+
 				// Nothing changed: one request per repository, no new rows.
 				again := ingestEstate(t, db, client)
 				for _, res := range again {
@@ -433,4 +441,57 @@ func TestLatePushOverRealHTTP(t *testing.T) {
 		is.Equal(got.commits, want.commits+1)
 		is.Equal(got.roadmap, want.roadmap+1)
 	})
+}
+
+// reportRecorded reports on a recorded repository's whole history, up to
+// now, with the mock model, and checks that the report covers every event
+// fact of its window and that its evidence holds the expected entities.
+func reportRecorded(t *testing.T, db *store.DB, r recorded, want counts) {
+	t.Helper()
+	ctx := context.Background()
+	is := is.New(t)
+
+	repo, err := registry.NewService(db, nil).Get(ctx, r.rec.Repository.Owner, r.rec.Repository.Name)
+	is.NoErr(err)
+	var first, last store.Time
+	slug := repo.Slug()
+	is.NoErr(db.Get(&first, db.Rebind(`SELECT min(occurred_at) FROM event_facts
+		WHERE repo_external_id = ?`), slug))
+	is.NoErr(db.Get(&last, db.Rebind(`SELECT max(occurred_at) FROM event_facts
+		WHERE repo_external_id = ?`), slug))
+	// Some recorded issues are dated after this machine's clock; a
+	// window cannot end in the future.
+	start, end := first.Truncate(24*time.Hour), last.Add(time.Second)
+	if now := time.Now().Truncate(time.Second); end.After(now) {
+		end = now
+	}
+
+	bundle, err := evidence.NewBuilder(db).Repository(ctx, repo.ID, start, end)
+	is.NoErr(err)
+	is.Equal(len(bundle.Commits), want.commits) // the evidence holds every commit
+	is.Equal(len(bundle.PullRequests), want.pullRequests)
+	is.Equal(len(bundle.DocumentationChanges), want.roadmap+want.adrFiles)
+
+	sink := t.TempDir()
+	cfg := reporting.DefaultConfig
+	cfg.SinkPath = sink
+	svc, err := reporting.NewService(db, status.NewMock(), cfg)
+	is.NoErr(err)
+	out, err := svc.RunRepository(ctx, repo.ID, reporting.RunOptions{Start: start, End: end})
+	var invalid *reporting.ValidationError
+	if errors.As(err, &invalid) {
+		t.Fatalf("the mock's report of %s failed validation: %+v", slug, invalid.Issues)
+	}
+	is.NoErr(err)
+	is.True(out.Report != nil)
+
+	var covered, facts int
+	is.NoErr(db.Get(&covered, db.Rebind(`SELECT count(*) FROM report_coverage WHERE report_id = ?`),
+		out.Report.ID))
+	is.NoErr(db.Get(&facts, db.Rebind(`SELECT count(*) FROM event_facts WHERE repo_external_id = ?
+		AND occurred_at < ?`), slug, store.NewTime(end)))
+	is.Equal(covered, facts) // the report covers every event of the window
+	markdown, err := os.ReadFile(filepath.Join(sink, repo.Owner, repo.Name, "latest.md"))
+	is.NoErr(err)
+	is.True(strings.HasPrefix(string(markdown), "# "+slug+" — Status report"))
 }

@@ -111,28 +111,39 @@ func unknownRepositories(ms gold.MachineSummary, known []string) []gold.Validati
 }
 
 // ValidateRepository checks a repository summary against its bundle:
-// the basic checks, pull request and issue numbers that the bundle has,
+// the basic checks, pull request and issue numbers that the bundle has or
+// names,
 // repositories it names, and counts of commits, pull requests, issues or
 // events no larger than the bundle's.
 func ValidateRepository(ms gold.MachineSummary, b *evidence.RepositoryBundle) []gold.ValidationIssue {
 	issues := basic(ms, b.TotalEvents())
 
-	// Numbers of the window's pull requests and issues, and those that
-	// earlier reports named, which a summary may carry over.
+	// Numbers of the window's pull requests and issues, those that its
+	// commit messages and titles name, such as a squash merge's "(#410)"
+	// for a pull request of an earlier window, and those that earlier
+	// reports named, which a summary may carry over.
 	numbers := map[int]bool{}
+	named := func(text string) {
+		for _, m := range numberRef.FindAllStringSubmatch(text, -1) {
+			if n, err := strconv.Atoi(m[1]); err == nil {
+				numbers[n] = true
+			}
+		}
+	}
 	for _, p := range b.PullRequests {
 		numbers[p.Number] = true
+		named(p.Title)
 	}
 	for _, i := range b.Issues {
 		numbers[i.Number] = true
+		named(i.Title)
+	}
+	for _, c := range b.Commits {
+		named(c.Message)
 	}
 	for _, prev := range b.PreviousReports {
 		for _, text := range append(slices.Clone(prev.Highlights), prev.Risks...) {
-			for _, m := range numberRef.FindAllStringSubmatch(text, -1) {
-				if n, err := strconv.Atoi(m[1]); err == nil {
-					numbers[n] = true
-				}
-			}
+			named(text)
 		}
 	}
 	reported := map[int]bool{}

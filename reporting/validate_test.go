@@ -37,6 +37,11 @@ func withPrevious(b *evidence.RepositoryBundle, risk string) *evidence.Repositor
 	return b
 }
 
+func withCommit(b *evidence.RepositoryBundle, message string) *evidence.RepositoryBundle {
+	b.Commits = append(b.Commits, evidence.Commit{SHA: "y", Message: message})
+	return b
+}
+
 func TestValidateRepository(t *testing.T) {
 	highlights := func(n int) []string { return make([]string, n) }
 	tests := []struct {
@@ -47,6 +52,10 @@ func TestValidateRepository(t *testing.T) {
 	}{
 		{"valid", gold.MachineSummary{Summary: "acme/widget merged #42 and fixed #10.",
 			Highlights: highlights(1)}, repoBundle(3), []string{}},
+		{"named by a commit", gold.MachineSummary{Summary: "Merged the config loader (#410)."},
+			withCommit(repoBundle(1), "feat: add the config loader (#410)"), []string{}},
+		{"named by nothing", gold.MachineSummary{Summary: "Merged the config loader (#411)."},
+			withCommit(repoBundle(1), "feat: add the config loader (#410)"), []string{"unknown_reference"}},
 		{"empty", gold.MachineSummary{Summary: ""}, repoBundle(3), []string{"empty_summary"}},
 		{"blank", gold.MachineSummary{Summary: "   \n  "}, repoBundle(3), []string{"empty_summary"}},
 		{"dots", gold.MachineSummary{Summary: "The repository was active and..."}, repoBundle(3),
