@@ -2,12 +2,12 @@ package ingest_test
 
 import (
 	"context"
-	"errors"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
