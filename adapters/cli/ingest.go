@@ -93,7 +93,9 @@ func (a *app) ingestRunCommand() *cobra.Command {
 			"--record DIR also saves every GitHub request and response of the run in DIR,\n" +
 			"one JSON file each and an index, without tokens. --replay DIR serves the\n" +
 			"responses of such a recording instead of asking GitHub, offline and without a\n" +
-			"token, to reproduce a run. Set GHILLIE_GITHUB_API_URL as when recording.\n\n" +
+			"token, to reproduce a run. Set GHILLIE_GITHUB_API_URL as when recording. A\n" +
+			"replay runs its clock at the time the recording was made, so the lookback\n" +
+			"and watermarks are those of the recorded run.\n\n" +
 			"The exit status is 3 when any repository failed or was not run; the others\n" +
 			"are still ingested. It is 1 when the run could not start, or stopped at an\n" +
 			"error every repository would meet, such as rejected credentials.",
@@ -120,7 +122,7 @@ func (a *app) ingestRunCommand() *cobra.Command {
 				return usageError{fmt.Errorf("invalid --max-events-per-kind %d: use 1 or more", maxEvents)}
 			}
 
-			client, recorder, err := a.gitHubClient(recordDir, replayDir)
+			access, err := a.gitHubClient(recordDir, replayDir)
 			if err != nil {
 				return err
 			}
@@ -143,21 +145,23 @@ func (a *app) ingestRunCommand() *cobra.Command {
 				logger = slog.New(slog.NewTextHandler(clearingWriter{progress},
 					&slog.HandlerOptions{Level: a.level}))
 			}
-			worker, err := ingest.NewWorker(db, client, ingest.Config{
+			opts := append(access.ingestOptions(), ingest.WithLogger(logger),
+				ingest.WithProgress(progress.update))
+			worker, err := ingest.NewWorker(db, access.client, ingest.Config{
 				InitialLookback:  time.Duration(lookbackDays) * 24 * time.Hour,
 				MaxEventsPerKind: maxEvents,
-			}, ingest.WithLogger(logger), ingest.WithProgress(progress.update))
+			}, opts...)
 			if err != nil {
 				return err
 			}
 
 			rows, failed, notRun, stop := a.ingestAll(ctx, worker, repos, progress)
-			if recorder != nil {
-				if err := recorder.Close(); err != nil {
+			if access.recorder != nil {
+				if err := access.recorder.Close(); err != nil {
 					return err
 				}
 				a.logger.InfoContext(ctx, "github.recording.saved", "dir", recordDir,
-					"exchanges", recorder.Exchanges())
+					"exchanges", access.recorder.Exchanges())
 			}
 			if err := a.renderIngestRows(rows); err != nil {
 				return err
@@ -357,18 +361,42 @@ func (a *app) renderIngestRows(rows []ingestRow) error {
 // request to GitHub.
 const replayToken = "ghillie-replay"
 
+// gitHubAccess is a command's GitHub client, with the Recorder of
+// --record or the date of the --replay recording.
+type gitHubAccess struct {
+	client ingest.GitHubClient
+
+	// recorder saves the exchanges with --record; the caller closes it.
+	recorder *githubapi.Recorder
+
+	// recordedAt is, with --replay, when the recording was made, and zero
+	// for a recording without that date.
+	recordedAt time.Time
+}
+
+// ingestOptions returns the worker options of a replay, which stop the
+// clock at the time of the recording. The recorded responses hold
+// activity at fixed dates, and a clock at the present would put it
+// outside the lookback.
+func (g gitHubAccess) ingestOptions() []ingest.Option {
+	if g.recordedAt.IsZero() {
+		return nil
+	}
+	at := g.recordedAt
+	return []ingest.Option{ingest.WithClock(func() time.Time { return at })}
+}
+
 // gitHubClient builds the GitHub client. Without recordDir and replayDir
 // it talks to GitHub with the settings from the environment. With
 // recordDir it also saves every exchange there, through the Recorder it
 // returns, which the caller closes. With replayDir it serves the responses of
 // that recording and reads only GHILLIE_GITHUB_API_URL, which shapes the
 // request paths.
-func (a *app) gitHubClient(recordDir, replayDir string,
-) (ingest.GitHubClient, *githubapi.Recorder, error) {
+func (a *app) gitHubClient(recordDir, replayDir string) (gitHubAccess, error) {
 	if replayDir != "" {
 		replayer, err := githubapi.NewReplayer(replayDir)
 		if err != nil {
-			return nil, nil, err
+			return gitHubAccess{}, err
 		}
 		cfg := githubapi.Config{
 			Token:  replayToken,
@@ -376,24 +404,31 @@ func (a *app) gitHubClient(recordDir, replayDir string,
 		}
 		client, err := githubapi.New(cfg, githubapi.WithTransport(replayer),
 			githubapi.WithLogger(a.logger))
-		return client, nil, err
+		if err != nil {
+			return gitHubAccess{}, err
+		}
+		if at := replayer.RecordedAt(); !at.IsZero() {
+			a.logger.Info("github.replay.clock", "dir", replayDir,
+				"recorded_at", at.Format(time.RFC3339))
+		}
+		return gitHubAccess{client: client, recordedAt: replayer.RecordedAt()}, nil
 	}
 
 	cfg, err := githubapi.ConfigFromEnv(a.env)
 	if err != nil {
-		return nil, nil, err
+		return gitHubAccess{}, err
 	}
 	if recordDir == "" {
 		client, err := githubapi.New(cfg, githubapi.WithLogger(a.logger))
-		return client, nil, err
+		return gitHubAccess{client: client}, err
 	}
 	recorder, err := githubapi.NewRecorder(recordDir, nil)
 	if err != nil {
-		return nil, nil, err
+		return gitHubAccess{}, err
 	}
 	client, err := githubapi.New(cfg, githubapi.WithTransport(recorder),
 		githubapi.WithLogger(a.logger))
-	return client, recorder, err
+	return gitHubAccess{client: client, recorder: recorder}, err
 }
 
 // progressLine shows the repository being ingested on one line of a

@@ -50,8 +50,11 @@ func ingestEnv(t *testing.T, dialect string) map[string]string {
 type ingestRow struct {
 	Repository    string `json:"repository"`
 	Commits       int    `json:"commits_ingested"`
+	PullRequests  int    `json:"pull_requests_ingested"`
+	Issues        int    `json:"issues_ingested"`
 	DocChanges    int    `json:"doc_changes_ingested"`
 	Duplicates    int    `json:"duplicates"`
+	Dropped       int    `json:"dropped"`
 	Requests      int    `json:"github_requests"`
 	Status        string `json:"status"`
 	ErrorCategory string `json:"error_category"`

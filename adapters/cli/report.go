@@ -244,7 +244,7 @@ func (a *app) reportRunCommand() *cobra.Command {
 				row := newOutcomeRow(o)
 				rows = append(rows, row)
 				t.rows = append(t.rows, []string{row.Scope, row.Subject,
-					day(row.WindowStart) + " to " + day(row.WindowEnd), row.Outcome,
+					windowText(row.WindowStart, row.WindowEnd), row.Outcome,
 					dash(row.Status), dash(row.ReportID)})
 			}
 			if len(outcomes) > 0 {
@@ -275,6 +275,15 @@ func (a *app) reportRunCommand() *cobra.Command {
 }
 
 func day(t time.Time) string { return t.UTC().Format("2006-01-02") }
+
+// windowText writes a window as "START to END" in days, or "-" for a
+// roll-up skipped before its window was chosen.
+func windowText(start, end time.Time) string {
+	if start.IsZero() && end.IsZero() {
+		return "-"
+	}
+	return day(start) + " to " + day(end)
+}
 
 func dash(s string) string {
 	if s == "" {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -54,12 +55,16 @@ func (a *app) runCommand() *cobra.Command {
 			"the reporting window).\n\n" +
 			"Reports go below --sink-path, or GHILLIE_REPORT_SINK_PATH, or ./reports.\n" +
 			"--replay DIR reads GitHub activity recorded with --record DIR instead of\n" +
-			"asking GitHub, and needs no token.\n\n" +
+			"asking GitHub, and needs no token. A replay runs ingestion at the time the\n" +
+			"recording was made and ends the reporting windows there unless --as-of is\n" +
+			"given, so it reproduces the recorded run. With GHILLIE_STATUS_MODEL_BACKEND\n" +
+			"unset, a replay uses the mock status model; a run against GitHub needs it set.\n\n" +
 			"The exit status is 3 when some repositories or reports failed and the rest\n" +
 			"went through, and 1 when a step could not run at all.",
-		Example: "  GHILLIE_STATUS_MODEL_BACKEND=mock ghillie run \\\n" +
-			"    --catalogue examples/wildside-catalogue.yaml --estate-key wildside \\\n" +
-			"    --replay examples/quickstart/recording",
+		Example: "  ghillie run --catalogue examples/quickstart/catalogue.yaml --estate-key kestrel \\\n" +
+			"    --replay examples/quickstart/recording\n" +
+			"  GHILLIE_STATUS_MODEL_BACKEND=mock GHILLIE_GITHUB_TOKEN=github_pat_... ghillie run \\\n" +
+			"    --catalogue examples/wildside-catalogue.yaml --estate-key wildside",
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if recordDir != "" && replayDir != "" {
@@ -101,7 +106,9 @@ func (a *app) runCommand() *cobra.Command {
 	flags.StringVar(&estate.Name, "estate-name", "", "display name of the estate (default: the key)")
 	flags.StringVar(&sinkPath, "sink-path", "",
 		"write Markdown below this folder (env GHILLIE_REPORT_SINK_PATH, default ./reports)")
-	flags.StringVar(&asOf, "as-of", "", "end the reporting windows at this time (RFC 3339), instead of now")
+	flags.StringVar(&asOf, "as-of", "",
+		"end the reporting windows at this time (RFC 3339), instead of now or, with --replay, "+
+			"the time of the recording")
 	flags.IntVar(&lookbackDays, "lookback-days", 14,
 		"how far back a repository's first ingestion reads, in days")
 	flags.IntVar(&maxEvents, "max-events-per-kind", 500,
@@ -136,13 +143,18 @@ func (a *app) runAll(ctx context.Context, p runPlan) error {
 	case cfg.SinkPath == "":
 		cfg.SinkPath = defaultSinkPath
 	}
-	model, err := status.FromEnv(a.env)
+	model, err := a.runStatusModel(p.replayDir != "")
 	if err != nil {
 		return err
 	}
-	client, recorder, err := a.gitHubClient(p.recordDir, p.replayDir)
+	access, err := a.gitHubClient(p.recordDir, p.replayDir)
 	if err != nil {
 		return err
+	}
+	if p.opts.AsOf.IsZero() && !access.recordedAt.IsZero() {
+		// The recorded activity has fixed dates, so windows ending now
+		// would report none of it once the recording is a week old.
+		p.opts.AsOf = access.recordedAt
 	}
 
 	db, err := store.Open(ctx, a.databaseURL)
@@ -167,9 +179,9 @@ func (a *app) runAll(ctx context.Context, p runPlan) error {
 		return err
 	}
 
-	failed, err := a.runIngestion(ctx, db, client, p, &sum)
-	if recorder != nil {
-		if cerr := recorder.Close(); cerr != nil && err == nil {
+	failed, err := a.runIngestion(ctx, db, access, p, &sum)
+	if access.recorder != nil {
+		if cerr := access.recorder.Close(); cerr != nil && err == nil {
 			err = cerr
 		}
 	}
@@ -203,9 +215,23 @@ func (a *app) runAll(ctx context.Context, p runPlan) error {
 	return nil
 }
 
+// runStatusModel returns the status model that GHILLIE_STATUS_MODEL_BACKEND
+// selects. A replay with the variable unset gets the mock, so a recording
+// reproduces a run with no setting and no network. A run against GitHub
+// still needs the variable, so the mock never reports on a real estate
+// unasked.
+func (a *app) runStatusModel(replay bool) (status.Model, error) {
+	if replay && strings.TrimSpace(a.env(status.EnvBackend)) == "" {
+		fmt.Fprintf(a.stderr, "%s is not set: replaying with the mock status model\n",
+			status.EnvBackend)
+		return status.NewMock(), nil
+	}
+	return status.FromEnv(a.env)
+}
+
 // runIngestion ingests the estate's repositories with ingestion enabled
 // and returns how many failed or were not run.
-func (a *app) runIngestion(ctx context.Context, db *store.DB, client ingest.GitHubClient, p runPlan,
+func (a *app) runIngestion(ctx context.Context, db *store.DB, access gitHubAccess, p runPlan,
 	sum *runSummary) (int, error) {
 	// An estate of planned components only has nothing to ingest, and
 	// its project and estate reports are still written.
@@ -222,8 +248,9 @@ func (a *app) runIngestion(ctx context.Context, db *store.DB, client ingest.GitH
 	}
 
 	progress := newProgressLine(a.stderr)
-	w, err := ingest.NewWorker(db, client, p.ingest, ingest.WithLogger(a.logger),
+	opts := append(access.ingestOptions(), ingest.WithLogger(a.logger),
 		ingest.WithProgress(progress.update))
+	w, err := ingest.NewWorker(db, access.client, p.ingest, opts...)
 	if err != nil {
 		return 0, err
 	}
@@ -281,7 +308,7 @@ func (a *app) renderRunSummary(sum runSummary) error {
 	t := table{header: []string{"SCOPE", "SUBJECT", "WINDOW", "OUTCOME", "STATUS", "REPORT"}}
 	for _, row := range sum.Reports {
 		t.rows = append(t.rows, []string{row.Scope, row.Subject,
-			day(row.WindowStart) + " to " + day(row.WindowEnd), row.Outcome,
+			windowText(row.WindowStart, row.WindowEnd), row.Outcome,
 			dash(row.Status), dash(row.ReportID)})
 	}
 	if err := a.render(sum, t); err != nil {

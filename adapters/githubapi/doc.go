@@ -51,10 +51,16 @@
 // Retry-After and x-ratelimit-* are kept. rate_limited marks a rate-limit
 // response: a 429, a 403 with a spent budget, Retry-After or a
 // secondary-limit message, or a GraphQL response with a RATE_LIMITED error.
-// index.json lists the exchange files in the order they were recorded:
+// index.json dates the recording and lists the exchange files in the
+// order they were recorded:
 //
-//	{"version": 1, "exchanges": [{"file": "...", "method": "POST",
-//	  "path": "/graphql", "query": "", "sequence": 1, "status": 200}]}
+//	{"version": 1, "recorded_at": "2025-06-13T16:00:00Z",
+//	  "exchanges": [{"file": "...", "method": "POST", "path": "/graphql",
+//	  "query": "", "sequence": 1, "status": 200}]}
+//
+// recorded_at is when the Recorder was last closed, in UTC to the
+// second. Recordings made before the field existed lack it and still
+// replay.
 //
 // A recording never contains request headers, so no token or App JWT,
 // and it leaves out the requests for App installation tokens
@@ -69,4 +75,7 @@
 // replay never waits, and the request counts of a run that met rate
 // limits are lower on replay. A request without a recorded response fails
 // with an error wrapping ErrNotRecorded that names its method and path.
+// Replayer.RecordedAt returns recorded_at, so a replay can run its
+// clock at the time the activity was read. The recorded responses hold
+// activity at fixed dates, which windows that end now would miss.
 package githubapi

@@ -88,8 +88,12 @@ func (b recordedBody) bytes() ([]byte, error) {
 
 // indexFile is the content of index.json.
 type indexFile struct {
-	Version   int          `json:"version"`
-	Exchanges []indexEntry `json:"exchanges"`
+	Version int `json:"version"`
+
+	// RecordedAt is when the recording was closed, which a replay takes
+	// as its clock. Recordings made before the field existed lack it.
+	RecordedAt time.Time    `json:"recorded_at,omitzero"`
+	Exchanges  []indexEntry `json:"exchanges"`
 }
 
 // indexEntry lists one exchange file in the order of recording.
@@ -116,6 +120,7 @@ var recordedHeaders = []string{"Content-Type", "Link", "Retry-After"}
 type Recorder struct {
 	dir  string
 	next http.RoundTripper
+	now  func() time.Time
 
 	mu sync.Mutex
 	// sequences counts the exchanges of each request key so far.
@@ -125,11 +130,21 @@ type Recorder struct {
 	index []indexEntry
 }
 
+// RecorderOption configures a Recorder.
+type RecorderOption func(*Recorder)
+
+// WithRecordingClock replaces time.Now as the clock that dates a
+// recording, so a program that records activity at fixed dates can
+// write the same index every time.
+func WithRecordingClock(now func() time.Time) RecorderOption {
+	return func(r *Recorder) { r.now = now }
+}
+
 // NewRecorder returns a Recorder that saves exchanges in dir and sends
 // requests through next, http.DefaultTransport when nil. It creates dir
 // when missing and returns an error when dir already contains a
 // recording.
-func NewRecorder(dir string, next http.RoundTripper) (*Recorder, error) {
+func NewRecorder(dir string, next http.RoundTripper, opts ...RecorderOption) (*Recorder, error) {
 	if strings.TrimSpace(dir) == "" {
 		return nil, errors.New("recording directory is empty: name a directory to record into")
 	}
@@ -149,9 +164,13 @@ func NewRecorder(dir string, next http.RoundTripper) (*Recorder, error) {
 				"record into a new or empty directory", dir, e.Name())
 		}
 	}
-	return &Recorder{
-		dir: dir, next: next, sequences: map[string]int{}, files: map[string]string{},
-	}, nil
+	r := &Recorder{
+		dir: dir, next: next, now: time.Now, sequences: map[string]int{}, files: map[string]string{},
+	}
+	for _, o := range opts {
+		o(r)
+	}
+	return r, nil
 }
 
 // RoundTrip sends req through the next RoundTripper and saves the
@@ -254,13 +273,15 @@ func (r *Recorder) Exchanges() int {
 }
 
 // Close writes index.json, listing the exchanges saved so far in the
-// order they were recorded. The Recorder keeps working after Close, and
-// each later Close rewrites the index.
+// order they were recorded and dating the recording with the current
+// time, in UTC to the second. The Recorder keeps working after Close,
+// and each later Close rewrites the index.
 func (r *Recorder) Close() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	data, err := encodeIndented(indexFile{
-		Version: recordingVersion, Exchanges: append([]indexEntry{}, r.index...),
+		Version: recordingVersion, RecordedAt: r.now().UTC().Truncate(time.Second),
+		Exchanges: append([]indexEntry{}, r.index...),
 	})
 	if err != nil {
 		return fmt.Errorf("encode recording index: %w", err)

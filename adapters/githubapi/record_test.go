@@ -442,3 +442,34 @@ func writeTestFile(t *testing.T, dir, name, content string) {
 		t.Fatal(err)
 	}
 }
+
+func TestRecordingDatesItsIndex(t *testing.T) {
+	is := is.New(t)
+	server := fakeGitHub(t, githubtest.Options{})
+	dir := t.TempDir()
+	closedAt := time.Date(2025, 6, 13, 16, 0, 0, 999, time.FixedZone("CEST", 2*60*60))
+	rec, err := NewRecorder(dir, nil, WithRecordingClock(func() time.Time { return closedAt }))
+	is.NoErr(err)
+	client, err := New(Config{Token: testToken, APIURL: server.URL}, WithTransport(rec))
+	is.NoErr(err)
+	_, err = client.CommitFiles(context.Background(), "octo", "reef", "e5")
+	is.NoErr(err)
+	is.NoErr(rec.Close())
+
+	data, err := os.ReadFile(filepath.Join(dir, recordingIndex))
+	is.NoErr(err)
+	is.True(strings.Contains(string(data), `"recorded_at": "2025-06-13T14:00:00Z"`)) // UTC, whole seconds
+	replayer, err := NewReplayer(dir)
+	is.NoErr(err)
+	is.True(replayer.RecordedAt().Equal(closedAt.Truncate(time.Second)))
+}
+
+func TestReplayUndatedRecording(t *testing.T) {
+	is := is.New(t)
+	dir := t.TempDir()
+	writeTestFile(t, dir, recordingIndex, `{"version":1,"exchanges":[]}`)
+
+	replayer, err := NewReplayer(dir)
+	is.NoErr(err)                           // recordings made before recorded_at still load
+	is.True(replayer.RecordedAt().IsZero()) // and have no date
+}

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 )
 
 // ErrNotRecorded is wrapped by the error of a replayed request that has
@@ -27,7 +28,8 @@ var ErrNotRecorded = errors.New("no recorded response")
 // x-ratelimit-* and Retry-After headers removed, so replay never waits
 // for a rate limit. A Replayer is safe for concurrent use.
 type Replayer struct {
-	dir string
+	dir        string
+	recordedAt time.Time
 
 	// responses lists the usable responses of each request key in order,
 	// and limited counts the keys' rate-limit responses.
@@ -157,7 +159,15 @@ func (p *Replayer) checkIndex() error {
 				p.dir, e.Method, e.Path, err)
 		}
 	}
+	p.recordedAt = index.RecordedAt
 	return nil
+}
+
+// RecordedAt returns when the recording was closed, the time at which
+// its activity was read from GitHub. It is zero for a recording without
+// an index or whose index predates the recorded_at field.
+func (p *Replayer) RecordedAt() time.Time {
+	return p.recordedAt
 }
 
 // RoundTrip serves the recorded response to req. A request without a
