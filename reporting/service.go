@@ -658,8 +658,9 @@ func (s *Service) RunEstateAll(ctx context.Context, estateID string, opts RunOpt
 
 // freshEvidence reports whether the estate's project and estate reports
 // have something new to summarise: a repository report written after the
-// estate's latest report, or no estate report yet. Without it a roll-up
-// would restate the last one for a window of the few moments since.
+// estate's latest report, or any repository report when it has none.
+// Without it a roll-up would restate the last one for a window of the few
+// moments since.
 func (s *Service) freshEvidence(ctx context.Context, estateID string) (bool, error) {
 	var last *store.Time
 	err := s.db.GetContext(ctx, &last, s.db.Rebind(`SELECT max(generated_at) FROM reports
@@ -667,15 +668,31 @@ func (s *Service) freshEvidence(ctx context.Context, estateID string) (bool, err
 	if err != nil {
 		return false, fmt.Errorf("read the latest report of estate %s: %w", estateID, store.Classify(err))
 	}
-	if last == nil {
-		return true, nil
+	// Before the estate's first report, any repository report will do;
+	// without one, a roll-up would summarise nothing and, stored for its
+	// window, keep the first real one from being written. An estate of
+	// planned components only has no repositories to wait for.
+	since := store.NewTime(time.Unix(0, 0))
+	if last != nil {
+		since = *last
+	} else {
+		var repos int
+		err := s.db.GetContext(ctx, &repos, s.db.Rebind(`SELECT count(*) FROM repository_estates
+			WHERE estate_id = ?`), estateID)
+		if err != nil {
+			return false, fmt.Errorf("count the repositories of estate %s: %w", estateID,
+				store.Classify(err))
+		}
+		if repos == 0 {
+			return true, nil
+		}
 	}
 
 	var newer []int
 	err = s.db.SelectContext(ctx, &newer, s.db.Rebind(`SELECT 1 FROM reports r
 		JOIN repository_estates re ON re.repository_id = r.repository_id
 		WHERE re.estate_id = ? AND r.scope = 'repository' AND r.generated_at > ? LIMIT 1`),
-		estateID, *last)
+		estateID, since)
 	if err != nil {
 		return false, fmt.Errorf("read the repository reports of estate %s: %w", estateID,
 			store.Classify(err))

@@ -432,3 +432,21 @@ func TestRunEstateAllSkipsRollupsWithoutNews(t *testing.T) {
 		is.Equal(written, 4) // the repository, two projects and the estate
 	})
 }
+
+func TestRunEstateAllWritesNoRollupWithoutRepositoryReports(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		is := is.New(t)
+		ctx := context.Background()
+		f := newEstate(t, db)
+		s := newServiceAt(t, db, status.NewMock(), "", asOf.Add(90*24*time.Hour))
+
+		// A window without events gives no repository report, so the
+		// projects and the estate wait for the first one.
+		outcomes, err := s.RunEstateAll(ctx, f.estateID,
+			reporting.RunOptions{AsOf: asOf.Add(60 * 24 * time.Hour)})
+		is.NoErr(err)
+		for _, o := range outcomes {
+			is.True(o.Skipped)
+		}
+	})
+}

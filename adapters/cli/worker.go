@@ -147,13 +147,13 @@ func (a *app) work(ctx context.Context) error {
 	if cfg.Model, err = status.FromEnv(a.env); err != nil {
 		return err
 	}
+	// The worker logs JSON lines, like the server, the GitHub client's
+	// included.
+	a.logger = slog.New(slog.NewJSONHandler(a.stderr, &slog.HandlerOptions{Level: a.level}))
+	cfg.Logger = a.logger
 	if cfg.GitHub, err = a.optionalGitHub(); err != nil {
 		return err
 	}
-
-	// The worker logs JSON lines, like the server.
-	a.logger = slog.New(slog.NewJSONHandler(a.stderr, &slog.HandlerOptions{Level: a.level}))
-	cfg.Logger = a.logger
 	if cfg.GitHub == nil {
 		a.logger.WarnContext(ctx, "worker.github.disabled",
 			"reason", "neither GHILLIE_GITHUB_TOKEN nor GHILLIE_GITHUB_APP_ID is set")

@@ -219,6 +219,7 @@ func (p *Replayer) missing(method, path, query, key string) error {
 			p.dir, n)
 	}
 	return fmt.Errorf("replay %s %s: %w in %s (request key %s): the recorded run did not "+
-		"send this request, so record the run again with the same settings",
+		"send this request; replay with the GHILLIE_GITHUB_API_URL of the recording (unset "+
+		"for api.github.com) and the same catalogue, or record the run again",
 		method, target, ErrNotRecorded, p.dir, key[:16])
 }
