@@ -668,10 +668,10 @@ func (s *Service) freshEvidence(ctx context.Context, estateID string) (bool, err
 	if err != nil {
 		return false, fmt.Errorf("read the latest report of estate %s: %w", estateID, store.Classify(err))
 	}
-	// Before the estate's first report, any repository report will do;
-	// without one, a roll-up would summarise nothing and, stored for its
-	// window, keep the first real one from being written. An estate of
-	// planned components only has no repositories to wait for.
+	// Before the estate's first report, any repository report will do.
+	// Without one, a roll-up would summarise nothing, and once stored for
+	// its window it would keep the first real one from being written. An
+	// estate of planned components only has no repositories to wait for.
 	since := store.NewTime(time.Unix(0, 0))
 	if last != nil {
 		since = *last
