@@ -137,9 +137,10 @@ type Outcome struct {
 // wrapping gold.ErrOverlap mark a window that overlaps another report.
 var ErrWindow = errors.New("invalid reporting window")
 
-// maxClockSkew is how far ahead of this machine's clock a window may
-// end, for callers whose clocks run a little fast.
-const maxClockSkew = 5 * time.Minute
+// MaxClockSkew is how far ahead of this machine's clock a window may
+// end, for callers whose clocks run a little fast. Callers that check a
+// window before they queue it use the same margin.
+const MaxClockSkew = 5 * time.Minute
 
 // ErrNotRun marks a project or estate report an estate run did not
 // write because a report it summarises failed: a roll-up of partial
@@ -178,7 +179,7 @@ func (s *Service) window(ctx context.Context, sub gold.Subject, opts RunOptions)
 // cover time that has not passed, and every later window would start
 // after it.
 func (s *Service) notFuture(end time.Time) error {
-	if now := s.now(); end.After(now.Add(maxClockSkew)) {
+	if now := s.now(); end.After(now.Add(MaxClockSkew)) {
 		return fmt.Errorf("%w: %s is in the future (it is now %s): choose a time that has passed",
 			ErrWindow, end.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
 	}

@@ -107,19 +107,11 @@ func (a *app) ingestRunCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 
-			if recordDir != "" && replayDir != "" {
-				return usageError{errors.New("--record and --replay exclude each other: " +
-					"record a run with --record DIR, then replay it with --replay DIR")}
+			if err := checkIngestFlags(recordDir, replayDir, lookbackDays, maxEvents); err != nil {
+				return err
 			}
 			if err := checkIngestScope(scope, owner, name, estateKey); err != nil {
 				return err
-			}
-			if lookbackDays < 1 || lookbackDays > maxLookbackDays {
-				return usageError{fmt.Errorf("invalid --lookback-days %d: use 1 to %d",
-					lookbackDays, maxLookbackDays)}
-			}
-			if maxEvents < 1 {
-				return usageError{fmt.Errorf("invalid --max-events-per-kind %d: use 1 or more", maxEvents)}
 			}
 
 			access, err := a.gitHubClient(recordDir, replayDir)
@@ -205,6 +197,23 @@ func (a *app) ingestRunCommand() *cobra.Command {
 	flags.StringVar(&replayDir, "replay", "",
 		"serve the GitHub responses recorded in `DIR` instead of asking GitHub; needs no token")
 	return cmd
+}
+
+// checkIngestFlags checks the ingestion flags that 'ghillie ingest run'
+// and 'ghillie run' share.
+func checkIngestFlags(recordDir, replayDir string, lookbackDays, maxEvents int) error {
+	if recordDir != "" && replayDir != "" {
+		return usageError{errors.New("--record and --replay exclude each other: " +
+			"record a run with --record DIR, then replay it with --replay DIR")}
+	}
+	if lookbackDays < 1 || lookbackDays > maxLookbackDays {
+		return usageError{fmt.Errorf("invalid --lookback-days %d: use 1 to %d",
+			lookbackDays, maxLookbackDays)}
+	}
+	if maxEvents < 1 {
+		return usageError{fmt.Errorf("invalid --max-events-per-kind %d: use 1 or more", maxEvents)}
+	}
+	return nil
 }
 
 func checkIngestScope(scope, owner, name, estateKey string) error {

@@ -67,16 +67,8 @@ func (a *app) runCommand() *cobra.Command {
 			"    --catalogue examples/wildside-catalogue.yaml --estate-key wildside",
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if recordDir != "" && replayDir != "" {
-				return usageError{errors.New("--record and --replay exclude each other: " +
-					"record a run with --record DIR, then replay it with --replay DIR")}
-			}
-			if lookbackDays < 1 || lookbackDays > maxLookbackDays {
-				return usageError{fmt.Errorf("invalid --lookback-days %d: use 1 to %d",
-					lookbackDays, maxLookbackDays)}
-			}
-			if maxEvents < 1 {
-				return usageError{fmt.Errorf("invalid --max-events-per-kind %d: use 1 or more", maxEvents)}
+			if err := checkIngestFlags(recordDir, replayDir, lookbackDays, maxEvents); err != nil {
+				return err
 			}
 			if err := checkNames("", "", map[string]string{"estate-key": estate.Key}); err != nil {
 				return err
@@ -87,7 +79,7 @@ func (a *app) runCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if t.After(time.Now().Add(5 * time.Minute)) {
+				if t.After(time.Now().Add(reporting.MaxClockSkew)) {
 					return usageError{fmt.Errorf("invalid --as-of %s: it is in the future; "+
 						"choose a time that has passed", asOf)}
 				}
@@ -157,14 +149,11 @@ func (a *app) runAll(ctx context.Context, p runPlan) error {
 		p.opts.AsOf = access.recordedAt
 	}
 
-	db, err := store.Open(ctx, a.databaseURL)
+	db, err := a.openMigrated(ctx)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := migrateAll(ctx, db, a.logger); err != nil {
-		return err
-	}
 
 	sum := runSummary{Database: db.String(), Estate: p.estate.Key}
 	sum.Catalogue, err = catalogue.NewImporter(db, a.logger).ImportFile(ctx, p.estate, p.cataloguePath, "")

@@ -135,14 +135,11 @@ func (a *app) serve(ctx context.Context) error {
 
 	// The server logs JSON lines, unlike the other commands.
 	a.logger = slog.New(slog.NewJSONHandler(a.stderr, &slog.HandlerOptions{Level: a.level}))
-	db, err := store.Open(ctx, a.databaseURL)
+	db, err := a.openMigrated(ctx)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := migrateAll(ctx, db, a.logger); err != nil {
-		return err
-	}
 	queueCfg, err := a.serverQueue(db, model, cfg)
 	if err != nil {
 		return err

@@ -159,14 +159,11 @@ func (a *app) work(ctx context.Context) error {
 			"reason", "neither GHILLIE_GITHUB_TOKEN nor GHILLIE_GITHUB_APP_ID is set")
 	}
 
-	db, err := store.Open(ctx, a.databaseURL)
+	db, err := a.openMigrated(ctx)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if err := migrateAll(ctx, db, a.logger); err != nil {
-		return err
-	}
 	cfg.DB = db
 
 	fxLogger := &fxevent.SlogLogger{Logger: a.logger}
@@ -182,6 +179,20 @@ func (a *app) work(ctx context.Context) error {
 		return err
 	}
 	return a.runUntilSignal(ctx, fxApp, "worker")
+}
+
+// openMigrated opens the database, creating a SQLite file when missing,
+// and applies every migration, for the commands that migrate on start.
+func (a *app) openMigrated(ctx context.Context) (*store.DB, error) {
+	db, err := store.Open(ctx, a.databaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if err := migrateAll(ctx, db, a.logger); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return db, nil
 }
 
 // migrateAll applies Ghillie's migrations and the job queue's.

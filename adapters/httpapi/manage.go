@@ -60,13 +60,8 @@ func (a *api) repository(w http.ResponseWriter, r *http.Request) {
 
 // writeRepository writes the repository with its ingestion lag.
 func (a *api) writeRepository(w http.ResponseWriter, r *http.Request, owner, name string) {
-	repo, err := registry.NewService(a.cfg.DB, a.log).Get(r.Context(), owner, name)
-	if errors.Is(err, registry.ErrRepositoryNotFound) {
-		writeError(w, http.StatusNotFound, repositoryNotFound(owner, name))
-		return
-	}
-	if err != nil {
-		a.fail(w, r, "http.repository.read_failed", err, "repository", owner+"/"+name)
+	repo, ok := a.repositoryOr404(w, r, owner, name, "http.repository.read_failed")
+	if !ok {
 		return
 	}
 	lag, err := ingest.NewHealthService(a.cfg.DB, 0).Repository(r.Context(), repo.Slug())

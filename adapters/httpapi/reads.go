@@ -48,13 +48,8 @@ func (a *api) repositorySubject(w http.ResponseWriter, r *http.Request) (reportS
 		return reportSubject{}, false
 	}
 
-	repo, err := registry.NewService(a.cfg.DB, a.log).Get(r.Context(), owner, name)
-	if errors.Is(err, registry.ErrRepositoryNotFound) {
-		writeError(w, http.StatusNotFound, repositoryNotFound(owner, name))
-		return reportSubject{}, false
-	}
-	if err != nil {
-		a.fail(w, r, "http.reports.read_failed", err, "repository", owner+"/"+name)
+	repo, ok := a.repositoryOr404(w, r, owner, name, "http.reports.read_failed")
+	if !ok {
 		return reportSubject{}, false
 	}
 

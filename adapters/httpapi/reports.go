@@ -35,17 +35,26 @@ const (
 // repositoryPath reads and checks the owner and name path parameters.
 func repositoryPath(r *http.Request) (owner, name string, bad *apiError) {
 	owner, name = r.PathValue("owner"), r.PathValue("name")
+	if bad := checkRepository(owner, name); bad != nil {
+		return "", "", bad
+	}
+	return owner, name, nil
+}
+
+// checkRepository checks an owner and name against GitHub's rules, with
+// the error naming the parameter.
+func checkRepository(owner, name string) *apiError {
 	if !ownerPattern.MatchString(owner) {
 		e := invalidInput("owner", fmt.Sprintf("Invalid repository owner %q: use 1 to 39 "+
 			"letters, digits, hyphens or underscores, not starting with a hyphen.", owner))
-		return "", "", &e
+		return &e
 	}
 	if !namePattern.MatchString(name) || name == "." || name == ".." {
 		e := invalidInput("name", fmt.Sprintf("Invalid repository name %q: use 1 to 100 "+
 			"letters, digits, '.', '-' or '_', other than '.' and '..'.", name))
-		return "", "", &e
+		return &e
 	}
-	return owner, name, nil
+	return nil
 }
 
 // keyPath reads and checks a catalogue key path parameter.
@@ -178,6 +187,22 @@ type validationFailed struct {
 	Issues   []gold.ValidationIssue `json:"issues"`
 }
 
+// repositoryOr404 returns the repository, or writes 404 when none has the
+// owner and name, or the failure under the log event, and reports false.
+func (a *api) repositoryOr404(w http.ResponseWriter, r *http.Request, owner, name,
+	event string) (registry.Repository, bool) {
+	repo, err := registry.NewService(a.cfg.DB, a.log).Get(r.Context(), owner, name)
+	if errors.Is(err, registry.ErrRepositoryNotFound) {
+		writeError(w, http.StatusNotFound, repositoryNotFound(owner, name))
+		return registry.Repository{}, false
+	}
+	if err != nil {
+		a.fail(w, r, event, err, "repository", owner+"/"+name)
+		return registry.Repository{}, false
+	}
+	return repo, true
+}
+
 func repositoryNotFound(owner, name string) apiError {
 	return apiError{Title: "Repository not found", Description: fmt.Sprintf(
 		"No repository matching '%s/%s' exists. Sync the estate whose catalogue lists it.",
@@ -200,13 +225,8 @@ func (a *api) runRepositoryReport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	repo, err := registry.NewService(a.cfg.DB, a.log).Get(ctx, owner, name)
-	if errors.Is(err, registry.ErrRepositoryNotFound) {
-		writeError(w, http.StatusNotFound, repositoryNotFound(owner, name))
-		return
-	}
-	if err != nil {
-		a.fail(w, r, "http.report.failed", err, "repository", owner+"/"+name)
+	repo, ok := a.repositoryOr404(w, r, owner, name, "http.report.failed")
+	if !ok {
 		return
 	}
 

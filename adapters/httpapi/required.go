@@ -1,14 +1,12 @@
 package httpapi
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/ghillie/ghillie/metrics"
-	"github.com/ghillie/ghillie/registry"
 	"github.com/ghillie/ghillie/reporting"
 )
 
@@ -90,13 +88,8 @@ func (a *api) repositoryRequiredMetrics(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 
-	repo, err := registry.NewService(a.cfg.DB, a.log).Get(ctx, owner, name)
-	if errors.Is(err, registry.ErrRepositoryNotFound) {
-		writeError(w, http.StatusNotFound, repositoryNotFound(owner, name))
-		return
-	}
-	if err != nil {
-		a.fail(w, r, "http.metrics.read_failed", err, "repository", owner+"/"+name)
+	repo, ok := a.repositoryOr404(w, r, owner, name, "http.metrics.read_failed")
+	if !ok {
 		return
 	}
 

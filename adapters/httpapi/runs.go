@@ -72,15 +72,8 @@ func runTarget(r *http.Request) (runs.Scope, string, *apiError) {
 	switch runs.Scope(q.Get("scope")) {
 	case runs.ScopeRepository:
 		owner, name := q.Get("owner"), q.Get("name")
-		if !ownerPattern.MatchString(owner) {
-			e := invalidInput("owner", fmt.Sprintf("Invalid repository owner %q: use 1 to 39 "+
-				"letters, digits, hyphens or underscores, not starting with a hyphen.", owner))
-			return "", "", &e
-		}
-		if !namePattern.MatchString(name) || name == "." || name == ".." {
-			e := invalidInput("name", fmt.Sprintf("Invalid repository name %q: use 1 to 100 "+
-				"letters, digits, '.', '-' or '_', other than '.' and '..'.", name))
-			return "", "", &e
+		if bad := checkRepository(owner, name); bad != nil {
+			return "", "", bad
 		}
 		return runs.ScopeRepository, owner + "/" + name, nil
 	case runs.ScopeEstate:

@@ -13,10 +13,6 @@ import (
 	"github.com/ghillie/ghillie/store"
 )
 
-// maxClockSkew is how far ahead of this machine's clock a run's windows
-// may end, for callers whose clocks run a little fast.
-const maxClockSkew = 5 * time.Minute
-
 // startRun records a run and queues its first job in one transaction, so
 // there is never a run without a job or a job without its run.
 func (q *Queue) startRun(ctx context.Context, kind runs.Kind, scope runs.Scope, subject string,
@@ -78,7 +74,7 @@ func (q *Queue) StartReports(ctx context.Context, scope runs.Scope, subject stri
 		asOf = time.Now()
 	}
 	asOf = asOf.UTC()
-	if asOf.After(time.Now().Add(maxClockSkew)) {
+	if asOf.After(time.Now().Add(reporting.MaxClockSkew)) {
 		return runs.Run{}, fmt.Errorf("%w: as of %s is in the future: choose a time that has passed",
 			reporting.ErrWindow, asOf.Format(time.RFC3339))
 	}
