@@ -124,7 +124,7 @@ type fact struct {
 // query is one query of a bundle. Each row is scanned into dest, which
 // is reused, and then row is called, which copies what it keeps.
 type query struct {
-	name string // what the query reads, for error messages
+	name string // the rows the query reads, named in error messages
 	sql  string
 	args []any
 	dest []any

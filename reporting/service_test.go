@@ -402,7 +402,7 @@ func TestHasEvents(t *testing.T) {
 	})
 }
 
-func TestRunEstateAllSkipsRollupsWithoutNews(t *testing.T) {
+func TestRollupsSkippedWithoutNews(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		is := is.New(t)
 		ctx := context.Background()
@@ -433,7 +433,7 @@ func TestRunEstateAllSkipsRollupsWithoutNews(t *testing.T) {
 	})
 }
 
-func TestRunEstateAllWritesNoRollupWithoutRepositoryReports(t *testing.T) {
+func TestRollupsWaitForRepositoryReports(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		is := is.New(t)
 		ctx := context.Background()

@@ -118,10 +118,11 @@ func unknownRepositories(ms gold.MachineSummary, known []string) []gold.Validati
 func ValidateRepository(ms gold.MachineSummary, b *evidence.RepositoryBundle) []gold.ValidationIssue {
 	issues := basic(ms, b.TotalEvents())
 
-	// Numbers of the window's pull requests and issues, those that its
-	// commit messages and titles name, such as a squash merge's "(#410)"
-	// for a pull request of an earlier window, and those that earlier
-	// reports named, which a summary may carry over.
+	// Known numbers are those of the window's pull requests and issues and
+	// those that its commit messages and titles name, such as a squash
+	// merge's "(#410)" for a pull request of an earlier window. Numbers
+	// that earlier reports named count too, because a summary may carry
+	// them over.
 	numbers := map[int]bool{}
 	named := func(text string) {
 		for _, m := range numberRef.FindAllStringSubmatch(text, -1) {

@@ -75,15 +75,16 @@ func (f *windowFlags) window(cmd *cobra.Command, now time.Time) (start, end time
 }
 
 // addRepositoryOrEstate adds the scope flags of a command whose subject
-// is a repository or an estate, never a project.
-func (f *scopeFlags) addRepositoryOrEstate(cmd *cobra.Command, what string) {
+// is a repository or an estate, never a project. scopeUsage starts the
+// help of --scope, such as "what to export".
+func (f *scopeFlags) addRepositoryOrEstate(cmd *cobra.Command, scopeUsage string) {
 	f.add(cmd)
-	cmd.Flags().Lookup("scope").Usage = what + ": repository or estate"
+	cmd.Flags().Lookup("scope").Usage = scopeUsage + ": repository or estate"
 	cmd.Flags().Lookup("estate-key").Usage = "estate key (with --scope estate)"
 	_ = cmd.Flags().MarkHidden("project-key")
 }
 
-// checkRepositoryOrEstate is check for the flags of addRepositoryOrEstate.
+// checkRepositoryOrEstate checks the flags that addRepositoryOrEstate adds.
 func (f *scopeFlags) checkRepositoryOrEstate() error {
 	switch f.scope {
 	case "repository", "estate":

@@ -75,8 +75,8 @@ type Config struct {
 	MaxReports int
 
 	// Runner, when set, starts the ingestion and report runs of
-	// POST /ingestion/runs and POST /reports/runs; without it they answer
-	// 503.
+	// POST /ingestion/runs and POST /reports/runs. Without it those routes
+	// return 503.
 	Runner Runner
 
 	// Metrics, when set, adds its metrics to those GET /metrics serves

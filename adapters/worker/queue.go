@@ -6,7 +6,7 @@
 //
 // The queue lives in Ghillie's own database. On PostgreSQL any number of
 // worker processes share it, and River's row locks give each job to one
-// of them; on SQLite the jobs run in one process. Ingestion and report
+// of them. On SQLite the jobs run in one process. Ingestion and report
 // runs of an estate fan out one job per repository and record each
 // repository's outcome in the runs package, so callers follow a run's
 // state while the jobs run. A job that fails is retried with backoff, and
