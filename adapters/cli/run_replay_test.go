@@ -24,8 +24,14 @@ const (
 // model chosen and a GitHub URL where nothing listens.
 func replayEnv(t *testing.T) map[string]string {
 	t.Helper()
+	return replayEnvOn(t, store.SQLite)
+}
+
+// replayEnvOn is replayEnv on a new database of the dialect.
+func replayEnvOn(t *testing.T, d store.Dialect) map[string]string {
+	t.Helper()
 	return map[string]string{
-		"GHILLIE_DATABASE_URL":     storetest.URL(t, store.SQLite),
+		"GHILLIE_DATABASE_URL":     storetest.URL(t, d),
 		"GHILLIE_GITHUB_API_URL":   "",
 		"GHILLIE_REPORT_SINK_PATH": filepath.Join(t.TempDir(), "reports"),
 	}
@@ -53,19 +59,24 @@ func runReports(t *testing.T, r result) []reportRow {
 }
 
 func TestRunReplayEndsAtRecordedTime(t *testing.T) {
-	is := is.New(t)
-	env := replayEnv(t)
+	for _, d := range storetest.Dialects {
+		t.Run(string(d), func(t *testing.T) {
+			is := is.New(t)
+			env := replayEnvOn(t, d)
 
-	r := run(t, env, "-o", "json", "run", "--catalogue", quickstartCatalogue, "--estate-key", "kestrel",
-		"--replay", quickstartRecording)
-	is.Equal(r.code, cli.ExitOK) // stderr: r.stderr
-	is.True(strings.Contains(r.stderr, "GHILLIE_STATUS_MODEL_BACKEND is not set: replaying with the mock"))
-	reports := runReports(t, r)
-	is.Equal(len(reports), 7) // four repositories, two projects and the estate
-	for _, row := range reports {
-		is.Equal(row.Outcome, "created")                  // every repository had activity that week
-		is.Equal(row.WindowStart, "2025-06-06T16:00:00Z") // seven days before the recording
-		is.Equal(row.WindowEnd, "2025-06-13T16:00:00Z")   // the time of the recording
+			r := run(t, env, "-o", "json", "run", "--catalogue", quickstartCatalogue,
+				"--estate-key", "kestrel", "--replay", quickstartRecording)
+			is.Equal(r.code, cli.ExitOK) // stderr: r.stderr
+			is.True(strings.Contains(r.stderr,
+				"GHILLIE_STATUS_MODEL_BACKEND is not set: replaying with the mock"))
+			reports := runReports(t, r)
+			is.Equal(len(reports), 7) // four repositories, two projects and the estate
+			for _, row := range reports {
+				is.Equal(row.Outcome, "created")                  // every repository had activity that week
+				is.Equal(row.WindowStart, "2025-06-06T16:00:00Z") // seven days before the recording
+				is.Equal(row.WindowEnd, "2025-06-13T16:00:00Z")   // the time of the recording
+			}
+		})
 	}
 }
 
