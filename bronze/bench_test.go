@@ -109,8 +109,12 @@ func bareRows(b *testing.B, envelopes []bronze.Envelope) [][]any {
 		if err != nil {
 			b.Fatal(err)
 		}
+		key, err := bronze.DedupeKey(e)
+		if err != nil {
+			b.Fatal(err)
+		}
 		rows[i] = []any{e.SourceSystem, e.SourceEventID, e.EventType, e.RepoExternalID,
-			e.OccurredAt.UTC().Format(store.TimeLayout), now, fmt.Sprint(i), string(canon)}
+			e.OccurredAt.UTC().Format(store.TimeLayout), now, key, string(canon)}
 	}
 	return rows
 }

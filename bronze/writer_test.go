@@ -120,12 +120,7 @@ func TestWriteBatch(t *testing.T) {
 		stored, err := w.Write(ctx, baseEnvelope())
 		is.NoErr(err)
 
-		var batch []bronze.Envelope
-		for i := range 1200 {
-			e := baseEnvelope()
-			e.SourceEventID = fmt.Sprintf("evt-%d", i)
-			batch = append(batch, e)
-		}
+		batch := numberedBatch(1200)
 		batch = append(batch, baseEnvelope(), batch[7])
 
 		results, err := w.WriteBatch(ctx, batch)
@@ -137,6 +132,49 @@ func TestWriteBatch(t *testing.T) {
 		is.Equal(results[1200], bronze.WriteResult{ID: stored.ID, Duplicate: true})     // stored before
 		is.Equal(results[1201], bronze.WriteResult{ID: results[7].ID, Duplicate: true}) // repeated in batch
 		is.Equal(countRawEvents(t, db), 1201)
+	})
+}
+
+// numberedBatch returns n envelopes that differ only in their event ids.
+func numberedBatch(n int) []bronze.Envelope {
+	batch := make([]bronze.Envelope, n)
+	for i := range batch {
+		batch[i] = baseEnvelope()
+		batch[i].SourceEventID = fmt.Sprintf("evt-%d", i)
+	}
+	return batch
+}
+
+// TestWriteBatchDuplicatesInFullChunk puts a stored envelope and a
+// repeated one inside the first chunk of a batch, which is written with
+// the statement prepared for full chunks.
+func TestWriteBatchDuplicatesInFullChunk(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		is := is.New(t)
+		ctx := context.Background()
+		w := bronze.NewWriter(db)
+
+		stored, err := w.Write(ctx, baseEnvelope())
+		is.NoErr(err)
+
+		batch := numberedBatch(700)
+		batch[3] = baseEnvelope()
+		batch[10] = batch[2]
+
+		results, err := w.WriteBatch(ctx, batch)
+		is.NoErr(err)
+		is.Equal(results[3], bronze.WriteResult{ID: stored.ID, Duplicate: true})
+		is.Equal(results[10], bronze.WriteResult{ID: results[2].ID, Duplicate: true})
+		is.True(!results[2].Duplicate)
+		is.True(!results[11].Duplicate)
+		is.Equal(countRawEvents(t, db), 1+700-2)
+
+		again, err := w.WriteBatch(ctx, batch)
+		is.NoErr(err)
+		for i := range again {
+			is.Equal(again[i], bronze.WriteResult{ID: results[i].ID, Duplicate: true})
+		}
+		is.Equal(countRawEvents(t, db), 1+700-2)
 	})
 }
 
