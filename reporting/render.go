@@ -135,7 +135,7 @@ func componentLine(c evidence.Component) string {
 			oneLine(c.RepositorySlug))
 	}
 	s := c.RepositorySummary
-	link := path.Join("..", "..", s.RepositorySlug, ArchiveName(s.WindowEnd, s.ReportID))
+	link := path.Join("..", "..", "..", "..", s.RepositorySlug, ArchiveName(s.WindowEnd, s.ReportID))
 	return fmt.Sprintf("%s (%s): [%s](%s): %s", oneLine(c.Name), oneLine(c.Lifecycle),
 		oneLine(s.RepositorySlug), link,
 		StatusLabel(s.Status))
@@ -156,8 +156,7 @@ func RenderEstate(r gold.Report, b *evidence.EstateBundle) string {
 	if len(b.Projects) > 0 {
 		m.add("## Projects", "")
 		for _, p := range b.Projects {
-			link := path.Join("..", "..", "projects", p.ProjectKey,
-				ArchiveName(p.WindowEnd, p.ReportID))
+			link := path.Join("projects", p.ProjectKey, ArchiveName(p.WindowEnd, p.ReportID))
 			m.add(fmt.Sprintf("- [%s](%s): %s", oneLine(p.ProjectName), link, StatusLabel(p.Status)))
 		}
 		m.add("")

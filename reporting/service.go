@@ -537,6 +537,10 @@ func (s *Service) RunProject(ctx context.Context, estateID, projectKey string, o
 	if err != nil {
 		return Outcome{}, err
 	}
+	estateKey, err := s.estateKey(ctx, estateID)
+	if err != nil {
+		return Outcome{}, err
+	}
 
 	return s.run(ctx, attempt{
 		scope: gold.ScopeProject, subject: sub, name: projectKey, estateID: estateID,
@@ -546,7 +550,7 @@ func (s *Service) RunProject(ctx context.Context, estateID, projectKey string, o
 		},
 		validate: func(ms gold.MachineSummary) []gold.ValidationIssue { return ValidateProject(ms, b) },
 		render:   func(r gold.Report) string { return RenderProject(r, b) },
-		folder:   []string{"projects", projectKey},
+		folder:   []string{"estates", estateKey, "projects", projectKey},
 	})
 }
 

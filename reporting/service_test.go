@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -264,14 +265,35 @@ func TestRunEstateAll(t *testing.T) {
 		is.Equal(counts[gold.ScopeProject], 2)
 		is.Equal(counts[gold.ScopeEstate], 1)
 
-		project, err := os.ReadFile(filepath.Join(base, "projects", "wildside", "latest.md"))
+		projectDir := filepath.Join(base, "estates", "wildside", "projects", "wildside")
+		project, err := os.ReadFile(filepath.Join(projectDir, "latest.md"))
 		is.NoErr(err)
-		is.True(strings.Contains(string(project), "(../../leynos/wildside/"))
+		is.True(strings.Contains(string(project), "(../../../../leynos/wildside/"))
 		is.True(strings.Contains(string(project), "planned, no delivered work yet"))
-		estate, err := os.ReadFile(filepath.Join(base, "estates", "wildside", "latest.md"))
+		checkLinks(t, projectDir, string(project), 1)
+
+		estateDir := filepath.Join(base, "estates", "wildside")
+		estate, err := os.ReadFile(filepath.Join(estateDir, "latest.md"))
 		is.NoErr(err)
 		is.True(strings.Contains(string(estate), "## Projects"))
+		checkLinks(t, estateDir, string(estate), 2)
 	})
+}
+
+// checkLinks checks that the Markdown report in dir has want links to
+// Markdown files, each of which exists relative to dir.
+func checkLinks(t *testing.T, dir, markdown string, want int) {
+	t.Helper()
+
+	links := regexp.MustCompile(`\]\(([^)]+\.md)\)`).FindAllStringSubmatch(markdown, -1)
+	if len(links) != want {
+		t.Fatalf("found %d links in %s, expected %d:\n%s", len(links), dir, want, markdown)
+	}
+	for _, link := range links {
+		if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(link[1]))); err != nil {
+			t.Errorf("link %s of the report in %s is broken: %v", link[1], dir, err)
+		}
+	}
 }
 
 // failingSink fails its first write.

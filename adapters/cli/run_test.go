@@ -53,7 +53,7 @@ func TestRunDoesTheWholeJob(t *testing.T) {
 			is.True(strings.Contains(r.stdout, "Ingested 9 events from 6 repositories (0 failed)"))
 
 			sink := env["GHILLIE_REPORT_SINK_PATH"]
-			for _, path := range []string{"leynos/wildside/latest.md", "projects/wildside/latest.md",
+			for _, path := range []string{"leynos/wildside/latest.md", "estates/wildside/projects/wildside/latest.md",
 				"estates/wildside/latest.md"} {
 				_, err := os.Stat(filepath.Join(sink, path))
 				is.NoErr(err) // the report's Markdown is on disk

@@ -110,7 +110,8 @@ func TestReadmeCommand(t *testing.T) {
 	reports := map[string]string{}
 	for _, path := range []string{
 		"kestrel-labs/config-kit", "kestrel-labs/courier-api", "kestrel-labs/courier-web",
-		"kestrel-labs/test-harness", "projects/courier", "projects/foundations", "estates/kestrel",
+		"kestrel-labs/test-harness", "estates/kestrel/projects/courier",
+		"estates/kestrel/projects/foundations", "estates/kestrel",
 	} {
 		data, err := os.ReadFile(filepath.Join(dir, "reports", path, "latest.md"))
 		is.NoErr(err) // every repository, project and the estate has a report on disk
