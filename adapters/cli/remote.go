@@ -104,7 +104,8 @@ func parseAPIBaseURL(raw, source string) (*url.URL, error) {
 	fix := "use an absolute http or https URL such as http://127.0.0.1:8080"
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil {
-		return nil, usageError{fmt.Errorf("invalid API base URL from %s: %s", source, fix)}
+		return nil, usageError{fmt.Errorf("invalid API base URL from %s, which is not a URL: %s",
+			source, fix)}
 	}
 	quoted := strconv.Quote(u.Redacted())
 	switch {
@@ -228,7 +229,7 @@ func (a *app) resolveMode(cmd *cobra.Command, databaseURLSet bool) error {
 		}
 		state, err := ReadState(path)
 		if err != nil {
-			return err
+			return usageError{err}
 		}
 		if state == nil {
 			return nil
