@@ -23,20 +23,20 @@ type Runner interface {
 // RunBody is the JSON form of a run, which the run routes return and
 // the command line decodes.
 type RunBody struct {
-	RunID      string     `json:"run_id"`
-	Kind       runs.Kind  `json:"kind"`
-	Scope      runs.Scope `json:"scope"`
-	Subject    string     `json:"subject"`
-	State      runs.State `json:"state"`
-	UnitsTotal *int       `json:"units_total"`
-	Succeeded  int        `json:"succeeded"`
-	Skipped    int        `json:"skipped"`
-	Failed     int        `json:"failed"`
+	RunID      string        `json:"run_id"`
+	Kind       runs.Kind     `json:"kind"`
+	Scope      runs.Scope    `json:"scope"`
+	Subject    string        `json:"subject"`
+	State      runs.State    `json:"state"`
+	UnitsTotal *int          `json:"units_total"`
+	Succeeded  int           `json:"succeeded"`
+	Skipped    int           `json:"skipped"`
+	Failed     int           `json:"failed"`
 	Units      []RunUnitBody `json:"units"`
-	Error      string     `json:"error,omitempty"`
-	CreatedAt  time.Time  `json:"created_at"`
-	StartedAt  *time.Time `json:"started_at"`
-	FinishedAt *time.Time `json:"finished_at"`
+	Error      string        `json:"error,omitempty"`
+	CreatedAt  time.Time     `json:"created_at"`
+	StartedAt  *time.Time    `json:"started_at"`
+	FinishedAt *time.Time    `json:"finished_at"`
 }
 
 // RunUnitBody is the JSON form of a finished unit of a run.
