@@ -11,7 +11,7 @@ import (
 	"github.com/ghillie/ghillie/store"
 )
 
-// Kind is what an export writes.
+// Kind is the content of an export.
 type Kind string
 
 // The kinds of export.

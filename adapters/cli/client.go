@@ -20,7 +20,7 @@ const maxErrorBody = 64 << 10
 // apiClient calls the Ghillie HTTP API in remote mode.
 type apiClient struct {
 	base    *url.URL
-	source  string // where base came from, for errors
+	source  string // the flag, variable or file of base, for errors
 	token   string
 	timeout time.Duration
 	http    *http.Client
@@ -34,7 +34,7 @@ func newAPIClient(base *url.URL, source, token string, timeout time.Duration,
 }
 
 // remoteError is a failed API call: the server could not be reached, did
-// not answer in time, or returned an error. It exits with ExitRunFailed.
+// not respond in time, or returned an error. It exits with ExitRunFailed.
 type remoteError struct {
 	msg    string
 	status int // 0 when no response arrived
@@ -138,27 +138,27 @@ func (c *apiClient) transportError(ctx context.Context, method, target string, e
 		"runs and that the API base URL from %s is right", method, target, err, c.source)}
 }
 
-// statusError turns an error response into a remoteError that says what
-// the server said.
+// statusError turns an error response into a remoteError with the
+// server's title, description and field.
 func (c *apiClient) statusError(method, target string, resp *http.Response) error {
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	var body serverError
-	said := ""
+	message := ""
 	if json.Unmarshal(data, &body) == nil && (body.Title != "" || body.Description != "") {
-		said = body.Title
+		message = body.Title
 		if body.Description != "" {
-			said += ": " + body.Description
+			message += ": " + body.Description
 		}
 		if body.Field != "" {
-			said += " (field " + body.Field + ")"
+			message += " (field " + body.Field + ")"
 		}
 		for _, issue := range body.Issues {
-			said += "\n  " + issueText(issue.Line, issue.Column, issue.Path, issue.Message)
+			message += "\n  " + issueText(issue.Line, issue.Column, issue.Path, issue.Message)
 		}
 	} else {
-		said = strings.TrimSpace(firstLine(string(data), 200))
-		if said == "" {
-			said = "no error description"
+		message = strings.TrimSpace(firstLine(string(data), 200))
+		if message == "" {
+			message = "no error description"
 		}
 	}
 
@@ -170,7 +170,7 @@ func (c *apiClient) statusError(method, target string, resp *http.Response) erro
 		}
 	}
 	return &remoteError{status: resp.StatusCode, msg: fmt.Sprintf("%s %s returned %s: %s%s",
-		method, target, resp.Status, said, hint)}
+		method, target, resp.Status, message, hint)}
 }
 
 func issueText(line, column int, path, message string) string {

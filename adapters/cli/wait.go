@@ -40,12 +40,12 @@ func (f *waitFlags) add(cmd *cobra.Command) {
 }
 
 // addWaitOnly adds --wait and --no-wait to a command that always
-// finishes before it returns, for scripts that pass them; why says so
-// in the help.
-func (f *waitFlags) addWaitOnly(cmd *cobra.Command, why string) {
+// finishes before it returns, for scripts that pass them. The help
+// gives reason as the cause.
+func (f *waitFlags) addWaitOnly(cmd *cobra.Command, reason string) {
 	flags := cmd.Flags()
-	flags.BoolVar(&f.wait, "wait", true, "accepted and ignored: "+why)
-	flags.BoolVar(&f.noWait, "no-wait", false, "rejected: "+why)
+	flags.BoolVar(&f.wait, "wait", true, "accepted and ignored: "+reason)
+	flags.BoolVar(&f.noWait, "no-wait", false, "rejected: "+reason)
 }
 
 // resolve returns whether to wait, and checks the flags.
@@ -97,8 +97,8 @@ func (a *app) getRemoteRun(ctx context.Context, kind runs.Kind, id string) (runs
 	return body.Run(), err
 }
 
-// startRemoteRun queues a run on the server and follows it as the wait
-// flags say.
+// startRemoteRun queues a run on the server and, unless --no-wait is
+// set, polls it until it ends.
 func (a *app) startRemoteRun(cmd *cobra.Command, kind runs.Kind, query url.Values,
 	wf *waitFlags) error {
 	ctx := cmd.Context()

@@ -282,7 +282,7 @@ func (a *api) exportWindow(w http.ResponseWriter, r *http.Request) {
 			a.fail(w, r, "http.export.failed", err, "kind", kind, "subject", subject)
 			return
 		}
-		// The status is sent, so only a broken response tells the client
+		// The status is sent, so only a broken response shows the client
 		// that the export is incomplete.
 		a.log.ErrorContext(ctx, "http.export.aborted", "kind", kind, "subject", subject,
 			"err", err, "request_id", requestID(ctx))
