@@ -25,8 +25,13 @@ const (
 
 	// ExitRunFailed ends a run that went through but failed or ended
 	// partial: some repositories or reports failed while others
-	// succeeded or were not run.
+	// succeeded or were not run. A request to the HTTP API that fails,
+	// in remote mode, exits with it too.
 	ExitRunFailed = 3
+
+	// ExitWaitTimeout ends a --wait whose --wait-timeout passed before
+	// the run finished; the run goes on.
+	ExitWaitTimeout = 5
 )
 
 // DefaultDatabaseURL is the database used when neither --database-url nor
@@ -51,6 +56,12 @@ type app struct {
 	// databaseURLSource names where databaseURL came from, for errors.
 	databaseURLSource string
 
+	// The remote mode flags. api is nil in local mode.
+	apiBaseURL         string
+	authToken          string
+	requestTimeoutText string
+	api                *apiClient
+
 	logger *slog.Logger
 	level  slog.Level
 }
@@ -74,6 +85,11 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		// The command has already reported the details.
 		return exit.code
 	}
+	var remote *remoteError
+	if errors.As(err, &remote) {
+		fmt.Fprintf(stderr, "ghillie: %v\n", err)
+		return ExitRunFailed
+	}
 
 	fmt.Fprintf(stderr, "ghillie: %v\n", err)
 	if isUsageError(err) {
@@ -95,7 +111,7 @@ func (a *app) rootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			return a.setUp()
+			return a.setUp(cmd)
 		},
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
@@ -112,20 +128,36 @@ func (a *app) rootCommand() *cobra.Command {
 	flags.StringVar(&a.logLevel, "log-level", "",
 		"log level: trace, debug, info, warn, error or critical\n"+
 			"(env GHILLIE_LOG_LEVEL, default info)")
+	flags.StringVar(&a.apiBaseURL, "api-base-url", "",
+		"call the HTTP API at this http(s) URL instead of opening a database\n"+
+			"(env GHILLIE_API_BASE_URL, else api_base_url of ~/.config/ghillie/state.json\n"+
+			"unless --database-url or GHILLIE_DATABASE_URL is set)")
+	flags.StringVar(&a.authToken, "auth-token", "",
+		"bearer token of the HTTP API (env GHILLIE_AUTH_TOKEN)")
+	flags.StringVar(&a.requestTimeoutText, "request-timeout", "",
+		"time each HTTP API request may take, such as 30s or 12.5 seconds\n"+
+			"(env GHILLIE_REQUEST_TIMEOUT_S in seconds, default 30s)")
 
-	root.AddCommand(a.catalogueCommand(), a.migrateCommand(), a.estateCommand(), a.eventsCommand(),
-		a.transformCommand(), a.ingestCommand(), a.reportCommand(), a.metricsCommand(), a.runCommand())
-	root.AddCommand(a.serveCommand(), a.workerCommand(), a.jobsCommand(), a.exportCommand())
+	for _, cmd := range []*cobra.Command{a.estateCommand(), a.ingestCommand(), a.reportCommand(),
+		a.metricsCommand(), a.exportCommand()} {
+		root.AddCommand(setMode(cmd, "either"))
+	}
+	for _, cmd := range []*cobra.Command{a.migrateCommand(), a.eventsCommand(), a.transformCommand(),
+		a.runCommand(), a.serveCommand(), a.workerCommand(), a.jobsCommand()} {
+		root.AddCommand(setMode(cmd, "database"))
+	}
+	root.AddCommand(a.catalogueCommand())
 	return root
 }
 
-func (a *app) setUp() error {
+func (a *app) setUp(cmd *cobra.Command) error {
 	switch a.output {
 	case "table", "json", "yaml":
 	default:
 		return usageError{fmt.Errorf("invalid --output %q: use table, json or yaml", a.output)}
 	}
 
+	databaseURLSet := a.databaseURL != "" || a.env("GHILLIE_DATABASE_URL") != ""
 	a.databaseURL, a.databaseURLSource = a.setting(a.databaseURL, "--database-url",
 		"GHILLIE_DATABASE_URL", DefaultDatabaseURL)
 
@@ -137,7 +169,7 @@ func (a *app) setUp() error {
 	}
 	a.level = level
 	a.logger = slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level}))
-	return nil
+	return a.resolveMode(cmd, databaseURLSet)
 }
 
 // parseLevel reads a log level in any case, with the names the Python
@@ -174,6 +206,11 @@ func (a *app) setting(flagValue, flag, envVar, fallback string) (value, source s
 // one that lacks tables or columns. An in-memory database starts empty in
 // every process, so it is migrated instead.
 func (a *app) openDB(ctx context.Context) (*store.DB, error) {
+	if a.remote() {
+		// A command that reaches here has no remote form yet.
+		return nil, fmt.Errorf("this command cannot call the API at %s yet: run it with "+
+			"--database-url where the database is", a.api.base)
+	}
 	target, err := store.ParseURL(a.databaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", a.databaseURLSource, err)

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -32,6 +33,9 @@ func (a *app) estateImportCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 
+			if a.remote() {
+				return a.remoteImport(ctx, estate, path, commitSHA)
+			}
 			db, err := a.openDB(ctx)
 			if err != nil {
 				return err
@@ -46,11 +50,7 @@ func (a *app) estateImportCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-
-			for _, warning := range res.Warnings {
-				fmt.Fprintf(a.stderr, "warning: %s\n", warning)
-			}
-			return a.render(res, importTable(res))
+			return a.renderImport(res)
 		},
 	}
 
@@ -66,6 +66,13 @@ func (a *app) estateImportCommand() *cobra.Command {
 		_ = cmd.MarkFlagRequired(name)
 	}
 	return cmd
+}
+
+func (a *app) renderImport(res catalogue.ImportResult) error {
+	for _, warning := range res.Warnings {
+		fmt.Fprintf(a.stderr, "warning: %s\n", warning)
+	}
+	return a.render(res, importTable(res))
 }
 
 func importTable(res catalogue.ImportResult) table {
@@ -95,13 +102,7 @@ func (a *app) estateListCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 
-			db, err := a.openDB(ctx)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-
-			estates, err := catalogue.ListEstates(ctx, db)
+			estates, err := a.listEstates(ctx)
 			if err != nil {
 				return err
 			}
@@ -123,4 +124,22 @@ func (a *app) estateListCommand() *cobra.Command {
 			return a.render(estates, t)
 		},
 	}
+}
+
+// listEstates returns the estates from the API or the database.
+func (a *app) listEstates(ctx context.Context) ([]catalogue.EstateSummary, error) {
+	if a.remote() {
+		var body struct {
+			Estates []catalogue.EstateSummary `json:"estates"`
+		}
+		err := a.api.getJSON(ctx, "/estates", nil, &body)
+		return body.Estates, err
+	}
+
+	db, err := a.openDB(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	return catalogue.ListEstates(ctx, db)
 }

@@ -3,19 +3,17 @@ package cli
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/ghillie/ghillie/evidence"
 	"github.com/ghillie/ghillie/export"
-	"github.com/ghillie/ghillie/store"
 )
 
 func (a *app) exportCommand() *cobra.Command {
@@ -32,18 +30,14 @@ type exportFlags struct {
 	outputPath string
 }
 
-// exportRun writes an export of the subject's window to out. repos lists
-// the subject's repositories.
-type exportRun func(ctx context.Context, db *store.DB, sub subject, repos []export.Repository,
-	start, end time.Time, out io.Writer, format export.Format) error
-
-// newExportCommand returns an export command that checks the flags,
-// opens the output and calls run. formats lists the formats it accepts.
-func (a *app) newExportCommand(use, short, long string, formats []export.Format,
-	run exportRun) *cobra.Command {
+// newExportCommand returns an export command of the kind that checks the
+// flags, opens the output and writes the export from the API or the
+// database. setFlags adds the kind's own flags to the request.
+func (a *app) newExportCommand(kind export.Kind, short, long string,
+	setFlags func(*export.Request)) *cobra.Command {
 	f := &exportFlags{}
 	cmd := &cobra.Command{
-		Use:   use,
+		Use:   string(kind),
 		Short: short,
 		Long: long + "\n\nThe window is --window-start to --window-end, or the --window-days days\n" +
 			"before --as-of or now. The output goes to --output-path, written to a\n" +
@@ -60,14 +54,23 @@ func (a *app) newExportCommand(use, short, long string, formats []export.Format,
 			if err != nil {
 				return err
 			}
-			format, err := exportFormat(f.format, formats)
+			format, err := exportFormat(f.format, export.FormatsOf(kind))
 			if err != nil {
 				return err
 			}
 			if err := checkOutputPath(f.outputPath); err != nil {
 				return err
 			}
+			req := export.Request{Kind: kind, Start: start, End: end, Format: format}
+			if setFlags != nil {
+				setFlags(&req)
+			}
 
+			if a.remote() {
+				return a.writeOutput(f.outputPath, func(out io.Writer) error {
+					return a.remoteExport(ctx, f.scope, req, out)
+				})
+			}
 			db, err := a.openDB(ctx)
 			if err != nil {
 				return err
@@ -77,15 +80,11 @@ func (a *app) newExportCommand(use, short, long string, formats []export.Format,
 			if err != nil {
 				return err
 			}
-			repos := []export.Repository{{ID: sub.repository.ID, Slug: sub.repository.Slug()}}
-			if sub.isEstate() {
-				if repos, err = export.EstateRepositories(ctx, db, sub.estateID); err != nil {
-					return err
-				}
-			}
+			req.Repository = export.Repository{ID: sub.repository.ID, Slug: sub.repository.Slug()}
+			req.EstateID = sub.estateID
 
 			return a.writeOutput(f.outputPath, func(out io.Writer) error {
-				return run(ctx, db, sub, repos, start, end, out, format)
+				return export.Write(ctx, db, req, out)
 			})
 		},
 	}
@@ -93,9 +92,27 @@ func (a *app) newExportCommand(use, short, long string, formats []export.Format,
 	f.scope.addRepositoryOrEstate(cmd, "what to export")
 	f.window.add(cmd)
 	flags := cmd.Flags()
-	flags.StringVar(&f.format, "format", string(export.JSON), "output format: "+formatList(formats))
+	flags.StringVar(&f.format, "format", string(export.JSON), "output format: "+
+		formatList(export.FormatsOf(kind)))
 	flags.StringVar(&f.outputPath, "output-path", "-", "file to write, or - for standard output")
 	return cmd
+}
+
+// remoteExport streams the export from the API to out.
+func (a *app) remoteExport(ctx context.Context, sf scopeFlags, req export.Request,
+	out io.Writer) error {
+	q := runQuery(sf.scope, sf.owner, sf.name, sf.estateKey)
+	q.Set("window_start", req.Start.Format(time.RFC3339Nano))
+	q.Set("window_end", req.End.Format(time.RFC3339Nano))
+	q.Set("format", string(req.Format))
+	if req.IncludeCoverage {
+		q.Set("include_coverage", "true")
+	}
+	return a.api.do(ctx, request{method: http.MethodPost, path: "/exports/" + string(req.Kind),
+		query: q, accept: "*/*"}, func(resp *http.Response) error {
+		_, err := io.Copy(out, resp.Body)
+		return err
+	})
 }
 
 func formatList(formats []export.Format) string {
@@ -194,130 +211,40 @@ func (a *app) writeOutput(path string, write func(io.Writer) error) error {
 }
 
 func (a *app) exportEventsCommand() *cobra.Command {
-	cmd := a.newExportCommand("events", "Export the event facts of a window with their lineage",
+	return a.newExportCommand(export.KindEvents, "Export the event facts of a window with their lineage",
 		"Write each event fact of the window, oldest first within each repository, with\n"+
 			"its raw event's id, source system and source event id, its type, repository,\n"+
-			"time and payload. In CSV the payload is a column of JSON text.",
-		export.Formats,
-		func(ctx context.Context, db *store.DB, _ subject, repos []export.Repository,
-			start, end time.Time, out io.Writer, format export.Format) error {
-			enc, err := export.NewEncoder(out, format, export.Event{})
-			if err != nil {
-				return err
-			}
-			for _, repo := range repos {
-				err := export.Events(ctx, db, repo, start, end, func(e export.Event) error {
-					return enc.Encode(e)
-				})
-				if err != nil {
-					return err
-				}
-			}
-			return enc.Close()
-		})
-	return cmd
+			"time and payload. In CSV the payload is a column of JSON text.", nil)
 }
 
 func (a *app) exportEvidenceCommand() *cobra.Command {
-	cmd := a.newExportCommand("evidence",
+	return a.newExportCommand(export.KindEvidence,
 		"Export the commits, pull requests, issues and documentation changes of a window",
 		"Write one row per evidence item of the window, oldest first within each\n"+
 			"repository: its kind, key (sha, number or path), title or message, author and\n"+
 			"state (a documentation change's state is its change type), with the newest\n"+
-			"event fact of the window that names it and that fact's lineage and payload.",
-		export.Formats,
-		func(ctx context.Context, db *store.DB, _ subject, repos []export.Repository,
-			start, end time.Time, out io.Writer, format export.Format) error {
-			enc, err := export.NewEncoder(out, format, evidence.Item{})
-			if err != nil {
-				return err
-			}
-			builder := evidence.NewBuilder(db)
-			for _, repo := range repos {
-				err := builder.Items(ctx, repo.ID, start, end, func(item evidence.Item) error {
-					return enc.Encode(item)
-				})
-				if err != nil {
-					return err
-				}
-			}
-			return enc.Close()
-		})
-	return cmd
+			"event fact of the window that names it and that fact's lineage and payload.", nil)
 }
 
 func (a *app) exportReportsCommand() *cobra.Command {
 	var includeCoverage bool
-	cmd := a.newExportCommand("reports", "Export the stored reports whose windows overlap a window",
+	cmd := a.newExportCommand(export.KindReports,
+		"Export the stored reports whose windows overlap a window",
 		"Write each stored report whose window overlaps the window: a repository's\n"+
 			"reports, or an estate's with those of its projects and repositories. Each row\n"+
 			"has the report's id, scope, subject, window, generation time, status, model\n"+
 			"and summary; --include-coverage adds the event facts it covered and their raw\n"+
 			"events, as JSON arrays in CSV.",
-		export.Formats,
-		func(ctx context.Context, db *store.DB, sub subject, _ []export.Repository,
-			start, end time.Time, out io.Writer, format export.Format) error {
-			prototype := export.Report{}
-			if includeCoverage {
-				prototype.Coverage = &export.Coverage{}
-			}
-			enc, err := export.NewEncoder(out, format, prototype)
-			if err != nil {
-				return err
-			}
-			selected := export.ReportSubject{RepositoryID: sub.repository.ID}
-			if sub.isEstate() {
-				selected = export.ReportSubject{EstateID: sub.estateID}
-			}
-			err = export.Reports(ctx, db, selected, start, end, includeCoverage,
-				func(r export.Report) error { return enc.Encode(r) })
-			if err != nil {
-				return err
-			}
-			return enc.Close()
-		})
+		func(req *export.Request) { req.IncludeCoverage = includeCoverage })
 	cmd.Flags().BoolVar(&includeCoverage, "include-coverage", false,
 		"add the event facts each report covered and their raw events")
 	return cmd
 }
 
 func (a *app) exportBundleCommand() *cobra.Command {
-	cmd := a.newExportCommand("bundle", "Export the evidence bundles the status model receives",
+	return a.newExportCommand(export.KindBundle, "Export the evidence bundles the status model receives",
 		"Write the repository evidence bundle of the window as the status model\n"+
 			"receives it: the window's event facts that no report covered yet, as\n"+
 			"'ghillie report run' would build them. --scope estate writes one bundle per\n"+
-			"repository of the estate, as a JSON array or as JSON Lines.",
-		[]export.Format{export.JSON, export.JSONLines},
-		func(ctx context.Context, db *store.DB, sub subject, repos []export.Repository,
-			start, end time.Time, out io.Writer, format export.Format) error {
-			builder := evidence.NewBuilder(db)
-			if !sub.isEstate() && format == export.JSON {
-				bundle, err := builder.Repository(ctx, sub.repository.ID, start, end)
-				if err != nil {
-					return err
-				}
-				data, err := json.Marshal(bundle)
-				if err != nil {
-					return fmt.Errorf("encode the bundle of %s: %w", sub.repository.Slug(), err)
-				}
-				_, err = out.Write(append(data, '\n'))
-				return err
-			}
-
-			enc, err := export.NewEncoder(out, format, nil)
-			if err != nil {
-				return err
-			}
-			for _, repo := range repos {
-				bundle, err := builder.Repository(ctx, repo.ID, start, end)
-				if err != nil {
-					return err
-				}
-				if err := enc.Encode(bundle); err != nil {
-					return err
-				}
-			}
-			return enc.Close()
-		})
-	return cmd
+			"repository of the estate, as a JSON array or as JSON Lines.", nil)
 }

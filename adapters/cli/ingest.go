@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -76,6 +77,7 @@ func (a *app) ingestRunCommand() *cobra.Command {
 		scope, owner, name, estateKey string
 		recordDir, replayDir          string
 		lookbackDays, maxEvents       int
+		wf                            waitFlags
 	)
 
 	cmd := &cobra.Command{
@@ -111,6 +113,12 @@ func (a *app) ingestRunCommand() *cobra.Command {
 				return err
 			}
 			if err := checkIngestScope(scope, owner, name, estateKey); err != nil {
+				return err
+			}
+			if a.remote() {
+				return a.remoteIngestRun(cmd, scope, owner, name, estateKey, &wf)
+			}
+			if err := wf.checkLocal(cmd); err != nil {
 				return err
 			}
 
@@ -196,6 +204,7 @@ func (a *app) ingestRunCommand() *cobra.Command {
 		"save every GitHub request and response of the run in `DIR`, for --replay")
 	flags.StringVar(&replayDir, "replay", "",
 		"serve the GitHub responses recorded in `DIR` instead of asking GitHub; needs no token")
+	wf.add(cmd)
 	return cmd
 }
 
@@ -530,14 +539,7 @@ func (a *app) ingestHealthCommand() *cobra.Command {
 					"such as 30m", threshold)}
 			}
 
-			db, err := a.openDB(ctx)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-
-			svc := ingest.NewHealthService(db, threshold)
-			lags, err := svc.All(ctx)
+			lags, err := a.ingestionLags(ctx, threshold)
 			if err != nil {
 				return err
 			}
@@ -574,4 +576,51 @@ func (a *app) ingestHealthCommand() *cobra.Command {
 	flags.BoolVar(&stalledOnly, "stalled", false, "list only stalled repositories")
 	flags.BoolVar(&failStalled, "fail-on-stalled", false, "exit with status 1 when any is stalled")
 	return cmd
+}
+
+// ingestionLags returns the lag of every repository with ingestion
+// enabled, from the API or the database.
+func (a *app) ingestionLags(ctx context.Context, threshold time.Duration) ([]ingest.Lag, error) {
+	if a.remote() {
+		var body struct {
+			Repositories []ingest.Lag `json:"repositories"`
+		}
+		err := a.api.getJSON(ctx, "/ingestion/health",
+			url.Values{"stalled_threshold": {threshold.String()}}, &body)
+		return body.Repositories, err
+	}
+
+	db, err := a.openDB(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	return ingest.NewHealthService(db, threshold).All(ctx)
+}
+
+// remoteIngestRun queues an ingestion run on the server. The server's
+// settings choose the lookback and the cap per stream, so the flags that
+// set them locally are rejected.
+func (a *app) remoteIngestRun(cmd *cobra.Command, scope, owner, name, estateKey string,
+	wf *waitFlags) error {
+	for _, flag := range []struct{ name, reason string }{
+		{"record", "the server talks to GitHub, so record on a machine with the database"},
+		{"replay", "the server talks to GitHub, so replay with --database-url"},
+		{"lookback-days", "the server's workers use their own lookback"},
+		{"max-events-per-kind", "the server's workers use their own cap"},
+	} {
+		if err := a.localOnly(cmd, flag.name, flag.reason); err != nil {
+			return err
+		}
+	}
+	return a.startRemoteRun(cmd, runs.KindIngestion, runQuery(scope, owner, name, estateKey), wf)
+}
+
+// runQuery returns the query parameters of a run of a repository or an
+// estate.
+func runQuery(scope, owner, name, estateKey string) url.Values {
+	if scope == "repository" {
+		return url.Values{"scope": {scope}, "owner": {owner}, "name": {name}}
+	}
+	return url.Values{"scope": {scope}, "estate_key": {estateKey}}
 }

@@ -153,6 +153,13 @@ func (a *app) runStatusCommand(kind runs.Kind) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 
+			if a.remote() {
+				run, err := a.getRemoteRun(ctx, kind, runID)
+				if err != nil {
+					return err
+				}
+				return a.finishRun(run)
+			}
 			db, err := a.openDB(ctx)
 			if err != nil {
 				return err
@@ -170,13 +177,7 @@ func (a *app) runStatusCommand(kind runs.Kind) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := a.renderRun(run); err != nil {
-				return err
-			}
-			if run.State == runs.StatePartial || run.State == runs.StateFailed {
-				return &exitError{code: ExitRunFailed}
-			}
-			return nil
+			return a.finishRun(run)
 		},
 	}
 	cmd.Flags().StringVar(&runID, "run-id", "", "id of the run (required)")

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"context"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -38,12 +40,7 @@ func (a *app) metricsRequiredCommand() *cobra.Command {
 				return err
 			}
 
-			db, err := a.openDB(ctx)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			sub, err := a.resolveSubject(ctx, db, sf)
+			repo, estate, err := a.requiredMetrics(ctx, sf, start, end)
 			if err != nil {
 				return err
 			}
@@ -51,24 +48,15 @@ func (a *app) metricsRequiredCommand() *cobra.Command {
 			t := table{header: []string{"REPOSITORY", "PRS MERGED", "PRS CLOSED UNMERGED",
 				"MEAN TIME TO MERGE", "ISSUES RESOLVED", "ISSUES OUTSTANDING", "MEAN TIME OPEN",
 				"MEDIAN TIME OPEN", "MEAN AGE OPEN", "MAX AGE OPEN"}}
-			if !sub.isEstate() {
-				m, err := metrics.ForRepository(ctx, db, sub.repository.ID, start, end)
-				if err != nil {
-					return err
-				}
-				t.rows = append(t.rows, requiredRow(m.Repository, m.Metrics))
-				return a.render(m, t)
+			if estate == nil {
+				t.rows = append(t.rows, requiredRow(repo.Repository, repo.Metrics))
+				return a.render(repo, t)
 			}
-
-			m, err := metrics.ForEstate(ctx, db, sub.estateID, start, end)
-			if err != nil {
-				return err
-			}
-			for _, r := range m.Repositories {
+			for _, r := range estate.Repositories {
 				t.rows = append(t.rows, requiredRow(r.Repository, r.Metrics))
 			}
-			t.rows = append(t.rows, requiredRow("total", m.Totals))
-			return a.render(m, t)
+			t.rows = append(t.rows, requiredRow("total", estate.Totals))
+			return a.render(estate, t)
 		},
 	}
 	sf.addRepositoryOrEstate(cmd, "what to measure")
@@ -92,4 +80,40 @@ func duration(seconds *float64) string {
 		return "-"
 	}
 	return (time.Duration(*seconds * float64(time.Second))).Round(time.Second).String()
+}
+
+// requiredMetrics returns the metrics of the repository, or of the
+// estate when estate is not nil, from the API or the database.
+func (a *app) requiredMetrics(ctx context.Context, sf scopeFlags, start,
+	end time.Time) (repo *metrics.RepositoryMetrics, estate *metrics.EstateMetrics, err error) {
+	if a.remote() {
+		q := url.Values{"window_start": {start.Format(time.RFC3339Nano)},
+			"window_end": {end.Format(time.RFC3339Nano)}}
+		if sf.scope == "estate" {
+			estate = &metrics.EstateMetrics{}
+			err = a.api.getJSON(ctx, pathEscape("/estates/%s/metrics/required", sf.estateKey), q,
+				estate)
+			return nil, estate, err
+		}
+		repo = &metrics.RepositoryMetrics{}
+		err = a.api.getJSON(ctx, pathEscape("/metrics/repositories/%s/%s/required", sf.owner,
+			sf.name), q, repo)
+		return repo, nil, err
+	}
+
+	db, err := a.openDB(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer db.Close()
+	sub, err := a.resolveSubject(ctx, db, sf)
+	if err != nil {
+		return nil, nil, err
+	}
+	if sub.isEstate() {
+		m, err := metrics.ForEstate(ctx, db, sub.estateID, start, end)
+		return nil, &m, err
+	}
+	m, err := metrics.ForRepository(ctx, db, sub.repository.ID, start, end)
+	return &m, nil, err
 }

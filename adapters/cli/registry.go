@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 func (a *app) estateSyncCommand() *cobra.Command {
 	var estateKey string
+	var wf waitFlags
 
 	cmd := &cobra.Command{
 		Use:   "sync",
@@ -23,13 +25,15 @@ func (a *app) estateSyncCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 
-			db, err := a.openDB(ctx)
+			wait, err := wf.resolve(cmd)
 			if err != nil {
 				return err
 			}
-			defer db.Close()
-
-			res, err := registry.NewService(db, a.logger).Sync(ctx, estateKey)
+			if !wait {
+				return usageError{errors.New("estate sync finishes before it returns, locally " +
+					"and on the server, so there is no run to follow: drop --no-wait")}
+			}
+			res, err := a.syncEstate(ctx, estateKey)
 			if err != nil {
 				return err
 			}
@@ -41,6 +45,7 @@ func (a *app) estateSyncCommand() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&estateKey, "estate-key", "", "key of the estate to sync (required)")
+	wf.addWaitOnly(cmd, "a sync always finishes before the command returns")
 	_ = cmd.MarkFlagRequired("estate-key")
 	return cmd
 }
@@ -77,13 +82,7 @@ func (a *app) estateRepoListCommand() *cobra.Command {
 					opts.Limit, opts.Offset)}
 			}
 
-			db, err := a.openDB(ctx)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-
-			repos, err := registry.NewService(db, a.logger).List(ctx, opts)
+			repos, err := a.listRepositories(ctx, opts)
 			if err != nil {
 				return err
 			}
@@ -126,30 +125,16 @@ func (a *app) estateRepoSetCommand() *cobra.Command {
 				return usageError{fmt.Errorf("give exactly one of --ingestion-enabled and --ingestion-disabled")}
 			}
 
-			db, err := a.openDB(ctx)
+			if err := checkNames(owner, name, nil); err != nil {
+				return err
+			}
+			result, err := a.setIngestion(ctx, owner, name, enabled)
 			if err != nil {
 				return err
 			}
-			defer db.Close()
-
-			service := registry.NewService(db, a.logger)
-			changed, err := service.SetIngestion(ctx, owner, name, enabled)
-			if err != nil {
-				return err
-			}
-			repo, err := service.Get(ctx, owner, name)
-			if err != nil {
-				return err
-			}
-
-			result := struct {
-				Repository       string `json:"repository" yaml:"repository"`
-				IngestionEnabled bool   `json:"ingestion_enabled" yaml:"ingestion_enabled"`
-				Changed          bool   `json:"changed" yaml:"changed"`
-			}{repo.Slug(), repo.IngestionEnabled, changed}
 			return a.render(result, table{
 				header: []string{"REPOSITORY", "INGESTION", "CHANGED"},
-				rows:   [][]string{{result.Repository, onOff(result.IngestionEnabled), yesNo(changed)}},
+				rows:   [][]string{{result.Repository, onOff(result.IngestionEnabled), yesNo(result.Changed)}},
 			})
 		},
 	}

@@ -157,6 +157,7 @@ func (a *app) reportRunCommand() *cobra.Command {
 		windowDays       int
 		sinkPath         string
 		estateOnly       bool
+		wf               waitFlags
 	)
 
 	cmd := &cobra.Command{
@@ -206,6 +207,12 @@ func (a *app) reportRunCommand() *cobra.Command {
 			}
 			if estateOnly && sf.scope != "estate" {
 				return usageError{errors.New("--estate-only goes with --scope estate")}
+			}
+			if a.remote() {
+				return a.remoteReportRun(cmd, sf, asOf, &wf)
+			}
+			if err := wf.checkLocal(cmd); err != nil {
+				return err
 			}
 
 			cfg, err := reporting.ConfigFromEnv(a.env)
@@ -271,6 +278,7 @@ func (a *app) reportRunCommand() *cobra.Command {
 		"write Markdown below this folder (env GHILLIE_REPORT_SINK_PATH)")
 	flags.BoolVar(&estateOnly, "estate-only", false,
 		"with --scope estate, write only the estate's report, not its repositories' and projects'")
+	wf.add(cmd)
 	return cmd
 }
 
@@ -337,23 +345,15 @@ func (a *app) reportShowCommand() *cobra.Command {
 				return err
 			}
 
-			db, err := a.openDB(ctx)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-
-			r, md, err := a.latestReport(ctx, db, sf)
+			shown, err := a.shownReport(ctx, sf)
 			if err != nil {
 				return err
 			}
 			if a.output == "table" {
-				_, err = fmt.Fprint(a.stdout, md)
+				_, err = fmt.Fprint(a.stdout, shown.Markdown)
 				return err
 			}
-			return a.render(shownReport{Scope: sf.scope, ReportID: r.ID,
-				WindowStart: r.WindowStart, WindowEnd: r.WindowEnd, GeneratedAt: r.GeneratedAt,
-				Model: r.Model, Summary: r.Summary, Markdown: md}, table{})
+			return a.render(shown, table{})
 		},
 	}
 	sf.add(cmd)
@@ -370,6 +370,28 @@ type shownReport struct {
 	Model       string              `json:"model" yaml:"model"`
 	Summary     gold.MachineSummary `json:"machine_summary" yaml:"machine_summary"`
 	Markdown    string              `json:"markdown" yaml:"markdown"`
+}
+
+// shownReport returns the subject's latest report with its Markdown,
+// from the API or the database.
+func (a *app) shownReport(ctx context.Context, sf scopeFlags) (shownReport, error) {
+	if a.remote() {
+		return a.remoteShownReport(ctx, sf)
+	}
+
+	db, err := a.openDB(ctx)
+	if err != nil {
+		return shownReport{}, err
+	}
+	defer db.Close()
+
+	r, md, err := a.latestReport(ctx, db, sf)
+	if err != nil {
+		return shownReport{}, err
+	}
+	return shownReport{Scope: sf.scope, ReportID: r.ID, WindowStart: r.WindowStart.UTC(),
+		WindowEnd: r.WindowEnd.UTC(), GeneratedAt: r.GeneratedAt.UTC(), Model: r.Model,
+		Summary: r.Summary, Markdown: md}, nil
 }
 
 // latestReport returns the subject's latest report and its Markdown.
@@ -447,19 +469,24 @@ type reviewRow struct {
 
 func newReviewRow(r gold.Review) reviewRow {
 	return reviewRow{ID: r.ID, Scope: string(r.Subject.Scope), SubjectID: r.Subject.ID,
-		WindowStart: r.WindowStart, WindowEnd: r.WindowEnd, Model: r.Model, Attempts: r.AttemptCount,
+		WindowStart: r.WindowStart.UTC(), WindowEnd: r.WindowEnd.UTC(), Model: r.Model, Attempts: r.AttemptCount,
 		Issues: r.Issues, State: string(r.State), Note: r.ResolutionNote}
 }
 
 func (a *app) renderReviews(reviews []gold.Review) error {
 	rows := make([]reviewRow, 0, len(reviews))
-	t := table{header: []string{"ID", "SCOPE", "WINDOW", "STATE", "ATTEMPTS", "FIRST ISSUE"}}
 	for _, r := range reviews {
-		row := newReviewRow(r)
-		rows = append(rows, row)
+		rows = append(rows, newReviewRow(r))
+	}
+	return a.renderReviewRows(rows)
+}
+
+func (a *app) renderReviewRows(rows []reviewRow) error {
+	t := table{header: []string{"ID", "SCOPE", "WINDOW", "STATE", "ATTEMPTS", "FIRST ISSUE"}}
+	for _, row := range rows {
 		first := "-"
-		if len(r.Issues) > 0 {
-			first = r.Issues[0].Code
+		if len(row.Issues) > 0 {
+			first = row.Issues[0].Code
 		}
 		t.rows = append(t.rows, []string{row.ID, row.Scope,
 			day(row.WindowStart) + " to " + day(row.WindowEnd), row.State,
@@ -490,6 +517,9 @@ func (a *app) reportReviewsCommand() *cobra.Command {
 				return usageError{fmt.Errorf("invalid --scope %q: use repository, project or estate", scope)}
 			}
 
+			if a.remote() {
+				return a.remoteReviews(ctx, state, scope)
+			}
 			db, err := a.openDB(ctx)
 			if err != nil {
 				return err
@@ -520,6 +550,9 @@ func (a *app) reportReviewsResolveCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
 
+			if a.remote() {
+				return a.remoteResolve(ctx, args[0], note)
+			}
 			db, err := a.openDB(ctx)
 			if err != nil {
 				return err
@@ -544,7 +577,8 @@ func (a *app) reportReviewsResolveCommand() *cobra.Command {
 }
 
 func (a *app) metricsCommand() *cobra.Command {
-	return group("metrics", "Show metrics", a.metricsReportingCommand(), a.metricsRequiredCommand())
+	return group("metrics", "Show metrics",
+		setMode(a.metricsReportingCommand(), "database"), a.metricsRequiredCommand())
 }
 
 func (a *app) metricsReportingCommand() *cobra.Command {

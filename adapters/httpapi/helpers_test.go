@@ -126,6 +126,7 @@ func loadDocument(t *testing.T) routers.Router {
 		}
 		openapi3filter.RegisterBodyDecoder("text/markdown", text)
 		openapi3filter.RegisterBodyDecoder("application/yaml", text)
+		openapi3filter.RegisterBodyDecoder("application/x-ndjson", text)
 	})
 
 	doc, err := openapi3.NewLoader().LoadFromData(specs.OpenAPI)

@@ -20,35 +20,37 @@ type Runner interface {
 	StartReports(ctx context.Context, scope runs.Scope, subject string, asOf time.Time) (runs.Run, error)
 }
 
-// runBody is the JSON form of a run.
-type runBody struct {
-	RunID      string     `json:"run_id"`
-	Kind       runs.Kind  `json:"kind"`
-	Scope      runs.Scope `json:"scope"`
-	Subject    string     `json:"subject"`
-	State      runs.State `json:"state"`
-	UnitsTotal *int       `json:"units_total"`
-	Succeeded  int        `json:"succeeded"`
-	Skipped    int        `json:"skipped"`
-	Failed     int        `json:"failed"`
-	Units      []unitBody `json:"units"`
-	Error      string     `json:"error,omitempty"`
-	CreatedAt  time.Time  `json:"created_at"`
-	StartedAt  *time.Time `json:"started_at"`
-	FinishedAt *time.Time `json:"finished_at"`
+// RunBody is the JSON form of a run, which the run routes return and
+// the command line decodes.
+type RunBody struct {
+	RunID      string        `json:"run_id"`
+	Kind       runs.Kind     `json:"kind"`
+	Scope      runs.Scope    `json:"scope"`
+	Subject    string        `json:"subject"`
+	State      runs.State    `json:"state"`
+	UnitsTotal *int          `json:"units_total"`
+	Succeeded  int           `json:"succeeded"`
+	Skipped    int           `json:"skipped"`
+	Failed     int           `json:"failed"`
+	Units      []RunUnitBody `json:"units"`
+	Error      string        `json:"error,omitempty"`
+	CreatedAt  time.Time     `json:"created_at"`
+	StartedAt  *time.Time    `json:"started_at"`
+	FinishedAt *time.Time    `json:"finished_at"`
 }
 
-type unitBody struct {
+// RunUnitBody is the JSON form of a finished unit of a run.
+type RunUnitBody struct {
 	Name       string         `json:"name"`
 	State      runs.UnitState `json:"state"`
 	Detail     string         `json:"detail,omitempty"`
 	FinishedAt time.Time      `json:"finished_at"`
 }
 
-func newRunBody(r runs.Run) runBody {
-	b := runBody{RunID: r.ID, Kind: r.Kind, Scope: r.Scope, Subject: r.Subject, State: r.State,
+func newRunBody(r runs.Run) RunBody {
+	b := RunBody{RunID: r.ID, Kind: r.Kind, Scope: r.Scope, Subject: r.Subject, State: r.State,
 		UnitsTotal: r.Total, Succeeded: r.Succeeded, Skipped: r.Skipped, Failed: r.Failed,
-		Units: []unitBody{}, Error: r.Error, CreatedAt: r.CreatedAt.UTC()}
+		Units: []RunUnitBody{}, Error: r.Error, CreatedAt: r.CreatedAt.UTC()}
 	if r.StartedAt != nil {
 		t := r.StartedAt.UTC()
 		b.StartedAt = &t
@@ -58,10 +60,22 @@ func newRunBody(r runs.Run) runBody {
 		b.FinishedAt = &t
 	}
 	for _, u := range r.Units {
-		b.Units = append(b.Units, unitBody{Name: u.Name, State: u.State, Detail: u.Detail,
+		b.Units = append(b.Units, RunUnitBody{Name: u.Name, State: u.State, Detail: u.Detail,
 			FinishedAt: u.FinishedAt.UTC()})
 	}
 	return b
+}
+
+// Run returns the run that the body describes.
+func (b RunBody) Run() runs.Run {
+	r := runs.Run{ID: b.RunID, Kind: b.Kind, Scope: b.Scope, Subject: b.Subject, State: b.State,
+		Total: b.UnitsTotal, Succeeded: b.Succeeded, Skipped: b.Skipped, Failed: b.Failed,
+		Error: b.Error, CreatedAt: b.CreatedAt, StartedAt: b.StartedAt, FinishedAt: b.FinishedAt}
+	for _, u := range b.Units {
+		r.Units = append(r.Units, runs.Unit{Name: u.Name, State: u.State, Detail: u.Detail,
+			FinishedAt: u.FinishedAt})
+	}
+	return r
 }
 
 // runTarget reads and checks the scope and subject query parameters of a

@@ -180,6 +180,13 @@ func (a *api) routes() http.Handler {
 	handle("GET /metrics/repositories/{owner}/{name}/required", read(a.repositoryRequiredMetrics))
 	handle("GET /estates/{estate}/metrics/required", read(a.estateRequiredMetrics))
 
+	handle("GET /repositories", read(a.listRepositories))
+	handle("GET /ingestion/health", read(a.ingestionHealth))
+	handle("GET /reports/reviews", read(a.listReviews))
+	handle("POST /reports/reviews/{id}/resolve", a.requireToken(read(a.resolveReview)))
+	handle("POST /exports/{kind}", a.requireToken(a.withTimeout(a.cfg.ReportTimeout,
+		http.HandlerFunc(a.exportWindow))))
+
 	return a.logRequests(a.recoverPanics(a.limitBody(unmatchedAsJSON(mux))))
 }
 

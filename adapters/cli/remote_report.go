@@ -1,0 +1,126 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/ghillie/ghillie/gold"
+	"github.com/ghillie/ghillie/runs"
+)
+
+// remoteReportRun queues a report run on the server. The server's runs
+// cover a repository or a whole estate, end at as_of or now, and use the
+// server's window length and sink, so the flags that choose otherwise
+// are rejected.
+func (a *app) remoteReportRun(cmd *cobra.Command, sf scopeFlags, asOf string, wf *waitFlags) error {
+	if sf.scope == "project" {
+		return usageError{errors.New("report run --scope project does not work against the API: " +
+			"the server reports on a repository or a whole estate, which includes its projects")}
+	}
+	for _, flag := range []struct{ name, reason string }{
+		{"window-start", "the server's runs start where the last report ended; use --as-of"},
+		{"window-end", "the server's runs end at --as-of or now"},
+		{"window-days", "the server's GHILLIE_REPORTING_WINDOW_DAYS sets a first window"},
+		{"sink-path", "the server's GHILLIE_REPORT_SINK_PATH chooses where Markdown goes"},
+		{"estate-only", "the server's estate runs write every report of the estate"},
+	} {
+		if err := a.localOnly(cmd, flag.name, flag.reason); err != nil {
+			return err
+		}
+	}
+
+	q := runQuery(sf.scope, sf.owner, sf.name, sf.estateKey)
+	if asOf != "" {
+		q.Set("as_of", asOf)
+	}
+	return a.startRemoteRun(cmd, runs.KindReport, q, wf)
+}
+
+// latestReportPath returns the API path of the subject's latest report.
+func latestReportPath(sf scopeFlags) string {
+	switch sf.scope {
+	case "repository":
+		return pathEscape("/repositories/%s/%s/reports/latest", sf.owner, sf.name)
+	case "project":
+		return pathEscape("/estates/%s/projects/%s/reports/latest", sf.estateKey, sf.projectKey)
+	}
+	return pathEscape("/estates/%s/reports/latest", sf.estateKey)
+}
+
+// remoteShownReport reads the subject's latest report and its Markdown
+// from the API.
+func (a *app) remoteShownReport(ctx context.Context, sf scopeFlags) (shownReport, error) {
+	path := latestReportPath(sf)
+
+	var body struct {
+		ReportID    string      `json:"report_id"`
+		WindowStart time.Time   `json:"window_start"`
+		WindowEnd   time.Time   `json:"window_end"`
+		GeneratedAt time.Time   `json:"generated_at"`
+		Status      gold.Status `json:"status"`
+		Summary     string      `json:"summary"`
+		Highlights  []string    `json:"highlights"`
+		Risks       []string    `json:"risks"`
+		NextSteps   []string    `json:"next_steps"`
+		Model       string      `json:"model"`
+	}
+	if a.output != "table" {
+		if err := a.api.getJSON(ctx, path, nil, &body); err != nil {
+			return shownReport{}, err
+		}
+	}
+
+	var markdown []byte
+	err := a.api.do(ctx, request{method: http.MethodGet, path: path, accept: "text/markdown"},
+		func(resp *http.Response) error {
+			var err error
+			markdown, err = io.ReadAll(resp.Body)
+			return err
+		})
+	if err != nil {
+		return shownReport{}, err
+	}
+
+	// NOTE: a report stored between the two requests would pair this
+	// JSON with the newer report's Markdown; the window is milliseconds.
+	return shownReport{Scope: sf.scope, ReportID: body.ReportID, WindowStart: body.WindowStart,
+		WindowEnd: body.WindowEnd, GeneratedAt: body.GeneratedAt, Model: body.Model,
+		Summary: gold.MachineSummary{Summary: body.Summary, Status: body.Status,
+			Highlights: body.Highlights, Risks: body.Risks, NextSteps: body.NextSteps},
+		Markdown: string(markdown)}, nil
+}
+
+// remoteReviews lists review markers through the API.
+func (a *app) remoteReviews(ctx context.Context, state, scope string) error {
+	q := url.Values{}
+	if state != "" {
+		q.Set("state", state)
+	}
+	if scope != "" {
+		q.Set("scope", scope)
+	}
+	var body struct {
+		Reviews []reviewRow `json:"reviews"`
+	}
+	if err := a.api.getJSON(ctx, "/reports/reviews", q, &body); err != nil {
+		return err
+	}
+	return a.renderReviewRows(body.Reviews)
+}
+
+// remoteResolve resolves a review marker through the API.
+func (a *app) remoteResolve(ctx context.Context, id, note string) error {
+	var row reviewRow
+	err := a.api.sendJSON(ctx, http.MethodPost, pathEscape("/reports/reviews/%s/resolve", id), nil,
+		map[string]string{"note": note}, &row)
+	if err != nil {
+		return err
+	}
+	return a.renderReviewRows([]reviewRow{row})
+}
