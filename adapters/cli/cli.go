@@ -10,6 +10,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"net/http"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -25,8 +26,8 @@ const (
 
 	// ExitRunFailed ends a run that went through but failed or ended
 	// partial: some repositories or reports failed while others
-	// succeeded or were not run. A request to the HTTP API that fails,
-	// in remote mode, exits with it too.
+	// succeeded or were not run. In remote mode, a request to the HTTP
+	// API that fails exits with it too, unless the server answered 404.
 	ExitRunFailed = 3
 
 	// ExitWaitTimeout ends a --wait whose --wait-timeout passed before
@@ -88,6 +89,11 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	var remote *remoteError
 	if errors.As(err, &remote) {
 		fmt.Fprintf(stderr, "ghillie: %v\n", err)
+
+		// A subject the server does not know fails as it does locally.
+		if remote.status == http.StatusNotFound {
+			return ExitFailure
+		}
 		return ExitRunFailed
 	}
 
@@ -207,8 +213,9 @@ func (a *app) setting(flagValue, flag, envVar, fallback string) (value, source s
 // every process, so it is migrated instead.
 func (a *app) openDB(ctx context.Context) (*store.DB, error) {
 	if a.remote() {
-		// A command that reaches here has no remote form yet.
-		return nil, fmt.Errorf("this command cannot call the API at %s yet: run it with "+
+		// Every remote-capable command checks a.remote() before opening
+		// the database, so only a missed check reaches this error.
+		return nil, fmt.Errorf("this command cannot call the API at %s: run it with "+
 			"--database-url where the database is", a.api.base)
 	}
 	target, err := store.ParseURL(a.databaseURL)

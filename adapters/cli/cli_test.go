@@ -228,7 +228,7 @@ func TestMemoryDatabaseNeedsNoMigrate(t *testing.T) {
 	is := is.New(t)
 	env := map[string]string{"GHILLIE_DATABASE_URL": "sqlite::memory:"}
 
-	r := run(t, env, "estate", "import", "--estate-key", "demo", "--catalogue-path", example, "--commit-sha", "a")
+	r := run(t, env, "estate", "import", "--estate-key", "demo", "--catalogue-path", example, "--commit-sha", "a1b2c3d")
 	is.Equal(r.code, cli.ExitOK)
 	is.True(strings.Contains(r.stdout, "projects"))
 }
@@ -291,7 +291,7 @@ func TestEstateCommands(t *testing.T) {
 			is.Equal(r.code, cli.ExitOK) // second run is a no-op
 
 			r = run(t, env, "-o", "json", "estate", "import", "--estate-key", "wildside",
-				"--estate-name", "Wildside", "--catalogue-path", example, "--commit-sha", "abc123")
+				"--estate-name", "Wildside", "--catalogue-path", example, "--commit-sha", "abc1230")
 			is.Equal(r.code, cli.ExitOK)
 			var res struct {
 				Skipped  bool `json:"skipped"`
@@ -307,7 +307,7 @@ func TestEstateCommands(t *testing.T) {
 			is.Equal(res.Edges.Created, 6)
 
 			r = run(t, env, "estate", "import", "--estate-key", "wildside",
-				"--catalogue-path", example, "--commit-sha", "abc123")
+				"--catalogue-path", example, "--commit-sha", "abc1230")
 			is.Equal(r.code, cli.ExitOK)
 			is.True(strings.Contains(r.stdout, "skipped: commit already imported"))
 
@@ -315,7 +315,7 @@ func TestEstateCommands(t *testing.T) {
 			is.Equal(r.code, cli.ExitOK)
 			lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
 			is.Equal(len(lines), 2)
-			is.Equal(strings.Fields(lines[1])[:6], []string{"wildside", "Wildside", "2", "7", "6", "abc123"})
+			is.Equal(strings.Fields(lines[1])[:6], []string{"wildside", "Wildside", "2", "7", "6", "abc1230"})
 		})
 	}
 }
@@ -326,7 +326,7 @@ func TestEstateImportInvalid(t *testing.T) {
 	path := writeFile(t, t.TempDir(), "bad.yaml", "version: 1\nprojects:\n  - key: x\n")
 
 	is.Equal(run(t, env, "migrate").code, cli.ExitOK)
-	r := run(t, env, "estate", "import", "--estate-key", "demo", "--catalogue-path", path, "--commit-sha", "a")
+	r := run(t, env, "estate", "import", "--estate-key", "demo", "--catalogue-path", path, "--commit-sha", "a1b2c3d")
 	is.Equal(r.code, cli.ExitFailure)
 	lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
 	is.True(strings.HasPrefix(lines[0], "catalogue "+path+" is invalid (")) // same report as lint

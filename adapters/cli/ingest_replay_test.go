@@ -65,7 +65,7 @@ func reefEnv(t *testing.T) map[string]string {
 	env := migratedEnv(t, "sqlite")
 	path := writeFile(t, t.TempDir(), "reef.yaml", reefCatalogue)
 	for _, args := range [][]string{
-		{"estate", "import", "--estate-key", "reef", "--catalogue-path", path, "--commit-sha", "abc"},
+		{"estate", "import", "--estate-key", "reef", "--catalogue-path", path, "--commit-sha", "abc1234"},
 		{"estate", "sync", "--estate-key", "reef"},
 	} {
 		if r := run(t, env, args...); r.code != cli.ExitOK {

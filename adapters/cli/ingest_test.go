@@ -32,7 +32,7 @@ func ingestEnv(t *testing.T, dialect string) map[string]string {
 
 	env := migratedEnv(t, dialect)
 	for _, args := range [][]string{
-		{"estate", "import", "--estate-key", "wildside", "--catalogue-path", example, "--commit-sha", "abc"},
+		{"estate", "import", "--estate-key", "wildside", "--catalogue-path", example, "--commit-sha", "abc1234"},
 		{"estate", "sync", "--estate-key", "wildside"},
 	} {
 		if r := run(t, env, args...); r.code != cli.ExitOK {

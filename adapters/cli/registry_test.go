@@ -38,7 +38,7 @@ func TestRegistryCommands(t *testing.T) {
 			env := migratedEnv(t, d)
 
 			r := run(t, env, "estate", "import", "--estate-key", "wildside", "--catalogue-path", example,
-				"--commit-sha", "abc")
+				"--commit-sha", "abc1234")
 			is.Equal(r.code, cli.ExitOK)
 
 			r = run(t, env, "estate", "sync", "--estate-key", "wildside")

@@ -110,7 +110,7 @@ func TestRemoteMatchesLocal(t *testing.T) {
 
 			r = run(t, remote, "ingest", "run", "--scope", "repository", "--owner", "leynos",
 				"--name", "no-such-repository")
-			is.Equal(r.code, cli.ExitRunFailed)
+			is.Equal(r.code, cli.ExitFailure)
 			is.True(strings.Contains(r.stderr, "Repository not found"))
 
 			r = run(t, remote, "-o", "json", "report", "run", "--scope", "repository",

@@ -279,9 +279,42 @@ func TestRemoteAPIError(t *testing.T) {
 	})
 
 	r := run(t, nil, "--api-base-url", api.URL, "estate", "sync", "--estate-key", "x")
-	is.Equal(r.code, cli.ExitRunFailed)
+	is.Equal(r.code, cli.ExitFailure) // as locally, where the estate is not found either
 	is.True(strings.Contains(r.stderr, "POST "+api.URL+"/estates/x/registry-sync returned 404"))
 	is.True(strings.Contains(r.stderr, "Estate not found: No estate has the key 'x'. (field estate)"))
+}
+
+func TestImportRejectsInvalidCommit(t *testing.T) {
+	for _, mode := range []struct {
+		name string
+		args []string
+	}{
+		{"local", []string{"--database-url", "sqlite::memory:"}},
+		{"remote", []string{"--api-base-url", "http://127.0.0.1:9"}},
+	} {
+		t.Run(mode.name, func(t *testing.T) {
+			is := is.New(t)
+			args := append(mode.args, "estate", "import", "--estate-key", "demo",
+				"--catalogue-path", "catalogue.yaml", "--commit-sha", "main")
+			r := run(t, nil, args...)
+			is.Equal(r.code, cli.ExitUsage)
+			is.True(strings.Contains(r.stderr, `--commit-sha: invalid commit "main"`))
+		})
+	}
+}
+
+func TestRemoteServerError(t *testing.T) {
+	is := is.New(t)
+	api := newFakeAPI(t, func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusInternalServerError)
+		fmt.Fprint(w, `{"title": "Internal error", "description": "The database is unreachable."}`)
+	})
+
+	r := run(t, nil, "--api-base-url", api.URL, "estate", "sync", "--estate-key", "x")
+	is.Equal(r.code, cli.ExitRunFailed)
+	is.True(strings.Contains(r.stderr, "returned 500 Internal Server Error: Internal error: "+
+		"The database is unreachable."))
 }
 
 func TestDatabaseCommandsRejectAPIFlag(t *testing.T) {

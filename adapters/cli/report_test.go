@@ -25,7 +25,7 @@ func reportEnv(t *testing.T, dialect string) map[string]string {
 	env := migratedEnv(t, dialect)
 	env["GHILLIE_STATUS_MODEL_BACKEND"] = "mock"
 	for _, args := range [][]string{
-		{"estate", "import", "--estate-key", "wildside", "--catalogue-path", example, "--commit-sha", "abc"},
+		{"estate", "import", "--estate-key", "wildside", "--catalogue-path", example, "--commit-sha", "abc1234"},
 		{"estate", "sync", "--estate-key", "wildside"},
 	} {
 		if r := run(t, env, args...); r.code != cli.ExitOK {

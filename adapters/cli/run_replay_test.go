@@ -124,7 +124,7 @@ func TestIngestReplayRunsAtRecordedTime(t *testing.T) {
 	for _, args := range [][]string{
 		{"migrate"},
 		{"estate", "import", "--estate-key", "kestrel", "--catalogue-path", quickstartCatalogue,
-			"--commit-sha", "abc"},
+			"--commit-sha", "abc1234"},
 		{"estate", "sync", "--estate-key", "kestrel"},
 	} {
 		if r := run(t, env, args...); r.code != cli.ExitOK {

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"regexp"
 	"strings"
 	"time"
 	"unicode"
@@ -182,17 +181,13 @@ func (a *api) importCatalogue(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, res)
 }
 
-// commitPattern is the form of a git commit id: SHA-1 or SHA-256 in hex,
-// in full or abbreviated to at least 7 digits.
-var commitPattern = regexp.MustCompile(`^[0-9a-fA-F]{7,64}$`)
-
 // maxEstateName bounds an estate's display name, as the catalogue tables
 // do.
 const maxEstateName = 255
 
 // importParams checks the query parameters of a catalogue import.
 func importParams(q url.Values) *apiError {
-	if sha := q.Get("commit_sha"); sha != "" && !commitPattern.MatchString(sha) {
+	if sha := q.Get("commit_sha"); catalogue.CheckCommitSHA(sha) != nil {
 		e := invalidInput("commit_sha", fmt.Sprintf("Invalid commit_sha %q: use the commit's "+
 			"id in hex, 7 to 64 digits.", truncate(sha, 80)))
 		return &e
