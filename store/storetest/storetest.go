@@ -212,16 +212,17 @@ func RunLayouts(t *testing.T, fn func(t *testing.T, db *store.DB)) {
 func OpenLayout(t testing.TB, l Layout) *store.DB {
 	t.Helper()
 
-	main := OpenEmpty(t, l.Main)
-	if l.Catalogue == "" {
+	mainURL, catalogueURL := LayoutURLs(t, l)
+	main, err := store.Open(context.Background(), mainURL)
+	if err != nil {
+		t.Fatalf("open %s test database: %v", l.Main, err)
+	}
+	t.Cleanup(func() { _ = main.Close() })
+	if catalogueURL == "" {
 		migrateTest(t, main, l.Name)
 		return main
 	}
 
-	catalogueURL := URL(t, l.Catalogue)
-	if l.Catalogue == store.Postgres {
-		catalogueURL = postgresDatabaseURL(t)
-	}
 	catalogue, err := store.Open(context.Background(), catalogueURL)
 	if err != nil {
 		t.Fatalf("open %s test catalogue database: %v", l.Catalogue, err)
@@ -233,6 +234,36 @@ func OpenLayout(t testing.TB, l Layout) *store.DB {
 	db := main.WithCatalogue(catalogue)
 	migrateTest(t, db, l.Name)
 	return db
+}
+
+// LayoutURLs returns the URLs of fresh, empty databases in the layout: the
+// main database, and the catalogue database or "" when the layout has
+// none.
+func LayoutURLs(t testing.TB, l Layout) (main, catalogue string) {
+	t.Helper()
+
+	main = URL(t, l.Main)
+	switch l.Catalogue {
+	case "":
+	case store.Postgres:
+		catalogue = postgresDatabaseURL(t)
+	default:
+		catalogue = URL(t, l.Catalogue)
+	}
+	return main, catalogue
+}
+
+// LayoutNamed returns the entry of Layouts with the name.
+func LayoutNamed(t testing.TB, name string) Layout {
+	t.Helper()
+
+	for _, l := range Layouts {
+		if l.Name == name {
+			return l
+		}
+	}
+	t.Fatalf("storetest: unknown layout %q", name)
+	return Layout{}
 }
 
 func migrateTest(t testing.TB, db *store.DB, layout string) {
