@@ -131,7 +131,7 @@ func (b *Builder) components(ctx context.Context, projectID, estateID string, en
 	return nil
 }
 
-// idBatchSize bounds the ids bound to one query, far below the parameter
+// idBatchSize is the max number of ids in one query, far below the parameter
 // limits of SQLite (32766) and PostgreSQL (65535).
 const idBatchSize = 500
 

@@ -62,9 +62,9 @@ func (db *DB) Close() error {
 // CheckCatalogueLayout returns an error wrapping ErrCatalogueNotCopied
 // when db has a separate catalogue database without estates while db's
 // own estates table has rows. That is the state right after an operator
-// sets a catalogue database URL without copying the catalogue, where
-// syncs and reports would find no estates, and an import would give the
-// estates new ids that no longer match the Silver and Gold rows.
+// sets a catalogue database URL without copying the catalogue. Syncs and
+// reports would then find no estates, and an import would give the
+// estates new ids that the Silver and Gold rows do not match.
 //
 // In the single-database layout it does nothing. Both databases must be
 // migrated.
