@@ -23,8 +23,10 @@ type EstateSummary struct {
 }
 
 // ListEstates returns every stored estate, ordered by key, with the number
-// of projects, components and distinct repositories it catalogues.
+// of projects, components and distinct repositories it catalogues. It
+// reads db.Catalogue().
 func ListEstates(ctx context.Context, db *store.DB) ([]EstateSummary, error) {
+	db = db.Catalogue()
 	var rows []struct {
 		Key          string      `db:"key"`
 		Name         string      `db:"name"`

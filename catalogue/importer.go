@@ -101,10 +101,10 @@ type Importer struct {
 	now    func() time.Time
 }
 
-// NewImporter returns an importer writing to db. A nil logger means
-// silent.
+// NewImporter returns an importer writing to the catalogue tables of db,
+// which live in db.Catalogue(). A nil logger means silent.
 func NewImporter(db *store.DB, logger *slog.Logger) *Importer {
-	return &Importer{db: db, logger: logger, now: time.Now}
+	return &Importer{db: db.Catalogue(), logger: logger, now: time.Now}
 }
 
 // ImportFile loads and validates the catalogue at path, then imports it

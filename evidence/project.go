@@ -5,7 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 
 	"github.com/ghillie/ghillie/gold"
 	"github.com/ghillie/ghillie/store"
@@ -40,7 +43,8 @@ func (b *Builder) Project(ctx context.Context, estateID, projectKey string,
 		Programme   sql.NullString       `db:"programme"`
 		Docs        store.JSON[[]string] `db:"documentation_paths"`
 	}
-	err := b.db.GetContext(ctx, &p, b.db.Rebind(`SELECT id, key, name, description, programme,
+	cat := b.db.Catalogue()
+	err := cat.GetContext(ctx, &p, cat.Rebind(`SELECT id, key, name, description, programme,
 		documentation_paths FROM projects WHERE estate_id = ? AND key = ?`), estateID, projectKey)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("project %q of estate %s: %w", projectKey, estateID, ErrProjectNotFound)
@@ -82,22 +86,31 @@ func (b *Builder) components(ctx context.Context, projectID, estateID string, en
 		Lifecycle   string               `db:"lifecycle"`
 		Description sql.NullString       `db:"description"`
 		Notes       store.JSON[[]string] `db:"notes"`
+		RepoID      sql.NullString       `db:"repository_id"`
 		Owner       sql.NullString       `db:"owner"`
 		RepoName    sql.NullString       `db:"repo_name"`
-		SilverID    sql.NullString       `db:"silver_id"`
 	}
-	err := b.db.SelectContext(ctx, &rows, b.db.Rebind(`
+	cat := b.db.Catalogue()
+	err := cat.SelectContext(ctx, &rows, cat.Rebind(`
 		SELECT c.key, c.name, c.type, c.lifecycle, c.description, c.notes,
-			cr.owner, cr.name AS repo_name,
-			(SELECT r.id FROM repositories r
-				JOIN repository_estates re ON re.repository_id = r.id AND re.estate_id = ?
-				WHERE r.catalogue_repository_id = cr.id ORDER BY r.id LIMIT 1) AS silver_id
+			cr.id AS repository_id, cr.owner, cr.name AS repo_name
 		FROM components c
 		LEFT JOIN catalogue_repositories cr ON cr.id = c.repository_id
 		WHERE c.project_id = ?
-		ORDER BY c.key`), estateID, projectID)
+		ORDER BY c.key`), projectID)
 	if err != nil {
 		return fmt.Errorf("read components of project %s: %w", bundle.Project.Key, store.Classify(err))
+	}
+
+	var catalogueIDs []string
+	for _, r := range rows {
+		if r.RepoID.Valid {
+			catalogueIDs = append(catalogueIDs, r.RepoID.String)
+		}
+	}
+	silverIDs, err := b.silverRepositoryIDs(ctx, estateID, catalogueIDs)
+	if err != nil {
+		return fmt.Errorf("read repositories of project %s: %w", bundle.Project.Key, err)
 	}
 
 	for _, r := range rows {
@@ -106,8 +119,8 @@ func (b *Builder) components(ctx context.Context, projectID, estateID string, en
 		if r.Owner.Valid {
 			comp.RepositorySlug = r.Owner.String + "/" + r.RepoName.String
 		}
-		if r.SilverID.Valid {
-			summary, err := b.repositorySummary(ctx, r.SilverID.String, comp.RepositorySlug, end)
+		if silverID, ok := silverIDs[r.RepoID.String]; ok && r.RepoID.Valid {
+			summary, err := b.repositorySummary(ctx, silverID, comp.RepositorySlug, end)
 			if err != nil {
 				return err
 			}
@@ -116,6 +129,41 @@ func (b *Builder) components(ctx context.Context, projectID, estateID string, en
 		bundle.Components = append(bundle.Components, comp)
 	}
 	return nil
+}
+
+// idBatchSize is the max number of ids in one query, far below the parameter
+// limits of SQLite (32766) and PostgreSQL (65535).
+const idBatchSize = 500
+
+// silverRepositoryIDs maps catalogue repository ids to the id of the
+// Silver repository of the estate linked to each, the smallest when
+// several are. The catalogue may live in another database, so the two
+// sides are matched here rather than in SQL.
+func (b *Builder) silverRepositoryIDs(ctx context.Context, estateID string,
+	catalogueIDs []string) (map[string]string, error) {
+	ids := make(map[string]string, len(catalogueIDs))
+	for batch := range slices.Chunk(catalogueIDs, idBatchSize) {
+		query, args, err := sqlx.In(`SELECT r.catalogue_repository_id, min(r.id) AS id
+			FROM repositories r
+			JOIN repository_estates re ON re.repository_id = r.id AND re.estate_id = ?
+			WHERE r.catalogue_repository_id IN (?)
+			GROUP BY r.catalogue_repository_id`, estateID, batch)
+		if err != nil {
+			return nil, err
+		}
+
+		var rows []struct {
+			CatalogueID string `db:"catalogue_repository_id"`
+			SilverID    string `db:"id"`
+		}
+		if err := b.db.SelectContext(ctx, &rows, b.db.Rebind(query), args...); err != nil {
+			return nil, store.Classify(err)
+		}
+		for _, r := range rows {
+			ids[r.CatalogueID] = r.SilverID
+		}
+	}
+	return ids, nil
 }
 
 // repositorySummary returns the latest report of a repository whose
@@ -146,7 +194,8 @@ func (b *Builder) dependencies(ctx context.Context, projectID string, bundle *Pr
 		Kind         string         `db:"kind"`
 		Rationale    sql.NullString `db:"rationale"`
 	}
-	err := b.db.SelectContext(ctx, &rows, b.db.Rebind(`
+	cat := b.db.Catalogue()
+	err := cat.SelectContext(ctx, &rows, cat.Rebind(`
 		SELECT f.key AS from_key, t.key AS to_key,
 			CASE WHEN t.project_id = f.project_id THEN '' ELSE tp.key END AS to_project,
 			e.relationship, e.kind, e.rationale
@@ -182,7 +231,8 @@ func (b *Builder) Estate(ctx context.Context, estateID string, start, end time.T
 		Key  string `db:"key"`
 		Name string `db:"name"`
 	}
-	err := b.db.GetContext(ctx, &e, b.db.Rebind(`SELECT key, name FROM estates WHERE id = ?`), estateID)
+	cat := b.db.Catalogue()
+	err := cat.GetContext(ctx, &e, cat.Rebind(`SELECT key, name FROM estates WHERE id = ?`), estateID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("estate %s: %w", estateID, ErrEstateNotFound)
 	}
@@ -196,7 +246,7 @@ func (b *Builder) Estate(ctx context.Context, estateID string, start, end time.T
 		Key  string `db:"key"`
 		Name string `db:"name"`
 	}
-	err = b.db.SelectContext(ctx, &projects, b.db.Rebind(`SELECT key, name FROM projects
+	err = cat.SelectContext(ctx, &projects, cat.Rebind(`SELECT key, name FROM projects
 		WHERE estate_id = ? ORDER BY key`), estateID)
 	if err != nil {
 		return nil, fmt.Errorf("read projects of estate %s: %w", e.Key, store.Classify(err))

@@ -32,7 +32,8 @@ func wildside(t *testing.T, db *store.DB, key string) string {
 		t.Fatal(err)
 	}
 	var id string
-	if err := db.Get(&id, db.Rebind(`SELECT id FROM estates WHERE key = ?`), key); err != nil {
+	cat := db.Catalogue()
+	if err := cat.Get(&id, cat.Rebind(`SELECT id FROM estates WHERE key = ?`), key); err != nil {
 		t.Fatal(err)
 	}
 	return id
@@ -59,7 +60,7 @@ func storeReport(t *testing.T, db *store.DB, sub gold.Subject, start time.Time, 
 }
 
 func TestProjectBundle(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, db *store.DB) {
+	storetest.RunLayouts(t, func(t *testing.T, db *store.DB) {
 		is := is.New(t)
 		ctx := context.Background()
 		estate := wildside(t, db, "wildside")
@@ -122,7 +123,7 @@ func TestProjectBundle(t *testing.T) {
 }
 
 func TestProjectBundleOtherEstate(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, db *store.DB) {
+	storetest.RunLayouts(t, func(t *testing.T, db *store.DB) {
 		is := is.New(t)
 		ctx := context.Background()
 		wildside(t, db, "one")
@@ -152,7 +153,7 @@ func TestProjectBundleOtherEstate(t *testing.T) {
 }
 
 func TestEstateBundle(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, db *store.DB) {
+	storetest.RunLayouts(t, func(t *testing.T, db *store.DB) {
 		is := is.New(t)
 		ctx := context.Background()
 		estate := wildside(t, db, "wildside")

@@ -66,13 +66,12 @@ func reportsQuery(sub ReportSubject, coverage bool) (string, []any) {
 	return `SELECT r.id, r.scope, r.window_start, r.window_end, r.generated_at, r.model,
 			r.machine_summary,
 			CASE r.scope WHEN 'repository' THEN repo.github_owner || '/' || repo.github_name
-				WHEN 'project' THEN project_estate.key || '/' || rp.key
-				ELSE e.key END AS subject` + columns + `
+				WHEN 'project' THEN rp.key END AS subject,
+			CASE r.scope WHEN 'project' THEN rp.estate_id
+				WHEN 'estate' THEN r.estate_id END AS subject_estate_id` + columns + `
 		FROM reports r
 		LEFT JOIN repositories repo ON repo.id = r.repository_id
-		LEFT JOIN report_projects rp ON rp.id = r.project_id
-		LEFT JOIN estates project_estate ON project_estate.id = rp.estate_id
-		LEFT JOIN estates e ON e.id = r.estate_id` + joins + `
+		LEFT JOIN report_projects rp ON rp.id = r.project_id` + joins + `
 		WHERE ` + where + ` AND r.window_start < ? AND r.window_end > ?
 		ORDER BY r.window_start, r.scope, r.id` + order, args
 }
@@ -91,6 +90,13 @@ func Reports(ctx context.Context, db *store.DB, sub ReportSubject, start, end ti
 		return fmt.Errorf("export.ReportSubject needs exactly one of RepositoryID and EstateID")
 	}
 
+	// Estate keys come from the catalogue tables, which may live in
+	// another database, so they are read once here rather than joined.
+	estateKeys, err := readEstateKeys(ctx, db.Catalogue())
+	if err != nil {
+		return err
+	}
+
 	query, args := reportsQuery(sub, coverage)
 	args = append(args, store.NewTime(end), store.NewTime(start))
 	rows, err := db.QueryContext(ctx, db.Rebind(query), args...)
@@ -105,11 +111,11 @@ func Reports(ctx context.Context, db *store.DB, sub ReportSubject, start, end ti
 	for rows.Next() {
 		var r Report
 		var windowStart, windowEnd, generatedAt store.Time
-		var model, subject sql.NullString
+		var model, subject, subjectEstate sql.NullString
 		var summary store.JSON[map[string]any]
 		var factID, rawID sql.NullInt64
 		dest := []any{&r.ID, &r.Scope, &windowStart, &windowEnd, &generatedAt, &model, &summary,
-			&subject}
+			&subject, &subjectEstate}
 		if coverage {
 			dest = append(dest, &factID, &rawID)
 		}
@@ -126,7 +132,8 @@ func Reports(ctx context.Context, db *store.DB, sub ReportSubject, start, end ti
 		if pending == nil {
 			r.WindowStart, r.WindowEnd, r.GeneratedAt = windowStart.Time, windowEnd.Time,
 				generatedAt.Time
-			r.Model, r.Subject = model.String, subject.String
+			r.Model = model.String
+			r.Subject = subjectName(r.Scope, subject.String, estateKeys[subjectEstate.String])
 			r.Status = string(gold.ParseStatus(summary.V["status"]))
 			r.Summary, _ = summary.V["summary"].(string)
 			if coverage {
@@ -146,4 +153,37 @@ func Reports(ctx context.Context, db *store.DB, sub ReportSubject, start, end ti
 		return fn(*pending)
 	}
 	return nil
+}
+
+// subjectName returns the subject of a report: owner/name, estate/project
+// or the estate key. A project or estate whose estate is not in the
+// catalogue gets an empty subject.
+func subjectName(scope, subject, estateKey string) string {
+	switch {
+	case scope == string(gold.ScopeRepository):
+		return subject
+	case estateKey == "":
+		return ""
+	case scope == string(gold.ScopeProject):
+		return estateKey + "/" + subject
+	}
+	return estateKey
+}
+
+// readEstateKeys maps the id of every estate of the catalogue to its key.
+// Estates are few, unlike reports, so the map stays small.
+func readEstateKeys(ctx context.Context, catalogue *store.DB) (map[string]string, error) {
+	var rows []struct {
+		ID  string `db:"id"`
+		Key string `db:"key"`
+	}
+	if err := catalogue.SelectContext(ctx, &rows, `SELECT id, key FROM estates`); err != nil {
+		return nil, fmt.Errorf("read estate keys: %w", store.Classify(err))
+	}
+
+	keys := make(map[string]string, len(rows))
+	for _, r := range rows {
+		keys[r.ID] = r.Key
+	}
+	return keys, nil
 }

@@ -305,7 +305,7 @@ func TestRecordedRepositoriesEndToEnd(t *testing.T) {
 	repos := loadRecorded(t)
 	for _, noise := range []bool{false, true} {
 		t.Run(map[bool]string{false: "all", true: "noise"}[noise], func(t *testing.T) {
-			storetest.Run(t, func(t *testing.T, db *store.DB) {
+			storetest.RunLayouts(t, func(t *testing.T, db *store.DB) {
 				is := is.New(t)
 				server := serveRecorded(t, repos, githubtest.Options{})
 				importCatalogue(t, db, estateCatalogue(repos, noise))

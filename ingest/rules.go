@@ -33,8 +33,10 @@ type docPattern struct {
 
 // loadRules reads the noise settings and documentation paths of every
 // project whose components live in the repository, and adds the
-// repository's own documentation paths.
+// repository's own documentation paths. The projects are read from
+// db.Catalogue().
 func loadRules(ctx context.Context, db *store.DB, owner, name string, repoDocs []string) (*rules, error) {
+	db = db.Catalogue()
 	type projectRow struct {
 		Key   string                             `db:"key"`
 		Noise store.JSON[catalogue.NoiseFilters] `db:"noise"`

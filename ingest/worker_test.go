@@ -466,7 +466,7 @@ func importCatalogue(t *testing.T, db *store.DB, yaml string) {
 }
 
 func TestNoiseFiltersAndProjectDocumentationPaths(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, db *store.DB) {
+	storetest.RunLayouts(t, func(t *testing.T, db *store.DB) {
 		is := is.New(t)
 		importCatalogue(t, db, noiseCatalogue)
 		h := newHarness(t, db, ingest.Config{})

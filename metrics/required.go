@@ -119,7 +119,8 @@ func ForEstate(ctx context.Context, db *store.DB, estateID string,
 	}
 
 	var key string
-	err := db.GetContext(ctx, &key, db.Rebind(`SELECT key FROM estates WHERE id = ?`), estateID)
+	cat := db.Catalogue()
+	err := cat.GetContext(ctx, &key, cat.Rebind(`SELECT key FROM estates WHERE id = ?`), estateID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return EstateMetrics{}, fmt.Errorf("estate %s: %w", estateID, ErrEstateNotFound)
 	}

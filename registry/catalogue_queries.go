@@ -11,10 +11,9 @@ import (
 
 // The functions in this file are the registry's only reads of the
 // catalogue tables (estates, projects, components and
-// catalogue_repositories). Those tables share the Silver database today.
-// Each function takes the queryer to read them through, so a catalogue
-// kept in a separate database needs changes here and at the call sites
-// only.
+// catalogue_repositories). Each takes the queryer to read them through:
+// store.DB.Catalogue(), or the sync's transaction when the catalogue
+// shares the Silver database. No query joins them with Silver tables.
 
 // catalogueRepository is a catalogue_repositories row.
 type catalogueRepository struct {

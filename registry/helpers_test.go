@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 
@@ -134,7 +135,8 @@ func estateID(t *testing.T, db *store.DB, key string) string {
 	t.Helper()
 
 	var id string
-	if err := db.Get(&id, db.Rebind("SELECT id FROM estates WHERE key = ?"), key); err != nil {
+	cat := db.Catalogue()
+	if err := cat.Get(&id, cat.Rebind("SELECT id FROM estates WHERE key = ?"), key); err != nil {
 		t.Fatalf("look up estate %s: %v", key, err)
 	}
 	return id
@@ -144,7 +146,8 @@ func catalogueRepositoryID(t *testing.T, db *store.DB, owner, name string) strin
 	t.Helper()
 
 	var id string
-	err := db.Get(&id, db.Rebind("SELECT id FROM catalogue_repositories WHERE owner = ? AND name = ?"),
+	cat := db.Catalogue()
+	err := cat.Get(&id, cat.Rebind("SELECT id FROM catalogue_repositories WHERE owner = ? AND name = ?"),
 		owner, name)
 	if err != nil {
 		t.Fatalf("look up catalogue repository %s/%s: %v", owner, name, err)
@@ -157,12 +160,23 @@ func catalogueRepositoryID(t *testing.T, db *store.DB, owner, name string) strin
 func memberEstates(t *testing.T, db *store.DB, repositoryID string) []string {
 	t.Helper()
 
-	keys := []string{}
-	err := db.Select(&keys, db.Rebind(`SELECT e.key FROM repository_estates m
-		JOIN estates e ON e.id = m.estate_id WHERE m.repository_id = ? ORDER BY e.key`), repositoryID)
+	var ids []string
+	err := db.Select(&ids, db.Rebind(`SELECT estate_id FROM repository_estates
+		WHERE repository_id = ?`), repositoryID)
 	if err != nil {
 		t.Fatalf("read estates of repository %s: %v", repositoryID, err)
 	}
+
+	keys := []string{}
+	for _, id := range ids {
+		var key string
+		cat := db.Catalogue()
+		if err := cat.Get(&key, cat.Rebind("SELECT key FROM estates WHERE id = ?"), id); err != nil {
+			t.Fatalf("look up estate %s of repository %s: %v", id, repositoryID, err)
+		}
+		keys = append(keys, key)
+	}
+	slices.Sort(keys)
 	return keys
 }
 

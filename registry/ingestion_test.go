@@ -14,7 +14,7 @@ import (
 )
 
 func TestSetIngestion(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, db *store.DB) {
+	storetest.RunLayouts(t, func(t *testing.T, db *store.DB) {
 		is := is.New(t)
 		ctx := context.Background()
 		svc := registry.NewService(db, nil)
@@ -50,7 +50,7 @@ func TestSetIngestion(t *testing.T) {
 }
 
 func TestSetIngestionIgnoresCase(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, db *store.DB) {
+	storetest.RunLayouts(t, func(t *testing.T, db *store.DB) {
 		is := is.New(t)
 		svc := registry.NewService(db, nil)
 		importExample(t, db, "test")
@@ -64,7 +64,7 @@ func TestSetIngestionIgnoresCase(t *testing.T) {
 }
 
 func TestSetIngestionUnknownRepository(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, db *store.DB) {
+	storetest.RunLayouts(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		svc := registry.NewService(db, nil)
 
@@ -80,7 +80,7 @@ func TestSetIngestionUnknownRepository(t *testing.T) {
 }
 
 func TestSetIngestionInvalidName(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, db *store.DB) {
+	storetest.RunLayouts(t, func(t *testing.T, db *store.DB) {
 		svc := registry.NewService(db, nil)
 
 		for _, owner := range []string{"", "org/extra"} {
@@ -93,7 +93,7 @@ func TestSetIngestionInvalidName(t *testing.T) {
 }
 
 func TestSetIngestionLogsChange(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, db *store.DB) {
+	storetest.RunLayouts(t, func(t *testing.T, db *store.DB) {
 		is := is.New(t)
 		var logs strings.Builder
 		svc := registry.NewService(db, newTextLogger(&logs))

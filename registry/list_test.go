@@ -15,7 +15,7 @@ import (
 )
 
 func TestListByIngestion(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, db *store.DB) {
+	storetest.RunLayouts(t, func(t *testing.T, db *store.DB) {
 		is := is.New(t)
 		svc := registry.NewService(db, nil)
 		importExample(t, db, "test")
@@ -34,7 +34,7 @@ func TestListByIngestion(t *testing.T) {
 }
 
 func TestListByEstateKey(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, db *store.DB) {
+	storetest.RunLayouts(t, func(t *testing.T, db *store.DB) {
 		is := is.New(t)
 		svc := registry.NewService(db, nil)
 		importYAML(t, db, "alpha", catalogueYAML("org/a2", "org/a1"))
@@ -60,7 +60,7 @@ func TestListByEstateKey(t *testing.T) {
 }
 
 func TestListUnknownEstate(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, db *store.DB) {
+	storetest.RunLayouts(t, func(t *testing.T, db *store.DB) {
 		is := is.New(t)
 		svc := registry.NewService(db, nil)
 
@@ -71,7 +71,7 @@ func TestListUnknownEstate(t *testing.T) {
 }
 
 func TestListOrderAndPages(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, db *store.DB) {
+	storetest.RunLayouts(t, func(t *testing.T, db *store.DB) {
 		is := is.New(t)
 		svc := registry.NewService(db, nil)
 		for _, slug := range []string{
@@ -95,7 +95,7 @@ func TestListOrderAndPages(t *testing.T) {
 }
 
 func TestListRejectsNegativePaging(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, db *store.DB) {
+	storetest.RunLayouts(t, func(t *testing.T, db *store.DB) {
 		is := is.New(t)
 		svc := registry.NewService(db, nil)
 
@@ -110,7 +110,7 @@ func TestListRejectsNegativePaging(t *testing.T) {
 }
 
 func TestGetBySlug(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, db *store.DB) {
+	storetest.RunLayouts(t, func(t *testing.T, db *store.DB) {
 		is := is.New(t)
 		svc := registry.NewService(db, nil)
 		importExample(t, db, "test")
@@ -132,7 +132,7 @@ func TestGetBySlug(t *testing.T) {
 }
 
 func TestGetBySlugErrors(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, db *store.DB) {
+	storetest.RunLayouts(t, func(t *testing.T, db *store.DB) {
 		is := is.New(t)
 		ctx := context.Background()
 		svc := registry.NewService(db, nil)
@@ -150,7 +150,7 @@ func TestGetBySlugErrors(t *testing.T) {
 }
 
 func TestRepositoryJSON(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, db *store.DB) {
+	storetest.RunLayouts(t, func(t *testing.T, db *store.DB) {
 		is := is.New(t)
 		svc := registry.NewService(db, nil)
 		insertRepository(t, db, "org", "adhoc", "main", false)

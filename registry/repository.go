@@ -184,7 +184,7 @@ func (s *Service) List(ctx context.Context, opts ListOptions) ([]Repository, err
 	var conditions []string
 	var args []any
 	if opts.EstateKey != "" {
-		estateID, err := findEstateID(ctx, s.db, opts.EstateKey)
+		estateID, err := findEstateID(ctx, s.db.Catalogue(), opts.EstateKey)
 		if err != nil {
 			return nil, err
 		}

@@ -51,11 +51,11 @@ func (s *Service) Sync(ctx context.Context, estateKey string) (SyncResult, error
 	started := time.Now()
 	result := SyncResult{EstateKey: estateKey}
 
-	estateID, err := findEstateID(ctx, s.db, estateKey)
+	estateID, err := findEstateID(ctx, s.db.Catalogue(), estateKey)
 	if err != nil {
 		return result, err
 	}
-	listed, err := findEstateRepositories(ctx, s.db, estateID)
+	listed, err := findEstateRepositories(ctx, s.db.Catalogue(), estateID)
 	if err != nil {
 		return result, fmt.Errorf("sync estate %q: %w", estateKey, err)
 	}
@@ -64,7 +64,14 @@ func (s *Service) Sync(ctx context.Context, estateKey string) (SyncResult, error
 		if err := tx.Lock(ctx, registryLock); err != nil {
 			return err
 		}
-		run := &syncRun{tx: tx, estateID: estateID, now: store.Now(), result: &result}
+		run := &syncRun{tx: tx, catalogue: tx, estateID: estateID, now: store.Now(), result: &result}
+
+		// A separate catalogue database is read outside the transaction.
+		// In one database the reads stay in it, because an in-memory
+		// SQLite database has only the connection the transaction holds.
+		if s.db.SeparateCatalogue() {
+			run.catalogue = s.db.Catalogue()
+		}
 		return run.apply(ctx, listed)
 	})
 	if err != nil {
@@ -83,10 +90,11 @@ func (s *Service) Sync(ctx context.Context, estateKey string) (SyncResult, error
 
 // syncRun is the state of one sync's transaction.
 type syncRun struct {
-	tx       *store.Tx
-	estateID string
-	now      store.Time
-	result   *SyncResult
+	tx        *store.Tx
+	catalogue queryer
+	estateID  string
+	now       store.Time
+	result    *SyncResult
 }
 
 func (r *syncRun) apply(ctx context.Context, listed []catalogueRepository) error {
@@ -304,7 +312,7 @@ func (r *syncRun) leave(ctx context.Context, row *repositoryRow) error {
 	var set assignments
 	disabled := false
 	if row.CatalogueRepositoryID != nil {
-		catalogued, err := isCatalogued(ctx, r.tx, row.Owner, row.Name)
+		catalogued, err := isCatalogued(ctx, r.catalogue, row.Owner, row.Name)
 		if err != nil {
 			return err
 		}

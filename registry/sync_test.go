@@ -16,7 +16,7 @@ import (
 )
 
 func TestSyncCreatesRepositories(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, db *store.DB) {
+	storetest.RunLayouts(t, func(t *testing.T, db *store.DB) {
 		is := is.New(t)
 		svc := registry.NewService(db, nil)
 		importExample(t, db, "test")
@@ -38,7 +38,7 @@ func TestSyncCreatesRepositories(t *testing.T) {
 }
 
 func TestSyncTwiceChangesNothing(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, db *store.DB) {
+	storetest.RunLayouts(t, func(t *testing.T, db *store.DB) {
 		is := is.New(t)
 		svc := registry.NewService(db, nil)
 		importExample(t, db, "test")
@@ -55,7 +55,7 @@ func TestSyncTwiceChangesNothing(t *testing.T) {
 }
 
 func TestSyncUpdatesExistingRow(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, db *store.DB) {
+	storetest.RunLayouts(t, func(t *testing.T, db *store.DB) {
 		is := is.New(t)
 		svc := registry.NewService(db, nil)
 		id := insertRepository(t, db, "leynos", "wildside", "develop", false)
@@ -77,7 +77,7 @@ func TestSyncUpdatesExistingRow(t *testing.T) {
 }
 
 func TestSyncAdoptsAdHocRowIgnoringCase(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, db *store.DB) {
+	storetest.RunLayouts(t, func(t *testing.T, db *store.DB) {
 		is := is.New(t)
 		svc := registry.NewService(db, nil)
 		id := insertRepository(t, db, "Leynos", "WildSide", "main", false)
@@ -97,19 +97,19 @@ func TestSyncAdoptsAdHocRowIgnoringCase(t *testing.T) {
 }
 
 func TestSyncPropagatesCatalogueInactive(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, db *store.DB) {
+	storetest.RunLayouts(t, func(t *testing.T, db *store.DB) {
 		is := is.New(t)
 		svc := registry.NewService(db, nil)
 		importExample(t, db, "test")
 		syncEstate(t, svc, "test")
 
-		exec(t, db, "UPDATE catalogue_repositories SET is_active = ? WHERE name = ?", false, "wildside")
+		exec(t, db.Catalogue(), "UPDATE catalogue_repositories SET is_active = ? WHERE name = ?", false, "wildside")
 		res := syncEstate(t, svc, "test")
 		is.Equal(res, registry.SyncResult{EstateKey: "test", Updated: 1})
 		is.True(!getRepo(t, svc, "leynos/wildside").IngestionEnabled)
 		is.Equal(getRepo(t, svc, "leynos/wildside").IngestionOverride, nil)
 
-		exec(t, db, "UPDATE catalogue_repositories SET is_active = ? WHERE name = ?", true, "wildside")
+		exec(t, db.Catalogue(), "UPDATE catalogue_repositories SET is_active = ? WHERE name = ?", true, "wildside")
 		res = syncEstate(t, svc, "test")
 		is.Equal(res, registry.SyncResult{EstateKey: "test", Updated: 1})
 		is.True(getRepo(t, svc, "leynos/wildside").IngestionEnabled)
@@ -117,14 +117,14 @@ func TestSyncPropagatesCatalogueInactive(t *testing.T) {
 }
 
 func TestSyncDisablesDeletedCatalogueRepository(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, db *store.DB) {
+	storetest.RunLayouts(t, func(t *testing.T, db *store.DB) {
 		is := is.New(t)
 		svc := registry.NewService(db, nil)
 		importExample(t, db, "test")
 		syncEstate(t, svc, "test")
 		catalogueID := catalogueRepositoryID(t, db, "leynos", "wildside-engine")
 
-		exec(t, db, "DELETE FROM catalogue_repositories WHERE id = ?", catalogueID)
+		exec(t, db.Catalogue(), "DELETE FROM catalogue_repositories WHERE id = ?", catalogueID)
 		res := syncEstate(t, svc, "test")
 		is.Equal(res, registry.SyncResult{EstateKey: "test", Disabled: 1})
 
@@ -141,7 +141,7 @@ func TestSyncDisablesDeletedCatalogueRepository(t *testing.T) {
 }
 
 func TestSyncDisablesRepositoryDroppedFromCatalogue(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, db *store.DB) {
+	storetest.RunLayouts(t, func(t *testing.T, db *store.DB) {
 		is := is.New(t)
 		svc := registry.NewService(db, nil)
 		importYAML(t, db, "alpha", catalogueYAML("org/a", "org/b"))
@@ -156,7 +156,7 @@ func TestSyncDisablesRepositoryDroppedFromCatalogue(t *testing.T) {
 }
 
 func TestSyncLeavesOtherEstatesAlone(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, db *store.DB) {
+	storetest.RunLayouts(t, func(t *testing.T, db *store.DB) {
 		is := is.New(t)
 		svc := registry.NewService(db, nil)
 		importYAML(t, db, "beta", catalogueYAML("org/beta-repo"))
@@ -174,7 +174,7 @@ func TestSyncLeavesOtherEstatesAlone(t *testing.T) {
 }
 
 func TestSyncIgnoresRowsWithoutEstate(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, db *store.DB) {
+	storetest.RunLayouts(t, func(t *testing.T, db *store.DB) {
 		is := is.New(t)
 		svc := registry.NewService(db, nil)
 		// A row linked to a catalogue repository but to no estate, such as
@@ -193,7 +193,7 @@ func TestSyncIgnoresRowsWithoutEstate(t *testing.T) {
 }
 
 func TestSyncNeverDisablesAdHocRows(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, db *store.DB) {
+	storetest.RunLayouts(t, func(t *testing.T, db *store.DB) {
 		is := is.New(t)
 		svc := registry.NewService(db, nil)
 		insertRepository(t, db, "org", "adhoc", "main", false)
@@ -214,7 +214,7 @@ func TestSyncNeverDisablesAdHocRows(t *testing.T) {
 }
 
 func TestSyncUnknownEstate(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, db *store.DB) {
+	storetest.RunLayouts(t, func(t *testing.T, db *store.DB) {
 		is := is.New(t)
 		svc := registry.NewService(db, nil)
 
@@ -228,7 +228,7 @@ func TestSyncUnknownEstate(t *testing.T) {
 }
 
 func TestSyncCopiesDocumentationPaths(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, db *store.DB) {
+	storetest.RunLayouts(t, func(t *testing.T, db *store.DB) {
 		is := is.New(t)
 		svc := registry.NewService(db, nil)
 		importExample(t, db, "test")
@@ -260,7 +260,7 @@ projects:
 }
 
 func TestSyncKeepsOperatorDisable(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, db *store.DB) {
+	storetest.RunLayouts(t, func(t *testing.T, db *store.DB) {
 		is := is.New(t)
 		ctx := context.Background()
 		svc := registry.NewService(db, nil)
@@ -292,7 +292,7 @@ func TestSyncKeepsOperatorDisable(t *testing.T) {
 }
 
 func TestSyncKeepsOperatorEnable(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, db *store.DB) {
+	storetest.RunLayouts(t, func(t *testing.T, db *store.DB) {
 		is := is.New(t)
 		svc := registry.NewService(db, nil)
 		importYAML(t, db, "alpha", catalogueYAML("org/a"))
@@ -300,7 +300,7 @@ func TestSyncKeepsOperatorEnable(t *testing.T) {
 		_, err := svc.Enable(context.Background(), "org", "a")
 		is.NoErr(err)
 
-		exec(t, db, "UPDATE catalogue_repositories SET is_active = ? WHERE name = ?", false, "a")
+		exec(t, db.Catalogue(), "UPDATE catalogue_repositories SET is_active = ? WHERE name = ?", false, "a")
 		res := syncEstate(t, svc, "alpha")
 		is.Equal(res, registry.SyncResult{EstateKey: "alpha"})
 		is.True(getRepo(t, svc, "org/a").IngestionEnabled)
@@ -308,7 +308,7 @@ func TestSyncKeepsOperatorEnable(t *testing.T) {
 }
 
 func TestSyncRemovalOutranksOperatorEnable(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, db *store.DB) {
+	storetest.RunLayouts(t, func(t *testing.T, db *store.DB) {
 		is := is.New(t)
 		svc := registry.NewService(db, nil)
 		importYAML(t, db, "alpha", catalogueYAML("org/a", "org/b"))
@@ -334,7 +334,7 @@ func TestSyncRemovalOutranksOperatorEnable(t *testing.T) {
 }
 
 func TestSyncKeepsBranchLearntFromEvents(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, db *store.DB) {
+	storetest.RunLayouts(t, func(t *testing.T, db *store.DB) {
 		is := is.New(t)
 		svc := registry.NewService(db, nil)
 		importYAML(t, db, "alpha", catalogueYAML("org/a@main"))
@@ -354,7 +354,7 @@ func TestSyncKeepsBranchLearntFromEvents(t *testing.T) {
 }
 
 func TestSyncSharedRepository(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, db *store.DB) {
+	storetest.RunLayouts(t, func(t *testing.T, db *store.DB) {
 		is := is.New(t)
 		svc := registry.NewService(db, nil)
 		importYAML(t, db, "alpha", catalogueYAML("org/shared", "org/alpha-only"))
@@ -405,7 +405,7 @@ func TestSyncSharedRepository(t *testing.T) {
 }
 
 func TestSyncSharedWithUnsyncedEstate(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, db *store.DB) {
+	storetest.RunLayouts(t, func(t *testing.T, db *store.DB) {
 		is := is.New(t)
 		svc := registry.NewService(db, nil)
 		importYAML(t, db, "alpha", catalogueYAML("org/shared"))
@@ -423,7 +423,7 @@ func TestSyncSharedWithUnsyncedEstate(t *testing.T) {
 }
 
 func TestSyncConcurrentEstates(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, db *store.DB) {
+	storetest.RunLayouts(t, func(t *testing.T, db *store.DB) {
 		is := is.New(t)
 		svc := registry.NewService(db, nil)
 
@@ -463,7 +463,7 @@ func TestSyncConcurrentEstates(t *testing.T) {
 }
 
 func TestSyncLogsCompletion(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, db *store.DB) {
+	storetest.RunLayouts(t, func(t *testing.T, db *store.DB) {
 		is := is.New(t)
 		var logs strings.Builder
 		svc := registry.NewService(db, newTextLogger(&logs))

@@ -15,7 +15,7 @@ import (
 // TestRegistryWorkflow follows an operator through import, sync, removal
 // from the catalogue and ingestion toggles.
 func TestRegistryWorkflow(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, db *store.DB) {
+	storetest.RunLayouts(t, func(t *testing.T, db *store.DB) {
 		is := is.New(t)
 		ctx := context.Background()
 		svc := registry.NewService(db, nil)
@@ -26,7 +26,7 @@ func TestRegistryWorkflow(t *testing.T) {
 		is.True(wildside.IngestionEnabled)
 		is.True(len(wildside.DocumentationPaths) > 0)
 
-		exec(t, db, "DELETE FROM catalogue_repositories WHERE owner = ? AND name = ?",
+		exec(t, db.Catalogue(), "DELETE FROM catalogue_repositories WHERE owner = ? AND name = ?",
 			"leynos", "wildside-engine")
 		syncEstate(t, svc, "bdd")
 		is.True(!getRepo(t, svc, "leynos/wildside-engine").IngestionEnabled)

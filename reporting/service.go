@@ -492,7 +492,8 @@ func (s *Service) HasEvents(ctx context.Context, repositoryID string, opts RunOp
 // estateKey returns an estate's key.
 func (s *Service) estateKey(ctx context.Context, estateID string) (string, error) {
 	var key string
-	err := s.db.GetContext(ctx, &key, s.db.Rebind(`SELECT key FROM estates WHERE id = ?`), estateID)
+	cat := s.db.Catalogue()
+	err := cat.GetContext(ctx, &key, cat.Rebind(`SELECT key FROM estates WHERE id = ?`), estateID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", fmt.Errorf("estate %s: %w", estateID, evidence.ErrEstateNotFound)
 	}
@@ -509,7 +510,8 @@ func (s *Service) RunProject(ctx context.Context, estateID, projectKey string, o
 		Name        string         `db:"name"`
 		Description sql.NullString `db:"description"`
 	}
-	err := s.db.GetContext(ctx, &p, s.db.Rebind(`SELECT name, description FROM projects
+	cat := s.db.Catalogue()
+	err := cat.GetContext(ctx, &p, cat.Rebind(`SELECT name, description FROM projects
 		WHERE estate_id = ? AND key = ?`), estateID, projectKey)
 	if errors.Is(err, sql.ErrNoRows) {
 		key, keyErr := s.estateKey(ctx, estateID)
@@ -742,7 +744,8 @@ func (s *Service) runRollups(ctx context.Context, estateID string, opts RunOptio
 	}
 
 	var keys []string
-	err = s.db.SelectContext(ctx, &keys, s.db.Rebind(`SELECT key FROM projects
+	cat := s.db.Catalogue()
+	err = cat.SelectContext(ctx, &keys, cat.Rebind(`SELECT key FROM projects
 		WHERE estate_id = ? ORDER BY key`), estateID)
 	if err != nil {
 		return nil, fmt.Errorf("list projects of estate %s: %w", estateKey, store.Classify(err))

@@ -49,7 +49,7 @@ func newEstate(t *testing.T, db *store.DB) *estateFixture {
 		t.Fatal(err)
 	}
 	f := &estateFixture{db: db}
-	if err := db.Get(&f.estateID, `SELECT id FROM estates`); err != nil {
+	if err := db.Catalogue().Get(&f.estateID, `SELECT id FROM estates`); err != nil {
 		t.Fatal(err)
 	}
 	repo, err := registry.NewService(db, nil).Get(ctx, "leynos", "wildside")
@@ -242,7 +242,7 @@ func TestConcurrentRunsAgree(t *testing.T) {
 }
 
 func TestRunEstateAll(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, db *store.DB) {
+	storetest.RunLayouts(t, func(t *testing.T, db *store.DB) {
 		is := is.New(t)
 		ctx := context.Background()
 		f := newEstate(t, db)

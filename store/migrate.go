@@ -38,12 +38,28 @@ var ErrSchemaTooNew = errors.New("database schema is newer than this release")
 // starting at once) wait for each other through a session advisory lock.
 // On SQLite, a caller that loses the race to apply a migration checks the
 // version again and succeeds when another process has finished the work.
+//
+// When db has a separate catalogue database, Migrate applies the same
+// migrations to it afterwards: both databases carry the whole schema,
+// and only the catalogue tables of the catalogue database are used.
 func Migrate(ctx context.Context, db *DB, opts ...MigrationOptions) error {
 	var opt MigrationOptions
 	if len(opts) > 0 {
 		opt = opts[0]
 	}
 
+	if err := migrate(ctx, db, opt); err != nil {
+		return err
+	}
+	if db.SeparateCatalogue() {
+		if err := migrate(ctx, db.Catalogue(), opt); err != nil {
+			return fmt.Errorf("catalogue database: %w", err)
+		}
+	}
+	return nil
+}
+
+func migrate(ctx context.Context, db *DB, opt MigrationOptions) error {
 	provider, err := newProvider(ctx, db)
 	if err != nil {
 		return err
@@ -62,7 +78,7 @@ func Migrate(ctx context.Context, db *DB, opts ...MigrationOptions) error {
 	for attempt := 1; ; attempt++ {
 		results, err := provider.Up(ctx)
 		if err == nil {
-			logApplied(ctx, opt.Logger, results)
+			logApplied(ctx, opt.Logger, db, results)
 			return nil
 		}
 
@@ -80,12 +96,13 @@ func Migrate(ctx context.Context, db *DB, opts ...MigrationOptions) error {
 	}
 }
 
-func logApplied(ctx context.Context, logger *slog.Logger, results []*goose.MigrationResult) {
+func logApplied(ctx context.Context, logger *slog.Logger, db *DB, results []*goose.MigrationResult) {
 	if logger == nil {
 		return
 	}
 	for _, r := range results {
 		logger.InfoContext(ctx, "store.migration.applied",
+			slog.String("database", db.String()),
 			slog.Int64("version", r.Source.Version),
 			slog.String("file", r.Source.Path),
 			slog.Duration("duration", r.Duration))

@@ -36,6 +36,10 @@ type DB struct {
 	*sqlx.DB
 	dialect Dialect
 	target  string
+
+	// catalogue is the database of the catalogue tables when they live
+	// apart from this one, and nil when they live here.
+	catalogue *DB
 }
 
 // Dialect returns the SQL dialect of the database.

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -56,6 +55,11 @@ type app struct {
 
 	// databaseURLSource names where databaseURL came from, for errors.
 	databaseURLSource string
+
+	// catalogueURL is the separate catalogue database, empty when the
+	// catalogue tables share the main database.
+	catalogueURL       string
+	catalogueURLSource string
 
 	// The remote mode flags. api is nil in local mode.
 	apiBaseURL         string
@@ -130,6 +134,9 @@ func (a *app) rootCommand() *cobra.Command {
 	flags.StringVar(&a.databaseURL, "database-url", "",
 		"database URL: sqlite:PATH, sqlite::memory: or postgres://USER@HOST/DB\n"+
 			"(env GHILLIE_DATABASE_URL, default "+DefaultDatabaseURL+")")
+	flags.StringVar(&a.catalogueURL, "catalogue-database-url", "",
+		"database URL of the catalogue tables, when they live apart from --database-url\n"+
+			"(env GHILLIE_CATALOGUE_DATABASE_URL, default: the --database-url database)")
 	flags.StringVarP(&a.output, "output", "o", "table", "output format: table, json or yaml")
 	flags.StringVar(&a.logLevel, "log-level", "",
 		"log level: trace, debug, info, warn, error or critical\n"+
@@ -163,9 +170,12 @@ func (a *app) setUp(cmd *cobra.Command) error {
 		return usageError{fmt.Errorf("invalid --output %q: use table, json or yaml", a.output)}
 	}
 
-	databaseURLSet := a.databaseURL != "" || a.env("GHILLIE_DATABASE_URL") != ""
+	databaseURLSet := a.databaseURL != "" || a.env("GHILLIE_DATABASE_URL") != "" ||
+		a.catalogueURL != "" || a.env("GHILLIE_CATALOGUE_DATABASE_URL") != ""
 	a.databaseURL, a.databaseURLSource = a.setting(a.databaseURL, "--database-url",
 		"GHILLIE_DATABASE_URL", DefaultDatabaseURL)
+	a.catalogueURL, a.catalogueURLSource = a.setting(a.catalogueURL, "--catalogue-database-url",
+		"GHILLIE_CATALOGUE_DATABASE_URL", "")
 
 	levelText, levelSource := a.setting(a.logLevel, "--log-level", "GHILLIE_LOG_LEVEL", "info")
 	level, err := parseLevel(levelText)
@@ -210,7 +220,8 @@ func (a *app) setting(flagValue, flag, envVar, fallback string) (value, source s
 // openDB opens an existing database and checks that its schema is
 // current, so a command never creates a database by mistake or writes to
 // one that lacks tables or columns. An in-memory database starts empty in
-// every process, so it is migrated instead.
+// every process, so it is migrated instead. A separate catalogue database
+// is opened and checked the same way.
 func (a *app) openDB(ctx context.Context) (*store.DB, error) {
 	if a.remote() {
 		// Every remote-capable command checks a.remote() before opening
@@ -218,43 +229,7 @@ func (a *app) openDB(ctx context.Context) (*store.DB, error) {
 		return nil, fmt.Errorf("this command cannot call the API at %s: run it with "+
 			"--database-url where the database is", a.api.base)
 	}
-	target, err := store.ParseURL(a.databaseURL)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", a.databaseURLSource, err)
-	}
-
-	db, err := store.OpenExisting(ctx, a.databaseURL)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%w: create it with 'ghillie migrate' and the same database URL", err)
-	}
-	if err != nil {
-		return nil, err
-	}
-
-	if target.Dialect == store.SQLite && target.Path == ":memory:" {
-		if err := store.Migrate(ctx, db, store.MigrationOptions{Logger: a.logger}); err != nil {
-			_ = db.Close()
-			return nil, err
-		}
-		return db, nil
-	}
-
-	current, latest, err := store.SchemaVersion(ctx, db)
-	if err != nil {
-		_ = db.Close()
-		return nil, err
-	}
-	if current < latest {
-		_ = db.Close()
-		return nil, fmt.Errorf("database %s is at schema version %d but this ghillie needs %d: "+
-			"run 'ghillie migrate' with the same database URL first", db, current, latest)
-	}
-	if current > latest {
-		_ = db.Close()
-		return nil, fmt.Errorf("database %s is at schema version %d, newer than this ghillie "+
-			"supports (%d): upgrade ghillie", db, current, latest)
-	}
-	return db, nil
+	return a.openDatabases(ctx, a.openChecked)
 }
 
 // usageError marks wrong flags or arguments, which exit with ExitUsage.

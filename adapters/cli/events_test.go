@@ -21,9 +21,22 @@ func envelopeLine(id int) string {
 func migratedEnv(t *testing.T, dialect string) map[string]string {
 	t.Helper()
 
-	env := map[string]string{"GHILLIE_DATABASE_URL": storetest.URL(t, storeDialect(dialect))}
+	env := layoutEnv(t, dialect)
 	if r := run(t, env, "migrate"); r.code != cli.ExitOK {
 		t.Fatalf("migrate: %s", r.stderr)
+	}
+	return env
+}
+
+// layoutEnv returns the database settings of fresh, empty databases in
+// the storetest layout with the name, such as "sqlite" or "mixed".
+func layoutEnv(t *testing.T, layout string) map[string]string {
+	t.Helper()
+
+	main, catalogue := storetest.LayoutURLs(t, storetest.LayoutNamed(t, layout))
+	env := map[string]string{"GHILLIE_DATABASE_URL": main}
+	if catalogue != "" {
+		env["GHILLIE_CATALOGUE_DATABASE_URL"] = catalogue
 	}
 	return env
 }

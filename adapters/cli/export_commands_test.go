@@ -119,7 +119,7 @@ func exportArgs(kind, format string, parts ...[]string) []string {
 }
 
 func TestExportCommands(t *testing.T) {
-	for _, d := range []string{"sqlite", "postgres"} {
+	for _, d := range []string{"sqlite", "postgres", "sqlite-split", "mixed"} {
 		t.Run(d, func(t *testing.T) {
 			env := activityEnv(t, d)
 

@@ -74,7 +74,8 @@ func (f *scopeFlags) check() error {
 // estateID returns the id of the estate with the key.
 func estateID(ctx context.Context, db *store.DB, key string) (string, error) {
 	var id string
-	err := db.GetContext(ctx, &id, db.Rebind(`SELECT id FROM estates WHERE key = ?`), key)
+	cat := db.Catalogue()
+	err := cat.GetContext(ctx, &id, cat.Rebind(`SELECT id FROM estates WHERE key = ?`), key)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", fmt.Errorf("estate %q not found: import its catalogue with 'ghillie estate import' "+
 			"or check the key", key)
@@ -429,7 +430,8 @@ func (a *app) latestReport(ctx context.Context, db *store.DB, sf scopeFlags) (*g
 	}
 
 	var known int
-	err = db.GetContext(ctx, &known, db.Rebind(`SELECT count(*) FROM projects
+	cat := db.Catalogue()
+	err = cat.GetContext(ctx, &known, cat.Rebind(`SELECT count(*) FROM projects
 		WHERE estate_id = ? AND key = ?`), estate, sf.projectKey)
 	if err != nil {
 		return nil, "", store.Classify(err)

@@ -181,18 +181,10 @@ func (a *app) work(ctx context.Context) error {
 	return a.runUntilSignal(ctx, fxApp, "worker")
 }
 
-// openMigrated opens the database, creating a SQLite file when missing,
+// openMigrated opens the databases, creating a SQLite file when missing,
 // and applies every migration, for the commands that migrate on start.
 func (a *app) openMigrated(ctx context.Context) (*store.DB, error) {
-	db, err := store.Open(ctx, a.databaseURL)
-	if err != nil {
-		return nil, err
-	}
-	if err := migrateAll(ctx, db, a.logger); err != nil {
-		_ = db.Close()
-		return nil, err
-	}
-	return db, nil
+	return a.openDatabases(ctx, a.openAndMigrate)
 }
 
 // migrateAll applies Ghillie's migrations and the job queue's.

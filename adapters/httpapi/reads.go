@@ -23,7 +23,8 @@ var errEstateNotFound = errors.New("estate not found")
 // estateID returns the id of the estate with the key.
 func (a *api) estateID(ctx context.Context, key string) (string, error) {
 	var id string
-	err := a.cfg.DB.GetContext(ctx, &id, a.cfg.DB.Rebind(`SELECT id FROM estates WHERE key = ?`),
+	cat := a.cfg.DB.Catalogue()
+	err := cat.GetContext(ctx, &id, cat.Rebind(`SELECT id FROM estates WHERE key = ?`),
 		key)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", errEstateNotFound

@@ -206,19 +206,30 @@ func (a *api) ready(w http.ResponseWriter, r *http.Request) {
 			map[string]string{"status": "not_ready", "reason": reason})
 	}
 
-	if err := a.cfg.DB.PingContext(ctx); err != nil {
-		notReady("the database does not respond", err)
-		return
+	type database struct {
+		role string
+		db   *store.DB
 	}
-	current, latest, err := store.SchemaVersion(ctx, a.cfg.DB)
-	if err != nil {
-		notReady("the database schema version cannot be read", err)
-		return
+	databases := []database{{"database", a.cfg.DB}}
+	if a.cfg.DB.SeparateCatalogue() {
+		databases = append(databases, database{"catalogue database", a.cfg.DB.Catalogue()})
 	}
-	if current != latest {
-		notReady("the database schema is not current: run 'ghillie migrate'",
-			schemaError{current: current, latest: latest})
-		return
+
+	for _, d := range databases {
+		if err := d.db.PingContext(ctx); err != nil {
+			notReady("the "+d.role+" does not respond", err)
+			return
+		}
+		current, latest, err := store.SchemaVersion(ctx, d.db)
+		if err != nil {
+			notReady("the "+d.role+" schema version cannot be read", err)
+			return
+		}
+		if current != latest {
+			notReady("the "+d.role+" schema is not current: run 'ghillie migrate'",
+				schemaError{current: current, latest: latest})
+			return
+		}
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 }

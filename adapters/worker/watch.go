@@ -162,7 +162,8 @@ func (w *watcher) check(ctx context.Context, queued string) (string, error) {
 // or "" when there is none.
 func (w *watcher) latestImport(ctx context.Context) (string, error) {
 	var sha sql.NullString
-	err := w.q.db.GetContext(ctx, &sha, w.q.db.Rebind(`SELECT i.commit_sha FROM catalogue_imports i
+	cat := w.q.db.Catalogue()
+	err := cat.GetContext(ctx, &sha, cat.Rebind(`SELECT i.commit_sha FROM catalogue_imports i
 		JOIN estates e ON e.id = i.estate_id
 		WHERE e.key = ? AND i.commit_sha IS NOT NULL
 		ORDER BY i.imported_at DESC, i.id DESC LIMIT 1`), w.watch.EstateKey)

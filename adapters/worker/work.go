@@ -134,7 +134,8 @@ func (q *Queue) insertTx(ctx context.Context, tx *store.Tx, args river.JobArgs) 
 // estateID returns the id of the estate with the key.
 func (q *Queue) estateID(ctx context.Context, key string) (string, error) {
 	var id string
-	err := q.db.GetContext(ctx, &id, q.db.Rebind(`SELECT id FROM estates WHERE key = ?`), key)
+	cat := q.db.Catalogue()
+	err := cat.GetContext(ctx, &id, cat.Rebind(`SELECT id FROM estates WHERE key = ?`), key)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", permanent{fmt.Errorf("estate %q not found: import its catalogue with "+
 			"'ghillie estate import' first: %w", key, registry.ErrEstateNotFound)}

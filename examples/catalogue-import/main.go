@@ -5,6 +5,7 @@
 //
 //	go run ./examples/catalogue-import
 //	go run ./examples/catalogue-import -database-url sqlite:demo.db -commit abc123
+//	go run ./examples/catalogue-import -catalogue-database-url sqlite:catalogue.db
 package main
 
 import (
@@ -30,6 +31,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	flags := flag.NewFlagSet("catalogue-import", flag.ContinueOnError)
 	flags.SetOutput(stderr)
 	databaseURL := flags.String("database-url", "sqlite::memory:", "database to import into")
+	catalogueURL := flags.String("catalogue-database-url", "",
+		"separate database of the catalogue tables; empty keeps them in -database-url")
 	path := flags.String("catalogue", "examples/wildside-catalogue.yaml", "catalogue file to import")
 	estateKey := flags.String("estate", "wildside", "estate key")
 	commit := flags.String("commit", "example", "commit SHA to record; empty records nothing")
@@ -41,8 +44,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if *catalogueURL != "" {
+		catalogueDB, err := store.Open(ctx, *catalogueURL)
+		if err != nil {
+			_ = db.Close()
+			return err
+		}
+		db = db.WithCatalogue(catalogueDB)
+	}
 	defer db.Close()
 
+	// Migrate applies the schema to the catalogue database too, and the
+	// importer writes there.
 	if err := store.Migrate(ctx, db); err != nil {
 		return err
 	}

@@ -29,3 +29,26 @@ edges        created 6, updated 0, deleted 0
 	is.NoErr(run(context.Background(), args, &out, &logs))
 	is.True(strings.HasPrefix(out.String(), `estate wildside, commit "abc", skipped true`))
 }
+
+func TestRunImportsIntoCatalogueDatabase(t *testing.T) {
+	is := is.New(t)
+	dir := t.TempDir()
+	args := []string{"-database-url", "sqlite:" + filepath.Join(dir, "main.db"),
+		"-catalogue-database-url", "sqlite:" + filepath.Join(dir, "catalogue.db"),
+		"-catalogue", "../wildside-catalogue.yaml", "-commit", "abc"}
+
+	var out, logs bytes.Buffer
+	is.NoErr(run(context.Background(), args, &out, &logs))
+	is.True(strings.Contains(out.String(), "projects     created 2"))
+
+	// The second run finds the commit in the catalogue database.
+	out.Reset()
+	is.NoErr(run(context.Background(), args, &out, &logs))
+	is.True(strings.HasPrefix(out.String(), `estate wildside, commit "abc", skipped true`))
+
+	// Without it, the main database's own catalogue tables are empty.
+	out.Reset()
+	mainOnly := append(args[:2:2], args[4:]...)
+	is.NoErr(run(context.Background(), mainOnly, &out, &logs))
+	is.True(strings.Contains(out.String(), "skipped false"))
+}

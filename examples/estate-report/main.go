@@ -94,7 +94,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	var estateID string
-	if err := db.GetContext(ctx, &estateID, `SELECT id FROM estates`); err != nil {
+	cat := db.Catalogue()
+	if err := cat.GetContext(ctx, &estateID, `SELECT id FROM estates`); err != nil {
 		return err
 	}
 	outcomes, err := svc.RunEstateAll(ctx, estateID, reporting.RunOptions{AsOf: asOf})

@@ -87,12 +87,22 @@ func URL(t testing.TB, d store.Dialect) string {
 func postgresSchemaURL(t testing.TB) string {
 	t.Helper()
 
+	schema := "ghillie_test_" + randomSuffix(t)
+	base := onTestServer(t, "CREATE SCHEMA "+schema, "DROP SCHEMA "+schema+" CASCADE")
+	return withSearchPath(t, base, schema)
+}
+
+// onTestServer runs create on the PostgreSQL test server, and drop when
+// the test ends, and returns the server's URL.
+func onTestServer(t testing.TB, create, drop string) string {
+	t.Helper()
+
 	base := os.Getenv("GHILLIE_TEST_DATABASE_URL")
 	if base == "" {
 		base = DefaultPostgresURL
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
 	admin, err := store.Open(ctx, base)
@@ -101,9 +111,8 @@ func postgresSchemaURL(t testing.TB) string {
 	}
 	defer admin.Close()
 
-	schema := "ghillie_test_" + randomSuffix(t)
-	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("create schema %s on %s: %v", schema, store.Redact(base), err)
+	if _, err := admin.ExecContext(ctx, create); err != nil {
+		t.Fatalf("%s on %s: %v", create, store.Redact(base), err)
 	}
 
 	t.Cleanup(func() {
@@ -112,17 +121,16 @@ func postgresSchemaURL(t testing.TB) string {
 
 		admin, err := store.Open(ctx, base)
 		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
+			t.Errorf("%s: %v", drop, err)
 			return
 		}
 		defer admin.Close()
 
-		if _, err := admin.ExecContext(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
+		if _, err := admin.ExecContext(ctx, drop); err != nil {
+			t.Errorf("%s: %v", drop, err)
 		}
 	})
-
-	return withSearchPath(t, base, schema)
+	return base
 }
 
 func withSearchPath(t testing.TB, base, schema string) string {
@@ -163,4 +171,122 @@ func randomSuffix(t testing.TB) string {
 		t.Fatalf("random schema name: %v", err)
 	}
 	return hex.EncodeToString(b)
+}
+
+// Layout places the catalogue tables and the other tables on dialects.
+// Catalogue is empty in the single-database layout.
+type Layout struct {
+	Name      string
+	Main      store.Dialect
+	Catalogue store.Dialect
+}
+
+// Layouts lists the layouts that RunLayouts covers: one database of each
+// dialect, a separate catalogue database of each dialect, and a SQLite
+// catalogue beside a PostgreSQL main database.
+var Layouts = []Layout{
+	{Name: "sqlite", Main: store.SQLite},
+	{Name: "postgres", Main: store.Postgres},
+	{Name: "sqlite-split", Main: store.SQLite, Catalogue: store.SQLite},
+	{Name: "postgres-split", Main: store.Postgres, Catalogue: store.Postgres},
+	{Name: "mixed", Main: store.Postgres, Catalogue: store.SQLite},
+}
+
+// RunLayouts runs fn as one subtest per entry of Layouts, named by it,
+// each with fresh migrated databases. The DB that fn receives has the
+// catalogue database attached (see store.DB.WithCatalogue), so code under
+// test must reach the catalogue tables through db.Catalogue().
+func RunLayouts(t *testing.T, fn func(t *testing.T, db *store.DB)) {
+	t.Helper()
+
+	for _, l := range Layouts {
+		t.Run(l.Name, func(t *testing.T) {
+			fn(t, OpenLayout(t, l))
+		})
+	}
+}
+
+// OpenLayout returns fresh migrated databases in the layout, closed when
+// the test ends. A separate PostgreSQL catalogue is a database of its own
+// on the test server, not a schema, so that no query can reach across.
+func OpenLayout(t testing.TB, l Layout) *store.DB {
+	t.Helper()
+
+	mainURL, catalogueURL := LayoutURLs(t, l)
+	main, err := store.Open(context.Background(), mainURL)
+	if err != nil {
+		t.Fatalf("open %s test database: %v", l.Main, err)
+	}
+	t.Cleanup(func() { _ = main.Close() })
+	if catalogueURL == "" {
+		migrateTest(t, main, l.Name)
+		return main
+	}
+
+	catalogue, err := store.Open(context.Background(), catalogueURL)
+	if err != nil {
+		t.Fatalf("open %s test catalogue database: %v", l.Catalogue, err)
+	}
+	t.Cleanup(func() { _ = catalogue.Close() })
+
+	// The cleanups close each database once, so the combined DB is not
+	// closed itself.
+	db := main.WithCatalogue(catalogue)
+	migrateTest(t, db, l.Name)
+	return db
+}
+
+// LayoutURLs returns the URLs of fresh, empty databases in the layout: the
+// main database, and the catalogue database or "" when the layout has
+// none.
+func LayoutURLs(t testing.TB, l Layout) (main, catalogue string) {
+	t.Helper()
+
+	main = URL(t, l.Main)
+	switch l.Catalogue {
+	case "":
+	case store.Postgres:
+		catalogue = postgresDatabaseURL(t)
+	default:
+		catalogue = URL(t, l.Catalogue)
+	}
+	return main, catalogue
+}
+
+// LayoutNamed returns the entry of Layouts with the name.
+func LayoutNamed(t testing.TB, name string) Layout {
+	t.Helper()
+
+	for _, l := range Layouts {
+		if l.Name == name {
+			return l
+		}
+	}
+	t.Fatalf("storetest: unknown layout %q", name)
+	return Layout{}
+}
+
+func migrateTest(t testing.TB, db *store.DB, layout string) {
+	t.Helper()
+
+	if err := store.Migrate(context.Background(), db); err != nil {
+		t.Fatalf("migrate %s test databases: %v", layout, err)
+	}
+}
+
+// postgresDatabaseURL creates a uniquely named database on the test server
+// and returns its URL. The database is dropped when the test ends.
+func postgresDatabaseURL(t testing.TB) string {
+	t.Helper()
+
+	// WITH (FORCE) ends connections that a failed test left open.
+	name := "ghillie_test_" + randomSuffix(t)
+	base := onTestServer(t, "CREATE DATABASE "+name, "DROP DATABASE "+name+" WITH (FORCE)")
+
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatalf("GHILLIE_TEST_DATABASE_URL %q is not a URL: %v", store.Redact(base), err)
+	}
+	u.Path = "/" + name
+	return u.String()
 }
