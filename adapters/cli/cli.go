@@ -27,6 +27,10 @@ const (
 	// partial: some repositories or reports failed while others
 	// succeeded or were not run.
 	ExitRunFailed = 3
+
+	// ExitBackend ends a command whose external tool failed or is
+	// missing: docker, k3d, kubectl or helm in the stack commands.
+	ExitBackend = 4
 )
 
 // DefaultDatabaseURL is the database used when neither --database-url nor
@@ -115,7 +119,8 @@ func (a *app) rootCommand() *cobra.Command {
 
 	root.AddCommand(a.catalogueCommand(), a.migrateCommand(), a.estateCommand(), a.eventsCommand(),
 		a.transformCommand(), a.ingestCommand(), a.reportCommand(), a.metricsCommand(), a.runCommand())
-	root.AddCommand(a.serveCommand(), a.workerCommand(), a.jobsCommand(), a.exportCommand())
+	root.AddCommand(a.serveCommand(), a.workerCommand(), a.jobsCommand(), a.exportCommand(),
+		a.stackCommand())
 	return root
 }
 
