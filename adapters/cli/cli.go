@@ -29,6 +29,10 @@ const (
 	// API that fails exits with it too, unless the server answered 404.
 	ExitRunFailed = 3
 
+	// ExitBackend ends a command whose external tool failed or is
+	// missing: docker, k3d, kubectl or helm in the stack commands.
+	ExitBackend = 4
+
 	// ExitWaitTimeout ends a --wait whose --wait-timeout passed before
 	// the run finished; the run goes on.
 	ExitWaitTimeout = 5
@@ -159,7 +163,7 @@ func (a *app) rootCommand() *cobra.Command {
 		a.runCommand(), a.serveCommand(), a.workerCommand(), a.jobsCommand()} {
 		root.AddCommand(setMode(cmd, "database"))
 	}
-	root.AddCommand(a.catalogueCommand())
+	root.AddCommand(a.catalogueCommand(), a.stackCommand())
 	return root
 }
 

@@ -1,19 +1,17 @@
 package cli
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"net/url"
-	"os"
-	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/ghillie/ghillie/adapters/stack"
 )
 
 // Version is the ghillie version sent in the User-Agent of API requests.
@@ -22,80 +20,6 @@ var Version = "0.1.0"
 // DefaultRequestTimeout bounds each request to the HTTP API when neither
 // --request-timeout nor GHILLIE_REQUEST_TIMEOUT_S is set.
 const DefaultRequestTimeout = 30 * time.Second
-
-// State is the file that 'ghillie stack up' writes to point the command
-// at the API of the stack it started.
-type State struct {
-	APIBaseURL  string `json:"api_base_url"`
-	Source      string `json:"source,omitempty"`
-	ClusterName string `json:"cluster_name,omitempty"`
-	Namespace   string `json:"namespace,omitempty"`
-	Profile     string `json:"profile,omitempty"`
-	UpdatedAt   string `json:"updated_at,omitempty"`
-}
-
-// maxStateFileSize bounds the state file, which is a few hundred bytes.
-const maxStateFileSize = 1 << 20
-
-// ReadState reads a state file. A missing file returns nil and no error,
-// since the stack may never have been started. A file that is not a JSON
-// object, or lacks api_base_url, is an error naming the path.
-func ReadState(path string) (*State, error) {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read state file %s: %w", path, err)
-	}
-	if len(data) > maxStateFileSize {
-		return nil, fmt.Errorf("state file %s has %d bytes, more than %d: "+
-			"delete it and run 'ghillie stack up' again", path, len(data), maxStateFileSize)
-	}
-
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(data, &fields); err != nil || fields == nil {
-		return nil, fmt.Errorf("state file %s is not a JSON object: delete it and run "+
-			"'ghillie stack up' again, or pass --api-base-url", path)
-	}
-	var state State
-	if err := json.Unmarshal(data, &state); err != nil {
-		return nil, fmt.Errorf("state file %s is invalid (%v): delete it and run "+
-			"'ghillie stack up' again, or pass --api-base-url", path, err)
-	}
-	if strings.TrimSpace(state.APIBaseURL) == "" {
-		return nil, fmt.Errorf("state file %s has no api_base_url: delete it and run "+
-			"'ghillie stack up' again, or pass --api-base-url", path)
-	}
-	return &state, nil
-}
-
-// statePath returns the path of the state file below the user's
-// configuration folder: $XDG_CONFIG_HOME/ghillie/state.json, else
-// ~/.config/ghillie/state.json on Unix. It reads the variables through
-// a.env, so that tests choose the folder, and falls back to
-// os.UserConfigDir on other systems.
-func (a *app) statePath() (string, error) {
-	dir := ""
-	switch runtime.GOOS {
-	case "windows", "darwin", "ios", "plan9":
-		d, err := os.UserConfigDir()
-		if err != nil {
-			return "", err
-		}
-		dir = d
-	default:
-		dir = a.env("XDG_CONFIG_HOME")
-		if dir == "" || !filepath.IsAbs(dir) {
-			home := a.env("HOME")
-			if home == "" {
-				return "", errors.New("neither $XDG_CONFIG_HOME nor $HOME is set")
-			}
-			dir = filepath.Join(home, ".config")
-		}
-	}
-	return filepath.Join(dir, "ghillie", "state.json"), nil
-}
 
 // parseAPIBaseURL checks an API base URL: http or https with a host, and
 // no credentials, query or fragment. source names where the URL came
@@ -221,18 +145,18 @@ func (a *app) resolveMode(cmd *cobra.Command, databaseURLSet bool) error {
 	case databaseURLSet:
 		return nil
 	default:
-		path, err := a.statePath()
+		path, err := stack.StatePath(a.env)
 		if err != nil {
 			// Without a configuration folder there is no state file.
 			a.logger.Debug("cli.state.skipped", "reason", err.Error())
 			return nil
 		}
-		state, err := ReadState(path)
+		state, err := stack.LoadState(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
 		if err != nil {
 			return usageError{err}
-		}
-		if state == nil {
-			return nil
 		}
 		raw, source = state.APIBaseURL, "api_base_url of state file "+path
 	}

@@ -4,6 +4,7 @@
 package helm_test
 
 import (
+	"encoding/json"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -22,6 +23,8 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/yaml"
+
+	"github.com/ghillie/ghillie/adapters/stack"
 )
 
 const (
@@ -792,6 +795,89 @@ func TestInvalidValuesRejected(t *testing.T) {
 			}
 			if !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %q does not mention %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// previewValues returns the values 'ghillie stack up' passes to helm, as
+// helm reads them from JSON on its standard input.
+func previewValues(t *testing.T, cfg stack.Config) map[string]any {
+	t.Helper()
+	data, err := json.Marshal(stack.ChartValues(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var values map[string]any
+	if err := json.Unmarshal(data, &values); err != nil {
+		t.Fatal(err)
+	}
+	return values
+}
+
+func TestLocalPreviewValues(t *testing.T) {
+	temperature, maxTokens := 0.2, 1024
+	cases := []struct {
+		name       string
+		cfg        stack.Config
+		wantWorker bool
+		// worker lists variables the worker must have, with values.
+		worker map[string]string
+	}{
+		{"api-only", stack.Config{Profile: "api-only"}, false, nil},
+		{"ingestion-worker", stack.Config{Profile: "ingestion-worker",
+			GitHub: stack.GitHub{Auth: "token"}}, true,
+			map[string]string{"GHILLIE_STATUS_MODEL_BACKEND": "mock"}},
+		{"reporting-worker", stack.Config{Profile: "reporting-worker",
+			GitHub: stack.GitHub{Auth: "app", AppID: "12", InstallationID: "34"},
+			Model: stack.Model{Backend: "openai", Name: "gpt-test", Temperature: &temperature,
+				MaxTokens: &maxTokens}}, true,
+			map[string]string{"GHILLIE_GITHUB_APP_ID": "12", "GHILLIE_GITHUB_APP_INSTALLATION_ID": "34",
+				"GHILLIE_STATUS_MODEL_BACKEND": "openai", "GHILLIE_OPENAI_MODEL": "gpt-test",
+				"GHILLIE_OPENAI_TEMPERATURE": "0.2", "GHILLIE_OPENAI_MAX_TOKENS": "1024"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.cfg.Image = "ghillie:preview"
+			m := mustRender(t, previewValues(t, tc.cfg))
+
+			if len(m.secrets) != 0 {
+				t.Errorf("the preview's values render Secrets %v, want none", keys(m.secrets))
+			}
+			server := m.deployment(t, stack.ReleaseName+"-server")
+			if r := server.Spec.Replicas; r == nil || *r != 1 {
+				t.Errorf("server replicas = %v, want 1", r)
+			}
+			worker, hasWorker := m.deployments[stack.ReleaseName+"-worker"]
+			if hasWorker != tc.wantWorker {
+				t.Fatalf("worker Deployment rendered = %v, want %v", hasWorker, tc.wantWorker)
+			}
+			if hasWorker {
+				env := m.environment(t, container(t, worker, "worker"))
+				for name, want := range tc.worker {
+					checkValue(t, "worker", env, name, want)
+				}
+			}
+
+			svc := m.services[stack.ReleaseName]
+			if svc == nil || svc.Spec.Type != corev1.ServiceTypeLoadBalancer ||
+				len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].Port != 80 {
+				t.Errorf("service = %+v, want a LoadBalancer on port 80", svc)
+			}
+			for _, d := range m.deployments {
+				for _, c := range d.Spec.Template.Spec.Containers {
+					if c.Image != "ghillie:preview" || c.ImagePullPolicy != corev1.PullNever {
+						t.Errorf("Deployment %s runs %s with pull policy %s, want ghillie:preview, Never",
+							d.Name, c.Image, c.ImagePullPolicy)
+					}
+					for _, e := range c.Env {
+						if ref := e.ValueFrom; ref != nil && ref.SecretKeyRef != nil &&
+							ref.SecretKeyRef.Name != stack.SecretName {
+							t.Errorf("Deployment %s reads %s from Secret %s, want %s", d.Name, e.Name,
+								ref.SecretKeyRef.Name, stack.SecretName)
+						}
+					}
+				}
 			}
 		})
 	}
