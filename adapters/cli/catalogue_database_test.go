@@ -54,7 +54,7 @@ func TestSeparateCatalogueDatabase(t *testing.T) {
 			is.Equal(migrated.Catalogue.Database, store.Redact(env["GHILLIE_CATALOGUE_DATABASE_URL"]))
 
 			r = run(t, env, "estate", "import", "--estate-key", "wildside",
-				"--catalogue-path", example, "--commit-sha", "abc123")
+				"--catalogue-path", example, "--commit-sha", "abc1230")
 			is.Equal(r.code, cli.ExitOK) // stderr: r.stderr
 			is.Equal(countEstates(t, env["GHILLIE_CATALOGUE_DATABASE_URL"]), 1)
 			is.Equal(countEstates(t, env["GHILLIE_DATABASE_URL"]), 0) // the main copy stays empty
@@ -81,7 +81,7 @@ func TestCatalogueDatabaseNotCopied(t *testing.T) {
 	is := is.New(t)
 	env := migratedEnv(t, "sqlite")
 	r := run(t, env, "estate", "import", "--estate-key", "wildside", "--catalogue-path", example,
-		"--commit-sha", "abc123")
+		"--commit-sha", "abc1230")
 	if r.code != cli.ExitOK {
 		t.Fatalf("estate import: %s", r.stderr)
 	}
