@@ -453,6 +453,32 @@ func TestVariablesOfEachDeployment(t *testing.T) {
 		}
 	})
 
+	t.Run("separate catalogue", func(t *testing.T) {
+		m := mustRender(t, map[string]any{"profile": "ingestion-worker",
+			"catalogueDatabase": map[string]any{"separate": true},
+			"secrets":           map[string]any{"existingSecret": "ghillie-db"}})
+		for _, name := range []string{"server", "worker"} {
+			env := m.environment(t, container(t, m.deployment(t, "ghillie-"+name), name))
+			v, ok := env["GHILLIE_CATALOGUE_DATABASE_URL"]
+			if !ok || v.ValueFrom == nil || v.ValueFrom.SecretKeyRef == nil {
+				t.Fatalf("%s: GHILLIE_CATALOGUE_DATABASE_URL is not read from a Secret: %+v", name, v)
+			}
+			ref := v.ValueFrom.SecretKeyRef
+			if ref.Name != "ghillie-db" || ref.Key != "GHILLIE_CATALOGUE_DATABASE_URL" {
+				t.Errorf("%s: GHILLIE_CATALOGUE_DATABASE_URL from %s/%s, expected "+
+					"ghillie-db/GHILLIE_CATALOGUE_DATABASE_URL", name, ref.Name, ref.Key)
+			}
+		}
+
+		m = mustRender(t, profileValues("ingestion-worker"))
+		for _, name := range []string{"server", "worker"} {
+			env := m.environment(t, container(t, m.deployment(t, "ghillie-"+name), name))
+			if _, ok := env["GHILLIE_CATALOGUE_DATABASE_URL"]; ok {
+				t.Errorf("%s gets GHILLIE_CATALOGUE_DATABASE_URL without catalogueDatabase.separate", name)
+			}
+		}
+	})
+
 	t.Run("unauthenticated", func(t *testing.T) {
 		m := mustRender(t, map[string]any{"api": map[string]any{"allowUnauthenticated": true}})
 		server := m.environment(t, container(t, m.deployment(t, "ghillie-server"), "server"))
