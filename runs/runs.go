@@ -36,6 +36,10 @@ type Scope string
 const (
 	ScopeRepository Scope = "repository"
 	ScopeEstate     Scope = "estate"
+
+	// ScopeProject is the scope of a report run of one project, which
+	// only the command line runs, in its own process.
+	ScopeProject Scope = "project"
 )
 
 // State is the lifecycle state of a run.
@@ -75,7 +79,7 @@ type Run struct {
 	ID      string
 	Kind    Kind
 	Scope   Scope
-	Subject string // owner/name or an estate key
+	Subject string // owner/name, an estate key, or estate-key/project-key
 	State   State
 
 	// Total is the number of planned units, nil until the run is planned.

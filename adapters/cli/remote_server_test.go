@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"maps"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -206,4 +207,17 @@ func waitForCommits(t *testing.T, databaseURL string) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// Run ids and report ids, and timestamps, differ from run to run.
+var (
+	uuidPattern      = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
+	timestampPattern = regexp.MustCompile(`\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})`)
+)
+
+// normalizeRun replaces the ids and timestamps of a printed run with
+// placeholders, so that two runs of the same work compare equal.
+func normalizeRun(out string) string {
+	out = uuidPattern.ReplaceAllString(out, "ID")
+	return timestampPattern.ReplaceAllString(out, "TIME")
 }
