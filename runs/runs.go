@@ -285,10 +285,10 @@ func (s *Store) Unit(ctx context.Context, id, name string) (*Unit, error) {
 func (s *Store) Get(ctx context.Context, id string) (Run, error) {
 	var rows []struct {
 		runRow
-		Unit       sql.NullString `db:"unit"`
-		State      sql.NullString `db:"state"`
-		Detail     sql.NullString `db:"detail"`
-		UnitFinish *store.Time    `db:"unit_finished_at"`
+		Unit           sql.NullString `db:"unit"`
+		State          sql.NullString `db:"state"`
+		Detail         sql.NullString `db:"detail"`
+		UnitFinishedAt *store.Time    `db:"unit_finished_at"`
 	}
 	err := s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT r.id, r.kind, r.scope, r.subject,
 		r.units_total, r.error, r.created_at, r.started_at, r.finished_at,
@@ -308,7 +308,7 @@ func (s *Store) Get(ctx context.Context, id string) (Run, error) {
 			continue // a run without units yet
 		}
 		units = append(units, unitRow{Name: row.Unit.String, State: row.State.String,
-			Detail: row.Detail, FinishedAt: *row.UnitFinish})
+			Detail: row.Detail, FinishedAt: *row.UnitFinishedAt})
 	}
 	return rows[0].runRow.run(units), nil
 }

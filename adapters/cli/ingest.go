@@ -97,6 +97,8 @@ func (a *app) ingestRunCommand() *cobra.Command {
 			"token, to reproduce a run. Set GHILLIE_GITHUB_API_URL as when recording. A\n" +
 			"replay runs its clock at the time the recording was made, so the lookback\n" +
 			"and watermarks are those of the recorded run.\n\n" +
+			"The run is recorded and printed with one unit per repository, whose detail\n" +
+			"gives its counts or its error, as 'ghillie ingest status' prints it later.\n" +
 			"The exit status is 3 when any repository failed or was not run; the others\n" +
 			"are still ingested. It is 1 when the run could not start, or stopped at an\n" +
 			"error every repository would meet, such as rejected credentials.",

@@ -173,7 +173,9 @@ func (a *app) reportRunCommand() *cobra.Command {
 			"--estate-only writes only the estate's roll-up of its latest project reports.\n\n" +
 			"GHILLIE_STATUS_MODEL_BACKEND selects the model (mock or openai, with the\n" +
 			"GHILLIE_OPENAI_* variables). GHILLIE_REPORT_SINK_PATH, or --sink-path, writes\n" +
-			"each report as Markdown below that folder. The exit status is 3 when any\n" +
+			"each report as Markdown below that folder. The run is recorded and printed\n" +
+			"with one unit per report, as 'ghillie report status' prints it later.\n" +
+			"The exit status is 3 when any\n" +
 			"report failed and others were written or skipped, and 1 when the run failed\n" +
 			"as a whole; a report that failed validation is marked for review.",
 		Example: "  ghillie report run --scope repository --owner leynos --name wildside\n" +
