@@ -36,6 +36,10 @@ type Scope string
 const (
 	ScopeRepository Scope = "repository"
 	ScopeEstate     Scope = "estate"
+
+	// ScopeProject is the scope of a report run of one project, which
+	// only the command line runs, in its own process.
+	ScopeProject Scope = "project"
 )
 
 // State is the lifecycle state of a run.
@@ -75,7 +79,7 @@ type Run struct {
 	ID      string
 	Kind    Kind
 	Scope   Scope
-	Subject string // owner/name or an estate key
+	Subject string // owner/name, an estate key, or estate-key/project-key
 	State   State
 
 	// Total is the number of planned units, nil until the run is planned.
@@ -275,25 +279,38 @@ func (s *Store) Unit(ctx context.Context, id, name string) (*Unit, error) {
 	return &u, nil
 }
 
-// Get returns the run with its finished units.
+// Get returns the run with its finished units. One statement reads both,
+// so that a unit finishing at the same time shows with the run's
+// finished_at, or not at all.
 func (s *Store) Get(ctx context.Context, id string) (Run, error) {
-	var row runRow
-	err := s.db.GetContext(ctx, &row, s.db.Rebind(`SELECT id, kind, scope, subject, units_total,
-		error, created_at, started_at, finished_at FROM runs WHERE id = ?`), id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Run{}, fmt.Errorf("run %s: %w", id, ErrNotFound)
+	var rows []struct {
+		runRow
+		Unit           sql.NullString `db:"unit"`
+		State          sql.NullString `db:"state"`
+		Detail         sql.NullString `db:"detail"`
+		UnitFinishedAt *store.Time    `db:"unit_finished_at"`
 	}
+	err := s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT r.id, r.kind, r.scope, r.subject,
+		r.units_total, r.error, r.created_at, r.started_at, r.finished_at,
+		u.unit, u.state, u.detail, u.finished_at AS unit_finished_at
+		FROM runs r LEFT JOIN run_units u ON u.run_id = r.id
+		WHERE r.id = ? ORDER BY u.finished_at, u.unit`), id)
 	if err != nil {
 		return Run{}, fmt.Errorf("read run %s: %w", id, store.Classify(err))
 	}
+	if len(rows) == 0 {
+		return Run{}, fmt.Errorf("run %s: %w", id, ErrNotFound)
+	}
 
 	var units []unitRow
-	err = s.db.SelectContext(ctx, &units, s.db.Rebind(`SELECT unit, state, detail, finished_at
-		FROM run_units WHERE run_id = ? ORDER BY finished_at, unit`), id)
-	if err != nil {
-		return Run{}, fmt.Errorf("read the units of run %s: %w", id, store.Classify(err))
+	for _, row := range rows {
+		if !row.Unit.Valid {
+			continue // a run without units yet
+		}
+		units = append(units, unitRow{Name: row.Unit.String, State: row.State.String,
+			Detail: row.Detail, FinishedAt: *row.UnitFinishedAt})
 	}
-	return row.run(units), nil
+	return rows[0].runRow.run(units), nil
 }
 
 type runRow struct {

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -98,6 +97,8 @@ func (a *app) ingestRunCommand() *cobra.Command {
 			"token, to reproduce a run. Set GHILLIE_GITHUB_API_URL as when recording. A\n" +
 			"replay runs its clock at the time the recording was made, so the lookback\n" +
 			"and watermarks are those of the recorded run.\n\n" +
+			"The run is recorded and printed with one unit per repository, whose detail\n" +
+			"gives its counts or its error, as 'ghillie ingest status' prints it later.\n" +
 			"The exit status is 3 when any repository failed or was not run; the others\n" +
 			"are still ingested. It is 1 when the run could not start, or stopped at an\n" +
 			"error every repository would meet, such as rejected credentials.",
@@ -155,38 +156,52 @@ func (a *app) ingestRunCommand() *cobra.Command {
 				return err
 			}
 
-			rows, failed, notRun, stop := a.ingestAll(ctx, worker, repos, progress)
+			runScope, subject := runs.ScopeEstate, estateKey
+			if scope == "repository" {
+				runScope, subject = runs.ScopeRepository, repos[0].Slug()
+			}
+			lr, err := startLocalRun(ctx, db, runs.KindIngestion, runScope, subject, len(repos))
+			if err != nil {
+				return err
+			}
+			results, err := a.ingestAll(ctx, worker, repos, progress,
+				func(r repoIngestion) error { return lr.finish(ctx, r.unit()) })
 			if access.recorder != nil {
-				if err := access.recorder.Close(); err != nil {
-					return err
+				if cerr := access.recorder.Close(); cerr != nil {
+					return errors.Join(err, cerr)
 				}
 				a.logger.InfoContext(ctx, "github.recording.saved", "dir", recordDir,
 					"exchanges", access.recorder.Exchanges())
 			}
-			if err := a.renderIngestRows(rows); err != nil {
+			if err != nil {
 				return err
 			}
+			run, err := lr.get(ctx)
+			if err != nil {
+				return err
+			}
+			exit := a.finishRun(run)
+
+			failed, notRun := ingestionCounts(results)
+			stop := stopOf(results)
 			switch {
 			case ctx.Err() != nil && notRun > 0:
 				fmt.Fprintf(a.stderr, "interrupted: %d of %d repositories were not run\n",
-					notRun, len(rows))
+					notRun, len(results))
 			case stop != nil:
 				fmt.Fprintf(a.stderr, "stopped after an error that every repository would meet "+
 					"(%s): %d of %d repositories were not run%s\n", ingest.Categorize(stop), notRun,
-					len(rows), stopHint(stop))
+					len(results), stopHint(stop))
 			}
 			if failed > 0 {
-				fmt.Fprintf(a.stderr, "%d of %d repositories failed\n", failed, len(rows))
+				fmt.Fprintf(a.stderr, "%d of %d repositories failed\n", failed, len(results))
 			}
-			switch {
-			case stop != nil:
-				// Nothing after the error could run, so the run as a whole
-				// failed rather than ended partial.
+			if stop != nil {
+				// Nothing after the error could run, so the command failed
+				// as a whole, also where the run records some successes.
 				return &exitError{code: ExitFailure}
-			case failed > 0 || notRun > 0:
-				return &exitError{code: ExitRunFailed}
 			}
-			return nil
+			return exit
 		},
 	}
 
@@ -282,31 +297,92 @@ func ingestTargets(ctx context.Context, db *store.DB, scope, owner, name,
 // a first run needs, and far from overflowing a duration.
 const maxLookbackDays = 3650
 
+// repoIngestion is the outcome of one repository in ingestAll. notRun
+// gives the reason when the repository was not run.
+type repoIngestion struct {
+	slug   string
+	result ingest.Result
+	err    error
+	notRun string
+}
+
+// unit returns the run unit of the outcome.
+func (r repoIngestion) unit() runs.Unit {
+	switch {
+	case r.notRun != "":
+		return runs.Unit{Name: r.slug, State: runs.UnitFailed, Detail: "not run: " + r.notRun}
+	case r.err != nil:
+		return runs.Failed(r.slug, r.err)
+	}
+	return runs.Ingested(r.slug, r.result)
+}
+
+// row returns the outcome as a row of 'ghillie run'.
+func (r repoIngestion) row() ingestRow {
+	if r.notRun != "" {
+		return ingestRow{Repository: r.slug, Status: "not run"}
+	}
+	return newIngestRow(r.result, r.err)
+}
+
+// ingestionCounts returns how many repositories failed and how many were
+// not run.
+func ingestionCounts(results []repoIngestion) (failed, notRun int) {
+	for _, r := range results {
+		switch {
+		case r.notRun != "":
+			notRun++
+		case r.err != nil:
+			failed++
+		}
+	}
+	return failed, notRun
+}
+
 // ingestAll runs every repository, going on after a failure unless it is
 // one that every other repository would meet too. The repositories not
-// run, after an interruption or such a failure, get rows saying so.
+// run, after an interruption or such a failure, get outcomes saying so.
+// done, when set, receives each outcome once it is known, and an error
+// from it ends the loop.
 func (a *app) ingestAll(ctx context.Context, worker *ingest.Worker, repos []registry.Repository,
-	progress *progressLine) (rows []ingestRow, failed, notRun int, stop error) {
+	progress *progressLine, done func(repoIngestion) error) ([]repoIngestion, error) {
+	var results []repoIngestion
+	var stop error
 	for i, repo := range repos {
-		slug := repo.Owner + "/" + repo.Name
-		if ctx.Err() != nil || stop != nil {
-			rows = append(rows, ingestRow{Repository: slug, Status: "not run"})
-			notRun++
-			continue
-		}
-
-		progress.start(i+1, len(repos), slug)
-		res, err := worker.IngestRepository(ctx, repo)
-		progress.clear()
-		if err != nil {
-			failed++
-			if stopsEveryRepository(err) {
-				stop = err
+		r := repoIngestion{slug: repo.Slug()}
+		switch {
+		case ctx.Err() != nil:
+			r.notRun = "interrupted"
+		case stop != nil:
+			r.notRun = "stopped after an error that every repository would meet"
+		default:
+			progress.start(i+1, len(repos), r.slug)
+			r.result, r.err = worker.IngestRepository(ctx, repo)
+			progress.clear()
+			if r.err != nil && stopsEveryRepository(r.err) {
+				stop = r.err
 			}
 		}
-		rows = append(rows, newIngestRow(res, err))
+
+		results = append(results, r)
+		if done == nil {
+			continue
+		}
+		if err := done(r); err != nil {
+			return results, err
+		}
 	}
-	return rows, failed, notRun, stop
+	return results, nil
+}
+
+// stopOf returns the error that stopped ingestAll, or nil.
+func stopOf(results []repoIngestion) error {
+	for _, r := range results {
+		if r.err != nil && stopsEveryRepository(r.err) {
+			return r.err
+		}
+	}
+	return nil
 }
 
 // stopsEveryRepository reports an error the next repositories would meet
@@ -342,37 +418,6 @@ type clearingWriter struct {
 func (w clearingWriter) Write(b []byte) (int, error) {
 	w.p.clear()
 	return w.p.w.Write(b)
-}
-
-func (a *app) renderIngestRows(rows []ingestRow) error {
-	t := table{header: []string{"REPOSITORY", "COMMITS", "PULL REQUESTS", "ISSUES",
-		"DOC CHANGES", "DUPLICATES", "DROPPED", "REQUESTS", "POINTS", "STATUS"}}
-	for _, r := range rows {
-		status := r.Status
-		switch {
-		case r.ErrorCategory != "":
-			status += " (" + r.ErrorCategory + ")"
-		case r.Backlog:
-			status += ", backlog left"
-		}
-		t.rows = append(t.rows, []string{r.Repository, strconv.Itoa(r.Commits),
-			strconv.Itoa(r.PullRequests), strconv.Itoa(r.Issues), strconv.Itoa(r.DocChanges),
-			strconv.Itoa(r.Duplicates), strconv.Itoa(r.Dropped), strconv.Itoa(r.Requests),
-			strconv.Itoa(r.Points), status})
-	}
-	if err := a.render(rows, t); err != nil {
-		return err
-	}
-
-	// JSON and YAML carry each error in the row; the table has no room.
-	if a.output == "table" {
-		for _, r := range rows {
-			if r.Error != "" {
-				fmt.Fprintf(a.stderr, "%s: %s\n", r.Repository, r.Error)
-			}
-		}
-	}
-	return nil
 }
 
 // replayToken is the placeholder token of a replay, which sends no

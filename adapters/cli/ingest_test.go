@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -47,29 +48,58 @@ func ingestEnv(t *testing.T, dialect string) map[string]string {
 	return env
 }
 
-type ingestRow struct {
-	Repository    string `json:"repository"`
-	Commits       int    `json:"commits_ingested"`
-	PullRequests  int    `json:"pull_requests_ingested"`
-	Issues        int    `json:"issues_ingested"`
-	DocChanges    int    `json:"doc_changes_ingested"`
-	Duplicates    int    `json:"duplicates"`
-	Dropped       int    `json:"dropped"`
-	Requests      int    `json:"github_requests"`
-	Status        string `json:"status"`
-	ErrorCategory string `json:"error_category"`
+// printedRun is the JSON form of a run, as 'ingest run', 'report run'
+// and their status commands print it.
+type printedRun struct {
+	RunID string        `json:"run_id"`
+	State string        `json:"state"`
+	Units []printedUnit `json:"units"`
 }
 
-func ingestRows(t *testing.T, r result) map[string]ingestRow {
+// printedUnit is a unit of a printedRun.
+type printedUnit struct {
+	Name   string `json:"name"`
+	State  string `json:"state"`
+	Detail string `json:"detail"`
+}
+
+// decodeRun decodes the JSON of a printed run.
+func decodeRun(t *testing.T, r result) printedRun {
 	t.Helper()
 
-	var rows []ingestRow
-	if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil {
+	var run printedRun
+	if err := json.Unmarshal([]byte(r.stdout), &run); err != nil {
 		t.Fatalf("decode %q: %v (stderr %s)", r.stdout, err, r.stderr)
 	}
-	out := map[string]ingestRow{}
-	for _, row := range rows {
-		out[row.Repository] = row
+	return run
+}
+
+// units returns the units of the run by name.
+func (p printedRun) units() map[string]printedUnit {
+	out := map[string]printedUnit{}
+	for _, u := range p.Units {
+		out[u.Name] = u
+	}
+	return out
+}
+
+// counts reads the numbers of an ingestion unit's detail by noun in the
+// singular: "1 commit, 2 issues; 1 GitHub request" gives commit 1, issue
+// 2 and GitHub request 1.
+func counts(t *testing.T, detail string) map[string]int {
+	t.Helper()
+
+	out := map[string]int{}
+	for _, part := range strings.FieldsFunc(detail, func(r rune) bool { return r == ',' || r == ';' }) {
+		number, noun, ok := strings.Cut(strings.TrimSpace(part), " ")
+		n, err := strconv.Atoi(number)
+		if !ok || err != nil {
+			continue // such as "backlog left"
+		}
+		out[strings.TrimSuffix(noun, "s")] = n
+	}
+	if len(out) == 0 {
+		t.Fatalf("no counts in detail %q", detail)
 	}
 	return out
 }
@@ -83,11 +113,14 @@ func TestIngestRepository(t *testing.T) {
 			r := run(t, env, "-o", "json", "ingest", "run", "--scope", "repository",
 				"--owner", "leynos", "--name", "wildside")
 			is.Equal(r.code, cli.ExitOK)
-			row := ingestRows(t, r)["leynos/wildside"]
-			is.Equal(row.Commits, 1)
-			is.Equal(row.DocChanges, 1) // docs/roadmap.md from the catalogue
-			is.Equal(row.Requests, 1)
-			is.Equal(row.Status, "ok")
+			first := decodeRun(t, r)
+			is.Equal(first.State, "succeeded")
+			unit := first.units()["leynos/wildside"]
+			is.Equal(unit.State, "succeeded")
+			n := counts(t, unit.Detail)
+			is.Equal(n["commit"], 1)
+			is.Equal(n["documentation change"], 1) // docs/roadmap.md from the catalogue
+			is.Equal(n["GitHub request"], 1)
 			is.True(strings.Contains(r.stderr, "ingestion.run.completed"))
 
 			// A second run starts at the first one's watermark: one request,
@@ -95,10 +128,15 @@ func TestIngestRepository(t *testing.T) {
 			r = run(t, env, "-o", "json", "ingest", "run", "--scope", "repository",
 				"--owner", "leynos", "--name", "wildside")
 			is.Equal(r.code, cli.ExitOK)
-			row = ingestRows(t, r)["leynos/wildside"]
-			is.Equal(row.Commits, 0)
-			is.Equal(row.Duplicates, 0)
-			is.Equal(row.Requests, 1)
+			n = counts(t, decodeRun(t, r).units()["leynos/wildside"].Detail)
+			is.Equal(n["commit"], 0)
+			is.Equal(n["duplicate"], 0)
+			is.Equal(n["GitHub request"], 1)
+
+			// The local run is recorded like a run on a server.
+			r = run(t, env, "-o", "json", "ingest", "status", "--run-id", first.RunID)
+			is.Equal(r.code, cli.ExitOK)
+			is.Equal(decodeRun(t, r).units()["leynos/wildside"].Detail, unit.Detail)
 
 			r = run(t, env, "transform")
 			is.Equal(r.code, cli.ExitOK)
@@ -113,17 +151,21 @@ func TestIngestEstateGoesOnAfterFailures(t *testing.T) {
 
 	r := run(t, env, "-o", "json", "ingest", "run", "--scope", "estate", "--estate-key", "wildside")
 	is.Equal(r.code, cli.ExitRunFailed)
-	rows := ingestRows(t, r)
-	is.Equal(len(rows), 6)
-	is.Equal(rows["leynos/ortho-config"].Status, "ok")
-	is.Equal(rows["leynos/wildside"].Status, "ok")
-	is.Equal(rows["leynos/rstest-bdd"].Status, "failed") // unknown to the fake GitHub
-	is.Equal(rows["leynos/rstest-bdd"].ErrorCategory, "client_error")
+	ran := decodeRun(t, r)
+	is.Equal(ran.State, "partial")
+	units := ran.units()
+	is.Equal(len(units), 6)
+	is.Equal(units["leynos/ortho-config"].State, "succeeded")
+	is.Equal(units["leynos/wildside"].State, "succeeded")
+	is.Equal(units["leynos/rstest-bdd"].State, "failed") // unknown to the fake GitHub
+	is.True(strings.Contains(units["leynos/rstest-bdd"].Detail, "GitHub repository not found"))
 	is.True(strings.Contains(r.stderr, "4 of 6 repositories failed"))
 
 	r = run(t, env, "ingest", "run", "--scope", "estate", "--estate-key", "wildside")
-	is.True(strings.Contains(r.stdout, "REPOSITORY"))
-	is.True(strings.Contains(r.stdout, "failed (client_error)"))
+	is.Equal(r.code, cli.ExitRunFailed)
+	is.True(strings.HasPrefix(r.stdout, "ingestion run "))
+	is.True(strings.Contains(r.stdout, "of estate wildside: partial (6 of 6 units finished)"))
+	is.True(strings.Contains(r.stdout, "leynos/rstest-bdd                failed"))
 
 	r = run(t, env, "-o", "json", "ingest", "health")
 	is.Equal(r.code, cli.ExitOK)
@@ -204,10 +246,9 @@ func TestIngestEstateStopsOnBadCredentials(t *testing.T) {
 
 	r := run(t, env, "-o", "json", "ingest", "run", "--scope", "estate", "--estate-key", "wildside")
 	is.Equal(r.code, cli.ExitFailure)
-	rows := ingestRows(t, r)
 	notRun := 0
-	for _, row := range rows {
-		if row.Status == "not run" {
+	for _, u := range decodeRun(t, r).Units {
+		if u.State == "failed" && strings.HasPrefix(u.Detail, "not run: ") {
 			notRun++
 		}
 	}

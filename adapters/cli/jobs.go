@@ -138,15 +138,16 @@ func firstLine(s string, n int) string {
 	return s
 }
 
-// runStatusCommand shows a run of the kind that the worker or the HTTP API
-// started.
+// runStatusCommand shows a run of the kind that the worker, the HTTP API
+// or a local 'ingest run' or 'report run' started.
 func (a *app) runStatusCommand(kind runs.Kind) *cobra.Command {
 	var runID string
 
 	cmd := &cobra.Command{
 		Use:   "status",
-		Short: "Show the state of " + article(string(kind)) + " run started on the job queue",
-		Long: "Show a run that the HTTP API or the worker's schedule started: its state\n" +
+		Short: "Show the state of " + article(string(kind)) + " run and its units",
+		Long: "Show a run that the HTTP API, the worker's schedule or a local '" +
+			commandOf(kind) + " run'\nstarted: its state " +
 			"(queued, running, succeeded, partial or failed) and every finished unit.\n" +
 			"The exit status is 3 when the run ended partial or failed.",
 		Args: exactArgs(),

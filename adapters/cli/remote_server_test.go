@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"maps"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -85,6 +86,21 @@ func TestRemoteMatchesLocal(t *testing.T) {
 				return r
 			}
 
+			// sameRun is same for a command that starts a run, whose id and
+			// timestamps differ between the two runs.
+			sameRun := func(t *testing.T, args ...string) {
+				t.Helper()
+				r := run(t, remote, args...)
+				l := run(t, local, args...)
+				if r.code != l.code || normalizeRun(r.stdout) != normalizeRun(l.stdout) {
+					t.Fatalf("%v:\nremote %d %s%s\nlocal %d %s%s", args, r.code, r.stdout, r.stderr,
+						l.code, l.stdout, l.stderr)
+				}
+				if !strings.Contains(r.stdout, "leynos/wildside") {
+					t.Fatalf("%v: the run names no unit:\n%s", args, r.stdout)
+				}
+			}
+
 			start := time.Now().UTC().AddDate(0, 0, -30).Format(time.RFC3339)
 			end := time.Now().UTC().Add(time.Hour).Format(time.RFC3339)
 			window := []string{"--window-start", start, "--window-end", end}
@@ -127,12 +143,28 @@ func TestRemoteMatchesLocal(t *testing.T) {
 			is.Equal(report.State, "succeeded")
 			is.Equal(report.Units[0].State, "succeeded") // written, not skipped
 
+			// After this estate run the estate's reports are up to date, so
+			// the estate runs below skip every unit in either mode.
+			r = run(t, remote, "report", "run", "--scope", "estate", "--estate-key", "wildside",
+				"--poll-interval", "100ms")
+			is.Equal(r.code, cli.ExitOK)
+			is.True(strings.Contains(r.stdout, "roll-up                          succeeded"))
+
 			for _, format := range []string{"table", "json", "yaml"} {
 				t.Run(format, func(t *testing.T) {
 					o := []string{"-o", format}
 					same(t, append(o, "estate", "list")...)
 					same(t, append(o, "estate", "repo", "list", "--estate-key", "wildside")...)
 					same(t, append(o, "estate", "repo", "list", "--inactive", "--limit", "3")...)
+					// Each run finds nothing new since the runs above, whose
+					// watermarks and reports both modes share.
+					poll := []string{"--poll-interval", "100ms"}
+					sameRun(t, append(append(o, "ingest", "run", "--scope", "repository",
+						"--owner", "leynos", "--name", "wildside"), poll...)...)
+					sameRun(t, append(append(o, "report", "run", "--scope", "repository",
+						"--owner", "leynos", "--name", "wildside"), poll...)...)
+					sameRun(t, append(append(o, "report", "run", "--scope", "estate",
+						"--estate-key", "wildside"), poll...)...)
 					same(t, append(o, "ingest", "status", "--run-id", ingestion.RunID)...)
 					same(t, append(o, "report", "status", "--run-id", report.RunID)...)
 					same(t, append(o, "report", "show", "--scope", "repository", "--owner", "leynos",
@@ -206,4 +238,17 @@ func waitForCommits(t *testing.T, databaseURL string) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// Run ids and report ids, and timestamps, differ from run to run.
+var (
+	uuidPattern      = regexp.MustCompile(`[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`)
+	timestampPattern = regexp.MustCompile(`\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})`)
+)
+
+// normalizeRun replaces the ids and timestamps of a printed run with
+// placeholders, so that two runs of the same work compare equal.
+func normalizeRun(out string) string {
+	out = uuidPattern.ReplaceAllString(out, "ID")
+	return timestampPattern.ReplaceAllString(out, "TIME")
 }

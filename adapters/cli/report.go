@@ -174,7 +174,9 @@ func (a *app) reportRunCommand() *cobra.Command {
 			"--estate-only writes only the estate's roll-up of its latest project reports.\n\n" +
 			"GHILLIE_STATUS_MODEL_BACKEND selects the model (mock or openai, with the\n" +
 			"GHILLIE_OPENAI_* variables). GHILLIE_REPORT_SINK_PATH, or --sink-path, writes\n" +
-			"each report as Markdown below that folder. The exit status is 3 when any\n" +
+			"each report as Markdown below that folder. The run is recorded and printed\n" +
+			"with one unit per report, as 'ghillie report status' prints it later.\n" +
+			"The exit status is 3 when any\n" +
 			"report failed and others were written or skipped, and 1 when the run failed\n" +
 			"as a whole; a report that failed validation is marked for review.",
 		Example: "  ghillie report run --scope repository --owner leynos --name wildside\n" +
@@ -245,26 +247,11 @@ func (a *app) reportRunCommand() *cobra.Command {
 				return err
 			}
 
-			outcomes, runErr := a.runReports(ctx, db, svc, sf, opts, estateOnly)
-			rows := make([]outcomeRow, 0, len(outcomes))
-			t := table{header: []string{"SCOPE", "SUBJECT", "WINDOW", "OUTCOME", "STATUS", "REPORT"}}
-			for _, o := range outcomes {
-				row := newOutcomeRow(o)
-				rows = append(rows, row)
-				t.rows = append(t.rows, []string{row.Scope, row.Subject,
-					windowText(row.WindowStart, row.WindowEnd), row.Outcome,
-					dash(row.Status), dash(row.ReportID)})
+			run, err := a.runReports(ctx, db, svc, sf, opts, estateOnly)
+			if err != nil {
+				return err
 			}
-			if len(outcomes) > 0 {
-				if err := a.render(rows, t); err != nil {
-					return err
-				}
-			}
-			if runErr != nil && len(outcomes) > 0 {
-				fmt.Fprintf(a.stderr, "ghillie: %v\n", runErr)
-				return &exitError{code: ExitRunFailed}
-			}
-			return runErr
+			return a.finishRun(run)
 		},
 	}
 
@@ -301,36 +288,132 @@ func dash(s string) string {
 	return s
 }
 
-// runReports runs the reports the flags select.
+// runReports writes the reports the flags select as a run with one unit
+// per report, and for a whole estate one unit per repository and the
+// roll-up unit of its project and estate reports, as the workers do.
+// Errors before the run starts, such as an unknown subject, are returned
+// without a run.
 func (a *app) runReports(ctx context.Context, db *store.DB, svc *reporting.Service, sf scopeFlags,
-	opts reporting.RunOptions, estateOnly bool) ([]reporting.Outcome, error) {
+	opts reporting.RunOptions, estateOnly bool) (runs.Run, error) {
 	if sf.scope == "repository" {
 		repo, err := registry.NewService(db, a.logger).Get(ctx, sf.owner, sf.name)
 		if err != nil {
-			return nil, err
+			return runs.Run{}, err
 		}
-		out, err := svc.RunRepository(ctx, repo.ID, opts)
-		return outcomes(out, err)
+		return runOneReport(ctx, db, runs.ScopeRepository, repo.Slug(), repo.Slug(),
+			func() (reporting.Outcome, error) { return svc.RunRepository(ctx, repo.ID, opts) })
 	}
 
 	estate, err := estateID(ctx, db, sf.estateKey)
 	if err != nil {
-		return nil, err
+		return runs.Run{}, err
 	}
 	switch {
 	case sf.scope == "project":
-		return outcomes(svc.RunProject(ctx, estate, sf.projectKey, opts))
+		if err := checkProject(ctx, db, estate, sf); err != nil {
+			return runs.Run{}, err
+		}
+		return runOneReport(ctx, db, runs.ScopeProject, sf.estateKey+"/"+sf.projectKey,
+			sf.projectKey, func() (reporting.Outcome, error) {
+				return svc.RunProject(ctx, estate, sf.projectKey, opts)
+			})
 	case estateOnly:
-		return outcomes(svc.RunEstate(ctx, estate, opts))
+		return runOneReport(ctx, db, runs.ScopeEstate, sf.estateKey, sf.estateKey,
+			func() (reporting.Outcome, error) { return svc.RunEstate(ctx, estate, opts) })
 	}
-	return svc.RunEstateAll(ctx, estate, opts)
+	return runEstateReports(ctx, db, svc, estate, sf.estateKey, opts)
 }
 
-func outcomes(o reporting.Outcome, err error) ([]reporting.Outcome, error) {
+// runOneReport records a run of one report, whose unit is named unit.
+func runOneReport(ctx context.Context, db *store.DB, scope runs.Scope, subject, unit string,
+	report func() (reporting.Outcome, error)) (runs.Run, error) {
+	lr, err := startLocalRun(ctx, db, runs.KindReport, scope, subject, 1)
 	if err != nil {
-		return nil, err
+		return runs.Run{}, err
 	}
-	return []reporting.Outcome{o}, nil
+
+	out, err := report()
+	u := runs.Reported(unit, out)
+	if err != nil {
+		u = runs.Failed(unit, err)
+	}
+	if err := lr.finish(ctx, u); err != nil {
+		return runs.Run{}, err
+	}
+	return lr.get(ctx)
+}
+
+// runEstateReports records a run of every report of an estate: its
+// repositories' reports, then, when none failed, its project and estate
+// reports as the roll-up unit.
+func runEstateReports(ctx context.Context, db *store.DB, svc *reporting.Service, estate, key string,
+	opts reporting.RunOptions) (runs.Run, error) {
+	if opts.AsOf.IsZero() && opts.Start.IsZero() {
+		opts.AsOf = time.Now() // one end for every report of the run
+	}
+	lr, err := startLocalRun(ctx, db, runs.KindReport, runs.ScopeEstate, key, -1)
+	if err != nil {
+		return runs.Run{}, err
+	}
+
+	outcomes, err := svc.RunEstateRepositories(ctx, estate, opts)
+	if err != nil && len(outcomes) == 0 {
+		// The repositories could not be listed, so the run has no plan.
+		if ferr := lr.fail(ctx, err); ferr != nil {
+			return runs.Run{}, errors.Join(err, ferr)
+		}
+		return lr.get(ctx)
+	}
+	if err := lr.plan(ctx, len(outcomes)+1); err != nil {
+		return runs.Run{}, err
+	}
+
+	failed := 0
+	for _, o := range outcomes {
+		u := runs.Reported(o.Subject, o)
+		switch {
+		case errors.Is(o.Err, reporting.ErrWindow):
+			// The workers skip such a repository before they queue its
+			// report, and so does this run.
+			u = runs.Unit{Name: o.Subject, State: runs.UnitSkipped, Detail: o.Err.Error()}
+		case o.Err != nil:
+			failed++
+			u = runs.Failed(o.Subject, o.Err)
+		}
+		if err := lr.finish(ctx, u); err != nil {
+			return runs.Run{}, err
+		}
+	}
+
+	rollup := runs.RollupNotRun(failed)
+	if failed == 0 {
+		rollups, err := svc.RunEstateRollups(ctx, estate, opts)
+		rollup = runs.RolledUp(rollups)
+		if err != nil {
+			rollup = runs.Failed(runs.RollupUnit, err)
+		}
+	}
+	if err := lr.finish(ctx, rollup); err != nil {
+		return runs.Run{}, err
+	}
+	return lr.get(ctx)
+}
+
+// checkProject returns an error naming the fix when the estate has no
+// project with the key of sf.
+func checkProject(ctx context.Context, db *store.DB, estate string, sf scopeFlags) error {
+	var known int
+	cat := db.Catalogue()
+	err := cat.GetContext(ctx, &known, cat.Rebind(`SELECT count(*) FROM projects
+		WHERE estate_id = ? AND key = ?`), estate, sf.projectKey)
+	if err != nil {
+		return store.Classify(err)
+	}
+	if known == 0 {
+		return fmt.Errorf("project %q not found in estate %q: check the key", sf.projectKey,
+			sf.estateKey)
+	}
+	return nil
 }
 
 func (a *app) reportShowCommand() *cobra.Command {
@@ -429,16 +512,8 @@ func (a *app) latestReport(ctx context.Context, db *store.DB, sf scopeFlags) (*g
 		return r, reporting.RenderEstate(*r, bundle), nil
 	}
 
-	var known int
-	cat := db.Catalogue()
-	err = cat.GetContext(ctx, &known, cat.Rebind(`SELECT count(*) FROM projects
-		WHERE estate_id = ? AND key = ?`), estate, sf.projectKey)
-	if err != nil {
-		return nil, "", store.Classify(err)
-	}
-	if known == 0 {
-		return nil, "", fmt.Errorf("project %q not found in estate %q: check the key", sf.projectKey,
-			sf.estateKey)
+	if err := checkProject(ctx, db, estate, sf); err != nil {
+		return nil, "", err
 	}
 	ref, err := g.ProjectID(ctx, estate, sf.projectKey)
 	if err != nil || ref == "" {

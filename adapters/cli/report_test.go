@@ -41,14 +41,6 @@ func reportEnv(t *testing.T, dialect string) map[string]string {
 	return env
 }
 
-type outcome struct {
-	Scope    string `json:"scope"`
-	Subject  string `json:"subject"`
-	Outcome  string `json:"outcome"`
-	ReportID string `json:"report_id"`
-	Status   string `json:"status"`
-}
-
 func TestReportCommands(t *testing.T) {
 	for _, d := range []string{"sqlite", "postgres"} {
 		t.Run(d, func(t *testing.T) {
@@ -60,11 +52,12 @@ func TestReportCommands(t *testing.T) {
 			r := run(t, env, "-o", "json", "report", "run", "--scope", "repository",
 				"--owner", "leynos", "--name", "wildside", "--as-of", "2024-07-14T00:00:00Z")
 			is.Equal(r.code, cli.ExitOK)
-			var out []outcome
-			is.NoErr(json.Unmarshal([]byte(r.stdout), &out))
-			is.Equal(len(out), 1)
-			is.Equal(out[0].Outcome, "created")
-			is.Equal(out[0].Status, "on_track")
+			ran := decodeRun(t, r)
+			is.Equal(len(ran.Units), 1)
+			is.Equal(ran.Units[0].State, "succeeded") // written, not skipped
+			is.True(strings.HasPrefix(ran.Units[0].Detail, "report "))
+			is.True(strings.HasSuffix(ran.Units[0].Detail, ", status on_track"))
+			repositoryReport := ran.Units[0].Detail
 			_, err := os.Stat(filepath.Join(sink, "leynos", "wildside", "latest.md"))
 			is.NoErr(err)
 
@@ -77,11 +70,18 @@ func TestReportCommands(t *testing.T) {
 			r = run(t, env, "-o", "json", "report", "run", "--scope", "estate", "--estate-key",
 				"wildside", "--as-of", "2024-07-14T00:00:00Z")
 			is.Equal(r.code, cli.ExitOK)
-			out = nil
-			is.NoErr(json.Unmarshal([]byte(r.stdout), &out))
-			is.Equal(len(out), 9) // six repositories, two projects, the estate
-			is.Equal(out[len(out)-1].Scope, "estate")
-			is.Equal(out[len(out)-1].Outcome, "created")
+			ran = decodeRun(t, r)
+			is.Equal(ran.State, "succeeded")
+			is.Equal(len(ran.Units), 7) // six repositories and the roll-up
+			units := ran.units()
+			// The window of the repository's report above, which it keeps.
+			is.Equal(units["leynos/wildside"].Detail, "existing "+repositoryReport)
+			is.Equal(units["leynos/ortho-config"].Detail, "no events in the window")
+			is.Equal(units["roll-up"].Detail, "3 project and estate reports")
+
+			r = run(t, env, "-o", "json", "report", "status", "--run-id", ran.RunID)
+			is.Equal(r.code, cli.ExitOK)
+			is.Equal(decodeRun(t, r).units(), units) // recorded like a run on a server
 
 			r = run(t, env, "report", "show", "--scope", "project", "--estate-key", "wildside",
 				"--project-key", "wildside")

@@ -243,17 +243,22 @@ func (a *app) runIngestion(ctx context.Context, db *store.DB, access gitHubAcces
 	if err != nil {
 		return 0, err
 	}
-	rows, failed, notRun, stop := a.ingestAll(ctx, w, repos, progress)
-	sum.Ingestion = rows
-	for _, r := range rows {
-		if r.Error != "" {
-			fmt.Fprintf(a.stderr, "%s: %s\n", r.Repository, r.Error)
+	results, err := a.ingestAll(ctx, w, repos, progress, nil)
+	if err != nil {
+		return 0, err
+	}
+	for _, r := range results {
+		sum.Ingestion = append(sum.Ingestion, r.row())
+		if r.err != nil {
+			fmt.Fprintf(a.stderr, "%s: %s\n", r.slug, r.err)
 		}
 	}
+	failed, notRun := ingestionCounts(results)
 	if ctx.Err() != nil {
 		return 0, fmt.Errorf("interrupted during ingestion: %d of %d repositories were not run, "+
-			"and nothing was refined or reported", notRun, len(rows))
+			"and nothing was refined or reported", notRun, len(results))
 	}
+	stop := stopOf(results)
 	if stop != nil {
 		return 0, fmt.Errorf("ingestion stopped after an error that every repository would meet%s: %w",
 			stopHint(stop), stop)

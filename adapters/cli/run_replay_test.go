@@ -136,13 +136,14 @@ func TestIngestReplayRunsAtRecordedTime(t *testing.T) {
 		"--replay", quickstartRecording)
 	is.Equal(r.code, cli.ExitOK) // stderr: r.stderr
 	is.True(strings.Contains(r.stderr, "recorded_at=2025-06-13T16:00:00Z"))
-	rows := ingestRows(t, r)
+	units := decodeRun(t, r).units()
 	// These are the counts of the recorded run. A clock at the present
 	// would put all of this activity outside the 14-day lookback.
-	is.Equal(rows["kestrel-labs/courier-api"].Commits, 10)
-	is.Equal(rows["kestrel-labs/courier-api"].DocChanges, 3)
-	is.Equal(rows["kestrel-labs/courier-api"].Dropped, 4) // Dependabot's commits and pull requests
-	is.Equal(rows["kestrel-labs/courier-web"].PullRequests, 5)
-	is.Equal(rows["kestrel-labs/config-kit"].Issues, 2)
-	is.Equal(rows["kestrel-labs/test-harness"].Commits, 3)
+	courierAPI := counts(t, units["kestrel-labs/courier-api"].Detail)
+	is.Equal(courierAPI["commit"], 10)
+	is.Equal(courierAPI["documentation change"], 3)
+	is.Equal(courierAPI["dropped"], 4) // Dependabot's commits and pull requests
+	is.Equal(counts(t, units["kestrel-labs/courier-web"].Detail)["pull request"], 5)
+	is.Equal(counts(t, units["kestrel-labs/config-kit"].Detail)["issue"], 2)
+	is.Equal(counts(t, units["kestrel-labs/test-harness"].Detail)["commit"], 3)
 }

@@ -280,7 +280,8 @@ func (w *ingestWorker) Work(ctx context.Context, job *river.Job[IngestRepository
 			}
 			return "", "", err
 		}
-		return runs.UnitSucceeded, fmt.Sprintf("%d events", res.Total()), nil
+		u := runs.Ingested(slug, res)
+		return u.State, u.Detail, nil
 	}
 
 	// New events wait in Bronze until a transform refines them.
@@ -377,13 +378,11 @@ func (w *reportWorker) Work(ctx context.Context, job *river.Job[ReportRepository
 			return "", "", permanent{errNoModel}
 		}
 		out, err := w.q.reports.RunRepository(ctx, a.RepositoryID, reporting.RunOptions{AsOf: a.AsOf})
-		switch {
-		case err != nil:
+		if err != nil {
 			return "", "", reportPermanent(err)
-		case out.Skipped:
-			return runs.UnitSkipped, "no events in the window", nil
 		}
-		return runs.UnitSucceeded, "report " + out.Report.ID, nil
+		u := runs.Reported(a.Slug, out)
+		return u.State, u.Detail, nil
 	}
 	return w.q.unit(ctx, job.JobRow, a.RunID, a.Slug, work, w.rollup(a))
 }
@@ -413,9 +412,7 @@ func (q *Queue) startRollup(ctx context.Context, tx *store.Tx, runID, estateID s
 	if failed == 0 {
 		return q.insertTx(ctx, tx, ReportRollupArgs{RunID: runID, EstateID: estateID, AsOf: asOf})
 	}
-	_, err := q.runs.Finish(ctx, tx, runID, runs.Unit{Name: runs.RollupUnit, State: runs.UnitFailed,
-		Detail: fmt.Sprintf("project and estate reports %s: %d repository reports failed",
-			reporting.ErrNotRun, failed)})
+	_, err := q.runs.Finish(ctx, tx, runID, runs.RollupNotRun(failed))
 	return err
 }
 
@@ -455,7 +452,7 @@ func (w *reportEstateWorker) Work(ctx context.Context, job *river.Job[ReportEsta
 			case has:
 				queue = append(queue, r)
 			default:
-				skips = append(skips, skip{r.Slug(), "no events in the window"})
+				skips = append(skips, skip{r.Slug(), runs.DetailNoEvents})
 			}
 		}
 
@@ -504,16 +501,8 @@ func (w *rollupWorker) Work(ctx context.Context, job *river.Job[ReportRollupArgs
 		case err != nil:
 			return "", "", reportPermanent(err)
 		}
-		written := 0
-		for _, o := range outcomes {
-			if o.Report != nil {
-				written++
-			}
-		}
-		if written == 0 {
-			return runs.UnitSkipped, "no repository report since the estate's latest report", nil
-		}
-		return runs.UnitSucceeded, fmt.Sprintf("%d project and estate reports", written), nil
+		u := runs.RolledUp(outcomes)
+		return u.State, u.Detail, nil
 	}
 	return w.q.unit(ctx, job.JobRow, a.RunID, runs.RollupUnit, work, nil)
 }
