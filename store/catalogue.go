@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // CatalogueTables lists the tables that the catalogue database holds when
@@ -89,8 +90,16 @@ func CheckCatalogueLayout(ctx context.Context, db *DB) error {
 	if left == 0 {
 		return nil
 	}
-	return fmt.Errorf("catalogue database %s has no estates, but main database %s still holds %d "+
-		"in its own catalogue tables: copy the tables %v from the main database to the "+
-		"catalogue database, or unset the catalogue database URL: %w",
-		db.Catalogue(), db, left, CatalogueTables, ErrCatalogueNotCopied)
+	return &catalogueNotCopiedError{msg: fmt.Sprintf("catalogue database %s has no estates, but "+
+		"main database %s still has %d in its own catalogue tables: copy the tables %s from the "+
+		"main database to the catalogue database, or unset the catalogue database URL",
+		db.Catalogue(), db, left, strings.Join(CatalogueTables, ", "))}
 }
+
+// catalogueNotCopiedError is ErrCatalogueNotCopied with the databases
+// and the fix, which its message gives without repeating the sentinel's.
+type catalogueNotCopiedError struct{ msg string }
+
+func (e *catalogueNotCopiedError) Error() string { return e.msg }
+
+func (e *catalogueNotCopiedError) Is(target error) bool { return target == ErrCatalogueNotCopied }

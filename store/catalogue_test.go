@@ -83,7 +83,7 @@ func TestCheckCatalogueLayout(t *testing.T) {
 				return
 			}
 			is.True(errors.Is(err, store.ErrCatalogueNotCopied))
-			is.True(strings.Contains(err.Error(), "still holds 2"))
+			is.True(strings.Contains(err.Error(), "still has 2"))
 			is.True(strings.Contains(err.Error(), db.Catalogue().String()))
 		})
 	}

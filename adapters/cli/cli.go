@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -26,7 +25,8 @@ const (
 	// ExitRunFailed ends a run that went through but failed or ended
 	// partial: some repositories or reports failed while others
 	// succeeded or were not run. In remote mode, a request to the HTTP
-	// API that fails exits with it too, unless the server answered 404.
+	// API that fails exits with it too, unless the server returned that
+	// the subject does not exist, which exits with ExitFailure as locally.
 	ExitRunFailed = 3
 
 	// ExitBackend ends a command whose external tool failed or is
@@ -99,7 +99,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintf(stderr, "ghillie: %v\n", err)
 
 		// A subject the server does not know fails as it does locally.
-		if remote.status == http.StatusNotFound {
+		if remote.notFound {
 			return ExitFailure
 		}
 		return ExitRunFailed
@@ -148,7 +148,7 @@ func (a *app) rootCommand() *cobra.Command {
 	flags.StringVar(&a.apiBaseURL, "api-base-url", "",
 		"call the HTTP API at this http(s) URL instead of opening a database\n"+
 			"(env GHILLIE_API_BASE_URL, else api_base_url of ~/.config/ghillie/state.json\n"+
-			"unless --database-url or GHILLIE_DATABASE_URL is set)")
+			"unless a database URL or catalogue database URL is set)")
 	flags.StringVar(&a.authToken, "auth-token", "",
 		"bearer token of the HTTP API (env GHILLIE_AUTH_TOKEN)")
 	flags.StringVar(&a.requestTimeoutText, "request-timeout", "",

@@ -193,7 +193,7 @@ func TestEnvironmentErrorsNameVariable(t *testing.T) {
 	is.True(strings.Contains(r.stderr, `invalid GHILLIE_LOG_LEVEL "loud"`))
 
 	r = run(t, map[string]string{"GHILLIE_DATABASE_URL": "mysql://u@h/db"}, "estate", "list")
-	is.Equal(r.code, cli.ExitFailure)
+	is.Equal(r.code, cli.ExitUsage)
 	is.True(strings.Contains(r.stderr, "GHILLIE_DATABASE_URL: "))
 }
 

@@ -12,6 +12,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/ghillie/ghillie/adapters/httpapi"
 )
 
 // maxErrorBody bounds the error body read from the server.
@@ -39,6 +41,11 @@ type remoteError struct {
 	msg    string
 	status int // 0 when no response arrived
 	err    error
+
+	// notFound is set when the server returned that the subject of the
+	// request does not exist, as opposed to a path that no route
+	// matches, which a wrong base URL gives.
+	notFound bool
 }
 
 func (e *remoteError) Error() string { return e.msg }
@@ -162,15 +169,21 @@ func (c *apiClient) statusError(method, target string, resp *http.Response) erro
 		}
 	}
 
+	notFound := resp.StatusCode == http.StatusNotFound && body.Title != "" &&
+		body.Title != httpapi.RouteNotFound
 	hint := ""
+	if resp.StatusCode == http.StatusNotFound && !notFound {
+		hint = "\ncheck that the API base URL " + c.base.String() + " (from " + c.source +
+			") is the root of a ghillie server"
+	}
 	if resp.StatusCode == http.StatusUnauthorized {
 		hint = "\nset the server's token with --auth-token or GHILLIE_AUTH_TOKEN"
 		if c.token != "" {
 			hint = "\nthe server rejected the token of --auth-token or GHILLIE_AUTH_TOKEN"
 		}
 	}
-	return &remoteError{status: resp.StatusCode, msg: fmt.Sprintf("%s %s returned %s: %s%s",
-		method, target, resp.Status, message, hint)}
+	return &remoteError{status: resp.StatusCode, notFound: notFound,
+		msg: fmt.Sprintf("%s %s returned %s: %s%s", method, target, resp.Status, message, hint)}
 }
 
 func issueText(line, column int, path, message string) string {

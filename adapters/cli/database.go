@@ -63,7 +63,7 @@ func (a *app) separateCatalogue() bool {
 func (a *app) openChecked(ctx context.Context, rawURL, source, role string) (*store.DB, error) {
 	target, err := store.ParseURL(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", source, err)
+		return nil, usageError{fmt.Errorf("%s: %w", source, err)}
 	}
 
 	db, err := store.OpenExisting(ctx, rawURL)
@@ -105,7 +105,7 @@ func (a *app) openChecked(ctx context.Context, rawURL, source, role string) (*st
 // without checking its schema.
 func (a *app) openCreating(ctx context.Context, rawURL, source, role string) (*store.DB, error) {
 	if _, err := store.ParseURL(rawURL); err != nil {
-		return nil, fmt.Errorf("%s: %w", source, err)
+		return nil, usageError{fmt.Errorf("%s: %w", source, err)}
 	}
 	db, err := store.Open(ctx, rawURL)
 	if err != nil {

@@ -220,12 +220,12 @@ func (a *app) renderRun(run runs.Run) error {
 		t.rows = append(t.rows, []string{u.Name, string(u.State), dash(firstLine(u.Detail, 100))})
 	}
 	if a.output == "table" {
-		total := "unplanned"
+		progress := "no units planned yet"
 		if run.Total != nil {
-			total = strconv.Itoa(*run.Total)
+			progress = fmt.Sprintf("%d of %d units finished", len(run.Units), *run.Total)
 		}
-		fmt.Fprintf(a.stdout, "%s run %s of %s %s: %s (%d of %s units finished)\n",
-			run.Kind, run.ID, run.Scope, run.Subject, run.State, len(run.Units), total)
+		fmt.Fprintf(a.stdout, "%s run %s of %s %s: %s (%s)\n",
+			run.Kind, run.ID, run.Scope, run.Subject, run.State, progress)
 		if run.Error != "" {
 			fmt.Fprintf(a.stdout, "error: %s\n", run.Error)
 		}

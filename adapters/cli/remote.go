@@ -50,6 +50,12 @@ func parseAPIBaseURL(raw, source string) (*url.URL, error) {
 		return nil, usageError{fmt.Errorf("invalid API base URL %s from %s: it has a fragment; "+
 			"remove everything from '#'", quoted, source)}
 	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return nil, usageError{fmt.Errorf("invalid API base URL %s from %s: the port must be "+
+				"a number from 1 to 65535", quoted, source)}
+		}
+	}
 	u.Path = strings.TrimRight(u.Path, "/")
 	u.RawPath = ""
 	return u, nil

@@ -134,6 +134,7 @@ func TestRemoteInvalidURL(t *testing.T) {
 		{"credentials", "http://user:secret@127.0.0.1", "it contains credentials"},
 		{"query", "http://127.0.0.1/?a=b", "it has a query"},
 		{"fragment", "http://127.0.0.1/#x", "it has a fragment"},
+		{"port", "http://127.0.0.1:99999", "the port must be a number from 1 to 65535"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -303,6 +304,33 @@ func TestImportRejectsInvalidCommit(t *testing.T) {
 	}
 }
 
+// TestRemoteWrongBaseURL tells a path that no route matches, or a server
+// that is not ghillie, from a subject that does not exist.
+func TestRemoteWrongBaseURL(t *testing.T) {
+	tests := []struct {
+		name, contentType, body string
+	}{
+		{"route", "application/json", `{"title": "Route not found",
+			"description": "No route matches the path; GET /openapi.yaml lists the routes."}`},
+		{"html", "text/html", "<html><body>404 page not found</body></html>"},
+		{"plain", "text/plain", "404 page not found"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			is := is.New(t)
+			api := newFakeAPI(t, func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Type", tt.contentType)
+				w.WriteHeader(http.StatusNotFound)
+				fmt.Fprint(w, tt.body)
+			})
+
+			r := run(t, nil, "--api-base-url", api.URL+"/api", "estate", "list")
+			is.Equal(r.code, cli.ExitRunFailed)
+			is.True(strings.Contains(r.stderr, "check that the API base URL "+api.URL+"/api"))
+		})
+	}
+}
+
 func TestRemoteServerError(t *testing.T) {
 	is := is.New(t)
 	api := newFakeAPI(t, func(w http.ResponseWriter, _ *http.Request) {
@@ -421,6 +449,27 @@ func TestRemoteRunWait(t *testing.T) {
 		"--estate-key", "wildside", "--wait-timeout", "350ms", "--poll-interval", "100ms")
 	is.True(strings.Contains(r.stderr, "gave up waiting after 350ms with the run running"))
 	is.True(strings.Contains(r.stderr, "ghillie ingest status --run-id run-1"))
+}
+
+// TestRemoteWaitTimeoutBeforePoll gives up at the wait timeout even when
+// the next poll would come an hour later.
+func TestRemoteWaitTimeoutBeforePoll(t *testing.T) {
+	is := is.New(t)
+	api := fakeRuns(t, "running", "", 0)
+
+	done := make(chan result, 1)
+	go func() {
+		done <- run(t, nil, "--api-base-url", api.URL, "ingest", "run", "--scope", "estate",
+			"--estate-key", "wildside", "--wait-timeout", "300ms", "--poll-interval", "1h")
+	}()
+	select {
+	case r := <-done:
+		is.Equal(r.code, cli.ExitWaitTimeout)
+		is.True(strings.Contains(r.stderr, "gave up waiting after 300ms with the run running"))
+		is.Equal(api.count(), 2) // the POST, then one poll at the deadline
+	case <-time.After(time.Minute):
+		t.Fatal("still waiting a minute after a wait timeout of 300ms")
+	}
 }
 
 func TestRemoteRunNoWait(t *testing.T) {

@@ -274,7 +274,15 @@ func (a *app) ingressPort(flag string) (int, error) {
 // above the working directory that has the chart.
 func sourceDir(flag string) (string, error) {
 	if flag != "" {
-		return filepath.Abs(flag)
+		dir, err := filepath.Abs(flag)
+		if err != nil {
+			return "", usageError{fmt.Errorf("invalid --source-dir %q: %w", flag, err)}
+		}
+		if _, err := os.Stat(filepath.Join(dir, stack.ChartPath, "Chart.yaml")); err != nil {
+			return "", usageError{fmt.Errorf("invalid --source-dir %q: it has no chart in %s: "+
+				"give the folder of a clone of the Ghillie repository", flag, stack.ChartPath)}
+		}
+		return dir, nil
 	}
 	dir, err := os.Getwd()
 	if err != nil {
@@ -303,7 +311,7 @@ func (a *app) upGitHub(cfg *stack.Config) error {
 	}
 	gh, err := githubapi.ConfigFromEnv(a.env)
 	if err != nil {
-		return err
+		return usageError{err}
 	}
 	if strings.TrimSpace(a.env(githubapi.EnvAPIURL)) != "" {
 		cfg.GitHub.APIURL = gh.APIURL
@@ -346,7 +354,7 @@ func (a *app) upModel(cfg *stack.Config) error {
 
 	openai, err := status.OpenAIConfigFromEnv(a.env)
 	if err != nil {
-		return err
+		return usageError{err}
 	}
 	cfg.Model.Backend = backend
 	cfg.Secrets.OpenAIAPIKey = string(openai.APIKey)

@@ -541,7 +541,12 @@ func TestStackUpInvalidFlags(t *testing.T) {
 		{"no github", nil, []string{"--profile", "ingestion-worker"}, "needs GitHub access"},
 		{"backend", map[string]string{"GHILLIE_STATUS_MODEL_BACKEND": "llama"}, nil,
 			`invalid GHILLIE_STATUS_MODEL_BACKEND "llama"`},
-		{"source", nil, []string{"--source-dir", "/nonexistent"}, "no Ghillie chart in /nonexistent"},
+		{"source", nil, []string{"--source-dir", "/nonexistent"},
+			`invalid --source-dir "/nonexistent": it has no chart in`},
+		{"openai without key", map[string]string{"GHILLIE_STATUS_MODEL_BACKEND": "openai"}, nil,
+			"GHILLIE_OPENAI_API_KEY"},
+		{"app without key", map[string]string{"GHILLIE_GITHUB_APP_ID": "12",
+			"GHILLIE_GITHUB_APP_INSTALLATION_ID": "34"}, nil, "GHILLIE_GITHUB_APP_PRIVATE_KEY"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -549,7 +554,7 @@ func TestStackUpInvalidFlags(t *testing.T) {
 			fake := stacktest.Install(t)
 
 			r := run(t, stackEnv(t, tt.env), append([]string{"stack", "up"}, tt.args...)...)
-			is.True(r.code != cli.ExitOK)
+			is.Equal(r.code, cli.ExitUsage)
 			is.True(strings.Contains(r.stderr, tt.want))
 			is.Equal(len(fake.Calls(t)), 0) // checked before any tool ran
 		})

@@ -129,11 +129,9 @@ func (a *app) startRemoteRun(cmd *cobra.Command, kind runs.Kind, query url.Value
 // ExitWaitTimeout when the run had not ended in time.
 func (a *app) waitForRun(ctx context.Context, run runs.Run, wf *waitFlags, follow string) error {
 	deadline := time.Now().Add(wf.timeout)
-	ticker := time.NewTicker(wf.poll)
-	defer ticker.Stop()
-
 	for !run.State.Terminal() {
-		if !time.Now().Before(deadline) {
+		remaining := time.Until(deadline)
+		if remaining <= 0 {
 			if err := a.renderRun(run); err != nil {
 				return err
 			}
@@ -142,11 +140,15 @@ func (a *app) waitForRun(ctx context.Context, run runs.Run, wf *waitFlags, follo
 			return &exitError{code: ExitWaitTimeout}
 		}
 
+		// The last poll comes at the deadline, not a poll interval after
+		// it, so that the state printed on giving up is current.
+		timer := time.NewTimer(min(wf.poll, remaining))
 		select {
 		case <-ctx.Done():
+			timer.Stop()
 			return fmt.Errorf("stopped waiting for run %s, which goes on: follow it with '%s': %w",
 				run.ID, follow, ctx.Err())
-		case <-ticker.C:
+		case <-timer.C:
 		}
 		next, err := a.getRemoteRun(ctx, run.Kind, run.ID)
 		if err != nil {

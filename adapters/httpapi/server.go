@@ -378,6 +378,10 @@ func (h *headerRecorder) Header() http.Header         { return h.header }
 func (h *headerRecorder) Write(b []byte) (int, error) { return len(b), nil }
 func (h *headerRecorder) WriteHeader(code int)        { h.status = code }
 
+// RouteNotFound is the title of the 404 error of a path that matches no
+// route, which clients tell apart from a subject that does not exist.
+const RouteNotFound = "Route not found"
+
 // unmatchedAsJSON returns a JSON 404 or 405 error for a request that
 // matches no route, where ServeMux would write plain text.
 func unmatchedAsJSON(mux *http.ServeMux) http.Handler {
@@ -385,7 +389,7 @@ func unmatchedAsJSON(mux *http.ServeMux) http.Handler {
 		// The mux would redirect a path that is not clean, with an HTML
 		// body; clients of this API get the clean path in JSON instead.
 		if clean := path.Clean(r.URL.Path); r.URL.Path != "" && clean != r.URL.Path {
-			writeError(w, http.StatusNotFound, apiError{Title: "Not found",
+			writeError(w, http.StatusNotFound, apiError{Title: RouteNotFound,
 				Description: "No route matches the path as written; use " + clean + " instead."})
 			return
 		}
@@ -405,10 +409,10 @@ func unmatchedAsJSON(mux *http.ServeMux) http.Handler {
 				Description: "The path does not accept " + r.Method + "; use one of: " +
 					rec.header.Get("Allow") + "."})
 		case http.StatusNotFound, 0:
-			writeError(w, http.StatusNotFound, apiError{Title: "Not found",
+			writeError(w, http.StatusNotFound, apiError{Title: RouteNotFound,
 				Description: "No route matches the path; GET /openapi.yaml lists the routes."})
 		default:
-			writeError(w, http.StatusNotFound, apiError{Title: "Not found",
+			writeError(w, http.StatusNotFound, apiError{Title: RouteNotFound,
 				Description: "No route matches the path; GET /openapi.yaml lists the routes."})
 		}
 	})

@@ -108,7 +108,7 @@ func TestUnmatchedRoutes(t *testing.T) {
 
 	r := c.do(http.MethodGet, "/nothing/here")
 	is.Equal(r.status, http.StatusNotFound)
-	is.Equal(r.apiError(t).Title, "Not found")
+	is.Equal(r.apiError(t).Title, httpapi.RouteNotFound)
 
 	r = c.do(http.MethodDelete, "/health")
 	is.Equal(r.status, http.StatusMethodNotAllowed)

@@ -70,7 +70,7 @@ func TestRunnerRedactsOutput(t *testing.T) {
 	is := is.New(t)
 	sh, err := exec.LookPath("sh")
 	if err != nil {
-		t.Skip("no sh to run")
+		t.Fatalf("find sh, which runs the test's commands: %v", err)
 	}
 	r := &runner{logger: slog.New(slog.DiscardHandler), paths: map[string]string{"sh": sh}}
 	r.addSecrets("s3cret-value", "abc")
@@ -86,6 +86,13 @@ func TestRunnerRedactsOutput(t *testing.T) {
 		args: []string{"-c", "echo token-in-stdout; exit 1"}})
 	is.True(errors.As(err, &step))
 	is.Equal(step.Output, "") // output marked secret is left out
+
+	// base64 of s3cret-value alone and followed by a newline, as in a
+	// Secret's data.
+	_, err = r.run(t.Context(), command{step: "echo", tool: "sh",
+		args: []string{"-c", "echo '{\"token\":\"czNjcmV0LXZhbHVl\"}'; echo czNjcmV0LXZhbHVlCg==; exit 1"}})
+	is.True(errors.As(err, &step))
+	is.Equal(step.Output, "{\"token\":\"[REDACTED]\"}\n[REDACTED]Cg==")
 }
 
 func TestApplyDatabaseRetriesWebhook(t *testing.T) {
@@ -115,7 +122,7 @@ func TestApplyDatabaseRetriesWebhook(t *testing.T) {
 func TestInterrupted(t *testing.T) {
 	sh, err := exec.LookPath("sh")
 	if err != nil {
-		t.Skip("no sh to run")
+		t.Fatalf("find sh, which runs the test's commands: %v", err)
 	}
 	tests := []struct {
 		name   string

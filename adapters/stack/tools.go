@@ -3,6 +3,7 @@ package stack
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -144,9 +145,15 @@ func newRunner(logger *slog.Logger, lookPath func(string) (string, error), tools
 func (r *runner) addSecrets(values ...string) {
 	for _, v := range values {
 		// Very short values would redact ordinary words.
-		if len(v) >= 4 {
-			r.secrets = append(r.secrets, v)
+		if len(v) < 4 {
+			continue
 		}
+
+		// A Secret's data is base64, and kubectl may echo it in an error.
+		// The unpadded forms are prefixes of the padded ones, so replacing
+		// them hides both.
+		r.secrets = append(r.secrets, v, base64.RawStdEncoding.EncodeToString([]byte(v)),
+			base64.RawURLEncoding.EncodeToString([]byte(v)))
 	}
 }
 
