@@ -230,12 +230,13 @@ func checkIngestFlags(recordDir, replayDir string, lookbackDays, maxEvents int) 
 		return usageError{errors.New("--record and --replay exclude each other: " +
 			"record a run with --record DIR, then replay it with --replay DIR")}
 	}
-	if lookbackDays < 1 || lookbackDays > maxLookbackDays {
+	if lookbackDays < 1 || lookbackDays > ingest.MaxLookbackDays {
 		return usageError{fmt.Errorf("invalid --lookback-days %d: use 1 to %d",
-			lookbackDays, maxLookbackDays)}
+			lookbackDays, ingest.MaxLookbackDays)}
 	}
-	if maxEvents < 1 {
-		return usageError{fmt.Errorf("invalid --max-events-per-kind %d: use 1 or more", maxEvents)}
+	if maxEvents < 1 || maxEvents > ingest.MaxEventsPerKindLimit {
+		return usageError{fmt.Errorf("invalid --max-events-per-kind %d: use 1 to %d", maxEvents,
+			ingest.MaxEventsPerKindLimit)}
 	}
 	return nil
 }
@@ -292,10 +293,6 @@ func ingestTargets(ctx context.Context, db *store.DB, scope, owner, name,
 	}
 	return repos, nil
 }
-
-// maxLookbackDays bounds --lookback-days: ten years is more history than
-// a first run needs, and far from overflowing a duration.
-const maxLookbackDays = 3650
 
 // repoIngestion is the outcome of one repository in ingestAll. notRun
 // gives the reason when the repository was not run.
