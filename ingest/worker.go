@@ -61,15 +61,13 @@ func (c Config) withDefaults() (Config, error) {
 		c.PageSize = MaxPageSize
 	}
 
+	limits := Limits{InitialLookback: c.InitialLookback, MaxEventsPerKind: c.MaxEventsPerKind}
+	if err := limits.Validate(); err != nil {
+		return c, err
+	}
 	switch {
-	case c.InitialLookback < 0 || c.InitialLookback > MaxLookbackDays*24*time.Hour:
-		return c, fmt.Errorf("initial lookback %s: must be positive and at most %d days",
-			c.InitialLookback, MaxLookbackDays)
 	case c.Overlap < 0:
 		return c, fmt.Errorf("overlap %s: must not be negative", c.Overlap)
-	case c.MaxEventsPerKind < 1 || c.MaxEventsPerKind > MaxEventsPerKindLimit:
-		return c, fmt.Errorf("max events per kind %d: must be 1 to %d", c.MaxEventsPerKind,
-			MaxEventsPerKindLimit)
 	case c.PageSize < 1 || c.PageSize > MaxPageSize:
 		return c, fmt.Errorf("page size %d: must be 1 to %d", c.PageSize, MaxPageSize)
 	}
@@ -140,11 +138,29 @@ type Limits struct {
 	MaxEventsPerKind int
 }
 
+// Validate returns an error naming the field when a non-zero limit is
+// outside the range that Config accepts.
+func (l Limits) Validate() error {
+	switch {
+	case l.InitialLookback < 0 || l.InitialLookback > MaxLookbackDays*24*time.Hour:
+		return fmt.Errorf("invalid initial lookback %s: use at most %d days", l.InitialLookback,
+			MaxLookbackDays)
+	case l.MaxEventsPerKind < 0 || l.MaxEventsPerKind > MaxEventsPerKindLimit:
+		return fmt.Errorf("invalid max events per kind %d: use 1 to %d", l.MaxEventsPerKind,
+			MaxEventsPerKindLimit)
+	}
+	return nil
+}
+
 // WithLimits returns a copy of the worker that runs with the non-zero
 // limits of l in place of its own, such as the lookback that one queued
 // run requests. The copy shares the worker's client, logger and metrics.
 // Limits outside those Config accepts are an error naming the field.
 func (w *Worker) WithLimits(l Limits) (*Worker, error) {
+	if err := l.Validate(); err != nil {
+		return nil, err
+	}
+
 	cfg := w.cfg
 	if l.InitialLookback != 0 {
 		cfg.InitialLookback = l.InitialLookback

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -117,7 +118,8 @@ func (a *app) ingestRunCommand() *cobra.Command {
 				return err
 			}
 			if a.remote() {
-				return a.remoteIngestRun(cmd, scope, owner, name, estateKey, &wf)
+				q := runQuery(scope, owner, name, estateKey)
+				return a.remoteIngestRun(cmd, q, lookbackDays, maxEvents, &wf)
 			}
 			if err := wf.checkLocal(cmd); err != nil {
 				return err
@@ -640,22 +642,27 @@ func (a *app) ingestionLags(ctx context.Context, threshold time.Duration) ([]ing
 	return ingest.NewHealthService(db, threshold).All(ctx)
 }
 
-// remoteIngestRun queues an ingestion run on the server. The server's
-// settings choose the lookback and the cap per stream, so the flags that
-// set them locally are rejected.
-func (a *app) remoteIngestRun(cmd *cobra.Command, scope, owner, name, estateKey string,
+// remoteIngestRun queues an ingestion run on the server with the query
+// q. --lookback-days and --max-events-per-kind are sent only when set, so
+// that the workers' own settings apply otherwise.
+func (a *app) remoteIngestRun(cmd *cobra.Command, q url.Values, lookbackDays, maxEvents int,
 	wf *waitFlags) error {
 	for _, flag := range []struct{ name, reason string }{
 		{"record", "the server talks to GitHub, so record on a machine with the database"},
 		{"replay", "the server talks to GitHub, so replay with --database-url"},
-		{"lookback-days", "the server's workers use their own lookback"},
-		{"max-events-per-kind", "the server's workers use their own cap"},
 	} {
 		if err := a.localOnly(cmd, flag.name, flag.reason); err != nil {
 			return err
 		}
 	}
-	return a.startRemoteRun(cmd, runs.KindIngestion, runQuery(scope, owner, name, estateKey), wf)
+
+	if cmd.Flags().Changed("lookback-days") {
+		q.Set("lookback_days", strconv.Itoa(lookbackDays))
+	}
+	if cmd.Flags().Changed("max-events-per-kind") {
+		q.Set("max_events_per_kind", strconv.Itoa(maxEvents))
+	}
+	return a.startRemoteRun(cmd, runs.KindIngestion, q, wf)
 }
 
 // runQuery returns the query parameters of a run of a repository or an

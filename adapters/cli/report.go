@@ -211,8 +211,15 @@ func (a *app) reportRunCommand() *cobra.Command {
 			if estateOnly && sf.scope != "estate" {
 				return usageError{errors.New("--estate-only goes with --scope estate")}
 			}
+			if cmd.Flags().Changed("window-days") {
+				if windowDays < 1 || windowDays > reporting.MaxWindowDays {
+					return usageError{fmt.Errorf("invalid --window-days %d: use 1 to %d", windowDays,
+						reporting.MaxWindowDays)}
+				}
+				opts.WindowDays = windowDays
+			}
 			if a.remote() {
-				return a.remoteReportRun(cmd, sf, asOf, &wf)
+				return a.remoteReportRun(cmd, sf, asOf, windowDays, &wf)
 			}
 			if err := wf.checkLocal(cmd); err != nil {
 				return err
@@ -221,13 +228,6 @@ func (a *app) reportRunCommand() *cobra.Command {
 			cfg, err := reporting.ConfigFromEnv(a.env)
 			if err != nil {
 				return err
-			}
-			if cmd.Flags().Changed("window-days") {
-				if windowDays < 1 || windowDays > reporting.MaxWindowDays {
-					return usageError{fmt.Errorf("invalid --window-days %d: use 1 to %d", windowDays,
-						reporting.MaxWindowDays)}
-				}
-				cfg.WindowDays = windowDays
 			}
 			if sinkPath != "" {
 				cfg.SinkPath = sinkPath
