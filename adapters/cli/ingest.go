@@ -98,6 +98,9 @@ func (a *app) ingestRunCommand() *cobra.Command {
 			"token, to reproduce a run. Set GHILLIE_GITHUB_API_URL as when recording. A\n" +
 			"replay runs its clock at the time the recording was made, so the lookback\n" +
 			"and watermarks are those of the recorded run.\n\n" +
+			"With --api-base-url the server's workers run it. --lookback-days and\n" +
+			"--max-events-per-kind then apply to this run only, and without them the\n" +
+			"workers use their own settings; --record and --replay work only locally.\n\n" +
 			"The run is recorded and printed with one unit per repository, whose detail\n" +
 			"gives its counts or its error, as 'ghillie ingest status' prints it later.\n" +
 			"The exit status is 3 when any repository failed or was not run; the others\n" +
@@ -214,9 +217,9 @@ func (a *app) ingestRunCommand() *cobra.Command {
 	flags.StringVar(&estateKey, "estate-key", "",
 		"ingest every repository of this estate with ingestion enabled (with --scope estate)")
 	flags.IntVar(&lookbackDays, "lookback-days", 14,
-		"how far back a repository's first run reads, in days")
+		"how far back a repository's first run reads, in days (1 to 3650)")
 	flags.IntVar(&maxEvents, "max-events-per-kind", 500,
-		"most items one run reads per stream; the rest of a backlog waits for the next run")
+		"max items one run reads per stream (1 to 10000); the rest of a backlog waits for the next run")
 	flags.StringVar(&recordDir, "record", "",
 		"save every GitHub request and response of the run in `DIR`, for --replay")
 	flags.StringVar(&replayDir, "replay", "",
