@@ -17,7 +17,7 @@ import (
 // Config tunes a Worker. Zero fields take their defaults.
 type Config struct {
 	// InitialLookback is how far back a stream without a watermark
-	// starts. Default 7 days.
+	// starts. Default 7 days, at most MaxLookbackDays days.
 	InitialLookback time.Duration
 
 	// Overlap is subtracted from every lower bound, so that items GitHub
@@ -25,13 +25,27 @@ type Config struct {
 	Overlap time.Duration
 
 	// MaxEventsPerKind caps the items one run reads per stream; the rest
-	// of a backlog is read by the next runs. Default 500.
+	// of a backlog is read by the next runs. Default 500, at most
+	// MaxEventsPerKindLimit.
 	MaxEventsPerKind int
 
 	// PageSize is the largest page asked of GitHub, 1 to 100. Default
 	// 100.
 	PageSize int
 }
+
+// Limits of the settings that callers choose per run.
+const (
+	// MaxLookbackDays bounds InitialLookback: ten years is more history
+	// than a first run needs, and far from overflowing a duration.
+	MaxLookbackDays = 3650
+
+	// MaxEventsPerKindLimit bounds MaxEventsPerKind. At 100 items a page
+	// a stream then makes at most 100 list requests per run, which keeps
+	// one repository's run well inside the 5,000 requests an hour that
+	// GitHub allows a token.
+	MaxEventsPerKindLimit = 10000
+)
 
 func (c Config) withDefaults() (Config, error) {
 	if c.InitialLookback == 0 {
@@ -47,13 +61,13 @@ func (c Config) withDefaults() (Config, error) {
 		c.PageSize = MaxPageSize
 	}
 
+	limits := Limits{InitialLookback: c.InitialLookback, MaxEventsPerKind: c.MaxEventsPerKind}
+	if err := limits.Validate(); err != nil {
+		return c, err
+	}
 	switch {
-	case c.InitialLookback < 0:
-		return c, fmt.Errorf("initial lookback %s: must be positive", c.InitialLookback)
 	case c.Overlap < 0:
 		return c, fmt.Errorf("overlap %s: must not be negative", c.Overlap)
-	case c.MaxEventsPerKind < 1:
-		return c, fmt.Errorf("max events per kind %d: must be at least 1", c.MaxEventsPerKind)
 	case c.PageSize < 1 || c.PageSize > MaxPageSize:
 		return c, fmt.Errorf("page size %d: must be 1 to %d", c.PageSize, MaxPageSize)
 	}
@@ -115,6 +129,53 @@ func NewWorker(db *store.DB, client GitHubClient, cfg Config, opts ...Option) (*
 		o(w)
 	}
 	return w, nil
+}
+
+// Limits are the settings of Config that a caller may choose for one
+// run. Zero fields keep the worker's settings.
+type Limits struct {
+	InitialLookback  time.Duration
+	MaxEventsPerKind int
+}
+
+// Validate returns an error naming the field when a non-zero limit is
+// outside the range that Config accepts.
+func (l Limits) Validate() error {
+	switch {
+	case l.InitialLookback < 0 || l.InitialLookback > MaxLookbackDays*24*time.Hour:
+		return fmt.Errorf("invalid initial lookback %s: use at most %d days", l.InitialLookback,
+			MaxLookbackDays)
+	case l.MaxEventsPerKind < 0 || l.MaxEventsPerKind > MaxEventsPerKindLimit:
+		return fmt.Errorf("invalid max events per kind %d: use 1 to %d", l.MaxEventsPerKind,
+			MaxEventsPerKindLimit)
+	}
+	return nil
+}
+
+// WithLimits returns a copy of the worker that runs with the non-zero
+// limits of l in place of its own, such as the lookback that one queued
+// run requests. The copy shares the worker's client, logger and metrics.
+// Limits outside those Config accepts are an error naming the field.
+func (w *Worker) WithLimits(l Limits) (*Worker, error) {
+	if err := l.Validate(); err != nil {
+		return nil, err
+	}
+
+	cfg := w.cfg
+	if l.InitialLookback != 0 {
+		cfg.InitialLookback = l.InitialLookback
+	}
+	if l.MaxEventsPerKind != 0 {
+		cfg.MaxEventsPerKind = l.MaxEventsPerKind
+	}
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, fmt.Errorf("ingestion limits: %w", err)
+	}
+
+	copied := *w
+	copied.cfg = cfg
+	return &copied, nil
 }
 
 // StreamResult is the outcome of a run in one stream.

@@ -653,11 +653,44 @@ func TestDocumentationBacklogSharesTheCap(t *testing.T) {
 	})
 }
 
+func TestWithLimits(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		is := is.New(t)
+		h := newHarness(t, db, ingest.Config{InitialLookback: 7 * 24 * time.Hour,
+			Overlap: 5 * time.Minute, MaxEventsPerKind: 500})
+		for i, oid := range []string{"c1", "c2", "c3"} {
+			h.gh.addCommit(oid, t0.Add(-time.Duration(3-i)*time.Hour), "dev")
+		}
+
+		limited, err := h.w.WithLimits(ingest.Limits{InitialLookback: 24 * time.Hour,
+			MaxEventsPerKind: 2})
+		is.NoErr(err)
+		res, err := limited.IngestRepository(context.Background(), testRepo())
+		is.NoErr(err)
+		is.Equal(h.gh.lastQuery().Commits.Since, t0.Add(-24*time.Hour-5*time.Minute))
+		is.Equal(res.Streams[ingest.KindCommit].Ingested, 2)
+		is.True(res.Streams[ingest.KindCommit].Truncated)
+
+		// The worker itself keeps its own limits.
+		h.run(t, registry.Repository{Owner: "octo", Name: "other", DefaultBranch: "main",
+			IngestionEnabled: true})
+		is.Equal(h.gh.lastQuery().Commits.Since, t0.Add(-7*24*time.Hour-5*time.Minute))
+
+		for _, l := range []ingest.Limits{{MaxEventsPerKind: ingest.MaxEventsPerKindLimit + 1},
+			{InitialLookback: (ingest.MaxLookbackDays + 1) * 24 * time.Hour}} {
+			_, err := h.w.WithLimits(l)
+			is.True(err != nil)
+		}
+	})
+}
+
 func TestConfigIsValidated(t *testing.T) {
 	for name, cfg := range map[string]ingest.Config{
 		"negative cap":  {MaxEventsPerKind: -1},
+		"cap too big":   {MaxEventsPerKind: ingest.MaxEventsPerKindLimit + 1},
 		"page too big":  {PageSize: 101},
 		"negative back": {InitialLookback: -time.Hour},
+		"back too far":  {InitialLookback: (ingest.MaxLookbackDays + 1) * 24 * time.Hour},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := ingest.NewWorker(nil, newFakeGitHub(), cfg)

@@ -96,12 +96,18 @@ func NewService(db *store.DB, model status.Model, cfg Config, opts ...Option) (*
 
 // RunOptions choose a run's window. With Start and End set the window is
 // [Start, End). Otherwise it ends at AsOf (now when zero) and starts
-// where the subject's last report ended, or Config.WindowDays earlier
-// for a first report.
+// where the subject's last report ended, or WindowDays earlier for a
+// first report.
 type RunOptions struct {
 	AsOf  time.Time
 	Start time.Time
 	End   time.Time
+
+	// WindowDays is the length of a first window in days, for a subject
+	// without a report, from 1 to MaxWindowDays. Zero takes
+	// Config.WindowDays. Later windows start where the last report ended
+	// whatever its value.
+	WindowDays int
 }
 
 // Outcome is the result of one report run.
@@ -149,6 +155,10 @@ var ErrNotRun = errors.New("not written, because a report it summarises failed")
 
 // window returns the window of a run.
 func (s *Service) window(ctx context.Context, sub gold.Subject, opts RunOptions) (time.Time, time.Time, error) {
+	if opts.WindowDays < 0 || opts.WindowDays > MaxWindowDays {
+		return time.Time{}, time.Time{}, fmt.Errorf("%w: a first window of %d days: use 1 to %d",
+			ErrWindow, opts.WindowDays, MaxWindowDays)
+	}
 	if !opts.Start.IsZero() || !opts.End.IsZero() {
 		if opts.Start.IsZero() || opts.End.IsZero() {
 			return time.Time{}, time.Time{}, errors.New("a window needs both a start and an end")
@@ -172,7 +182,11 @@ func (s *Service) window(ctx context.Context, sub gold.Subject, opts RunOptions)
 			return time.Time{}, time.Time{}, err
 		}
 	}
-	return s.NextWindow(ctx, sub, opts.AsOf)
+	days := s.cfg.WindowDays
+	if opts.WindowDays != 0 {
+		days = opts.WindowDays
+	}
+	return s.nextWindow(ctx, sub, opts.AsOf, days)
 }
 
 // notFuture rejects a window end in the future: a report of it would
@@ -191,6 +205,12 @@ func (s *Service) notFuture(end time.Time) error {
 // Config.WindowDays before asOf for a first report, to asOf. When the
 // last report ends at asOf, its window is returned.
 func (s *Service) NextWindow(ctx context.Context, sub gold.Subject, asOf time.Time) (time.Time, time.Time, error) {
+	return s.nextWindow(ctx, sub, asOf, s.cfg.WindowDays)
+}
+
+// nextWindow is NextWindow with a first window of days.
+func (s *Service) nextWindow(ctx context.Context, sub gold.Subject, asOf time.Time,
+	days int) (time.Time, time.Time, error) {
 	if asOf.IsZero() {
 		asOf = s.now()
 	}
@@ -201,7 +221,7 @@ func (s *Service) NextWindow(ctx context.Context, sub gold.Subject, asOf time.Ti
 		return time.Time{}, time.Time{}, err
 	}
 	if last == nil {
-		return end.AddDate(0, 0, -s.cfg.WindowDays), end, nil
+		return end.AddDate(0, 0, -days), end, nil
 	}
 	if last.WindowEnd.After(end) {
 		return time.Time{}, time.Time{}, fmt.Errorf("%w: as of %s predates the end of the last "+
@@ -451,16 +471,24 @@ func (s *Service) RunRepository(ctx context.Context, repositoryID string, opts R
 		WindowEnd: end, Skipped: true}, nil
 }
 
-// HasEvents reports whether the window that RunRepository would report
-// on with opts holds an event that no report of the repository covers
-// (the window's or a late one, as the repository's bundle collects them),
-// without building its evidence. Background jobs use it to skip
-// repositories with nothing to report before they queue a report.
+// HasEvents reports whether RunRepository with opts would return a
+// report rather than skip the repository, without building its evidence.
+// That is so when the window is reported already, or when it holds an
+// event that no report of the repository covers (the window's or a late
+// one, as the repository's bundle collects them). Background jobs use it
+// to skip repositories with nothing to report before they queue a report.
 func (s *Service) HasEvents(ctx context.Context, repositoryID string, opts RunOptions) (bool, error) {
 	sub := gold.Subject{Scope: gold.ScopeRepository, ID: repositoryID}
 	start, end, err := s.window(ctx, sub, opts)
 	if err != nil {
 		return false, err
+	}
+
+	// A reported window covers its events, so the query below finds none,
+	// yet RunRepository returns that report as existing.
+	existing, err := s.gold.ForWindow(ctx, sub, start, end)
+	if err != nil || existing != nil {
+		return existing != nil, err
 	}
 
 	// Like the bundle, look back to the first report's start, for events

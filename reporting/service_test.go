@@ -413,6 +413,17 @@ func TestHasEvents(t *testing.T) {
 		// the reported window is found for the next window.
 		_, err = s.RunRepository(ctx, f.repoID, opts)
 		is.NoErr(err)
+
+		// The reported window itself is not skipped: RunRepository returns
+		// its report again, and a job queued for it does the same.
+		has, err = s.HasEvents(ctx, f.repoID, opts)
+		is.NoErr(err)
+		is.True(has)
+		again, err := s.RunRepository(ctx, f.repoID, opts)
+		is.NoErr(err)
+		is.True(again.Report != nil)
+		is.True(!again.Created)
+
 		next := reporting.RunOptions{AsOf: asOf.Add(7 * 24 * time.Hour)}
 		has, err = s.HasEvents(ctx, f.repoID, next)
 		is.NoErr(err)
@@ -421,6 +432,32 @@ func TestHasEvents(t *testing.T) {
 		has, err = s.HasEvents(ctx, f.repoID, next)
 		is.NoErr(err)
 		is.True(has)
+	})
+}
+
+func TestRunWindowDays(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		is := is.New(t)
+		ctx := context.Background()
+		f := newEstate(t, db)
+		s := newServiceAt(t, db, status.NewMock(), "", asOf.Add(time.Hour))
+
+		// A first window of 3 days, not the service's 7.
+		out, err := s.RunRepository(ctx, f.repoID, reporting.RunOptions{AsOf: asOf, WindowDays: 3})
+		is.NoErr(err)
+		is.Equal(out.WindowStart, asOf.AddDate(0, 0, -3))
+		is.Equal(out.WindowEnd, asOf)
+
+		// A later window starts where the last report ended.
+		later := asOf.Add(30 * time.Minute)
+		out, err = s.RunRepository(ctx, f.repoID, reporting.RunOptions{AsOf: later, WindowDays: 3})
+		is.NoErr(err)
+		is.Equal(out.WindowStart, asOf)
+
+		for _, days := range []int{-1, reporting.MaxWindowDays + 1} {
+			_, err = s.RunRepository(ctx, f.repoID, reporting.RunOptions{AsOf: later, WindowDays: days})
+			is.True(errors.Is(err, reporting.ErrWindow))
+		}
 	})
 }
 

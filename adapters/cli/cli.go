@@ -150,7 +150,9 @@ func (a *app) rootCommand() *cobra.Command {
 			"(env GHILLIE_API_BASE_URL, else api_base_url of ~/.config/ghillie/state.json\n"+
 			"unless a database URL or catalogue database URL is set)")
 	flags.StringVar(&a.authToken, "auth-token", "",
-		"bearer token of the HTTP API (env GHILLIE_AUTH_TOKEN)")
+		"bearer token of the HTTP API (env GHILLIE_AUTH_TOKEN); needed by the commands that\n"+
+			"change something on a server with GHILLIE_API_TOKEN: estate import, sync and\n"+
+			"repo set, ingest run, report run, report reviews resolve and every export")
 	flags.StringVar(&a.requestTimeoutText, "request-timeout", "",
 		"time each HTTP API request may take, such as 30s or 12.5 seconds\n"+
 			"(env GHILLIE_REQUEST_TIMEOUT_S in seconds, default 30s)")

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -97,6 +98,9 @@ func (a *app) ingestRunCommand() *cobra.Command {
 			"token, to reproduce a run. Set GHILLIE_GITHUB_API_URL as when recording. A\n" +
 			"replay runs its clock at the time the recording was made, so the lookback\n" +
 			"and watermarks are those of the recorded run.\n\n" +
+			"With --api-base-url the server's workers run it. --lookback-days and\n" +
+			"--max-events-per-kind then apply to this run only, and without them the\n" +
+			"workers use their own settings; --record and --replay work only locally.\n\n" +
 			"The run is recorded and printed with one unit per repository, whose detail\n" +
 			"gives its counts or its error, as 'ghillie ingest status' prints it later.\n" +
 			"The exit status is 3 when any repository failed or was not run; the others\n" +
@@ -117,7 +121,8 @@ func (a *app) ingestRunCommand() *cobra.Command {
 				return err
 			}
 			if a.remote() {
-				return a.remoteIngestRun(cmd, scope, owner, name, estateKey, &wf)
+				q := runQuery(scope, owner, name, estateKey)
+				return a.remoteIngestRun(cmd, q, lookbackDays, maxEvents, &wf)
 			}
 			if err := wf.checkLocal(cmd); err != nil {
 				return err
@@ -212,9 +217,9 @@ func (a *app) ingestRunCommand() *cobra.Command {
 	flags.StringVar(&estateKey, "estate-key", "",
 		"ingest every repository of this estate with ingestion enabled (with --scope estate)")
 	flags.IntVar(&lookbackDays, "lookback-days", 14,
-		"how far back a repository's first run reads, in days")
+		"how far back a repository's first run reads, in days (1 to 3650)")
 	flags.IntVar(&maxEvents, "max-events-per-kind", 500,
-		"most items one run reads per stream; the rest of a backlog waits for the next run")
+		"max items one run reads per stream (1 to 10000); the rest of a backlog waits for the next run")
 	flags.StringVar(&recordDir, "record", "",
 		"save every GitHub request and response of the run in `DIR`, for --replay")
 	flags.StringVar(&replayDir, "replay", "",
@@ -230,12 +235,13 @@ func checkIngestFlags(recordDir, replayDir string, lookbackDays, maxEvents int) 
 		return usageError{errors.New("--record and --replay exclude each other: " +
 			"record a run with --record DIR, then replay it with --replay DIR")}
 	}
-	if lookbackDays < 1 || lookbackDays > maxLookbackDays {
+	if lookbackDays < 1 || lookbackDays > ingest.MaxLookbackDays {
 		return usageError{fmt.Errorf("invalid --lookback-days %d: use 1 to %d",
-			lookbackDays, maxLookbackDays)}
+			lookbackDays, ingest.MaxLookbackDays)}
 	}
-	if maxEvents < 1 {
-		return usageError{fmt.Errorf("invalid --max-events-per-kind %d: use 1 or more", maxEvents)}
+	if maxEvents < 1 || maxEvents > ingest.MaxEventsPerKindLimit {
+		return usageError{fmt.Errorf("invalid --max-events-per-kind %d: use 1 to %d", maxEvents,
+			ingest.MaxEventsPerKindLimit)}
 	}
 	return nil
 }
@@ -292,10 +298,6 @@ func ingestTargets(ctx context.Context, db *store.DB, scope, owner, name,
 	}
 	return repos, nil
 }
-
-// maxLookbackDays bounds --lookback-days: ten years is more history than
-// a first run needs, and far from overflowing a duration.
-const maxLookbackDays = 3650
 
 // repoIngestion is the outcome of one repository in ingestAll. notRun
 // gives the reason when the repository was not run.
@@ -643,22 +645,27 @@ func (a *app) ingestionLags(ctx context.Context, threshold time.Duration) ([]ing
 	return ingest.NewHealthService(db, threshold).All(ctx)
 }
 
-// remoteIngestRun queues an ingestion run on the server. The server's
-// settings choose the lookback and the cap per stream, so the flags that
-// set them locally are rejected.
-func (a *app) remoteIngestRun(cmd *cobra.Command, scope, owner, name, estateKey string,
+// remoteIngestRun queues an ingestion run on the server with the query
+// q. --lookback-days and --max-events-per-kind are sent only when set, so
+// that the workers' own settings apply otherwise.
+func (a *app) remoteIngestRun(cmd *cobra.Command, q url.Values, lookbackDays, maxEvents int,
 	wf *waitFlags) error {
 	for _, flag := range []struct{ name, reason string }{
 		{"record", "the server talks to GitHub, so record on a machine with the database"},
 		{"replay", "the server talks to GitHub, so replay with --database-url"},
-		{"lookback-days", "the server's workers use their own lookback"},
-		{"max-events-per-kind", "the server's workers use their own cap"},
 	} {
 		if err := a.localOnly(cmd, flag.name, flag.reason); err != nil {
 			return err
 		}
 	}
-	return a.startRemoteRun(cmd, runs.KindIngestion, runQuery(scope, owner, name, estateKey), wf)
+
+	if cmd.Flags().Changed("lookback-days") {
+		q.Set("lookback_days", strconv.Itoa(lookbackDays))
+	}
+	if cmd.Flags().Changed("max-events-per-kind") {
+		q.Set("max_events_per_kind", strconv.Itoa(maxEvents))
+	}
+	return a.startRemoteRun(cmd, runs.KindIngestion, q, wf)
 }
 
 // runQuery returns the query parameters of a run of a repository or an

@@ -1,9 +1,11 @@
 package cli
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -215,7 +217,7 @@ func (a *app) renderRun(run runs.Run) error {
 		Failed: run.Failed, Units: []runUnitRow{}, Error: run.Error, CreatedAt: run.CreatedAt.UTC(),
 		FinishedAt: run.FinishedAt}
 	t := table{header: []string{"UNIT", "STATE", "DETAIL"}}
-	for _, u := range run.Units {
+	for _, u := range plannedOrder(run.Units) {
 		row.Units = append(row.Units, runUnitRow{Name: u.Name, State: u.State, Detail: u.Detail})
 		t.rows = append(t.rows, []string{u.Name, string(u.State), dash(firstLine(u.Detail, 100))})
 	}
@@ -234,6 +236,28 @@ func (a *app) renderRun(run runs.Run) error {
 		}
 	}
 	return a.render(row, t)
+}
+
+// plannedOrder returns the units in the order a local run plans them:
+// repositories by owner and name ignoring case, as the registry lists
+// them, and the roll-up last. The workers finish units in another order,
+// such as an estate report run's skipped repositories first, and a run
+// prints the same whichever carried it out.
+func plannedOrder(units []runs.Unit) []runs.Unit {
+	sorted := slices.Clone(units)
+	slices.SortStableFunc(sorted, func(a, b runs.Unit) int {
+		aRollup, bRollup := a.Name == runs.RollupUnit, b.Name == runs.RollupUnit
+		if aRollup != bRollup {
+			if aRollup {
+				return 1
+			}
+			return -1
+		}
+		aOwner, aName, _ := strings.Cut(strings.ToLower(a.Name), "/")
+		bOwner, bName, _ := strings.Cut(strings.ToLower(b.Name), "/")
+		return cmp.Or(cmp.Compare(aOwner, bOwner), cmp.Compare(aName, bName))
+	})
+	return sorted
 }
 
 // article returns the noun with its indefinite article.

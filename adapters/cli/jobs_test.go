@@ -14,6 +14,7 @@ import (
 	"github.com/ghillie/ghillie/adapters/worker"
 	"github.com/ghillie/ghillie/bronze"
 	"github.com/ghillie/ghillie/evidence"
+	"github.com/ghillie/ghillie/reporting"
 	"github.com/ghillie/ghillie/runs"
 	"github.com/ghillie/ghillie/silver"
 	"github.com/ghillie/ghillie/status"
@@ -60,7 +61,7 @@ func failedRun(t *testing.T, env map[string]string) runs.Run {
 	}
 	defer func() { _ = q.Stop(ctx) }()
 
-	run, err := q.StartReports(ctx, runs.ScopeRepository, "leynos/wildside", time.Time{})
+	run, err := q.StartReports(ctx, runs.ScopeRepository, "leynos/wildside", reporting.RunOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -15,20 +16,24 @@ import (
 )
 
 // remoteReportRun queues a report run on the server. The server's runs
-// cover a repository or a whole estate, end at as_of or now, and use the
-// server's window length and sink, so the flags that choose otherwise
-// are rejected.
-func (a *app) remoteReportRun(cmd *cobra.Command, sf scopeFlags, asOf string, wf *waitFlags) error {
+// cover a repository or a whole estate, start where each subject's last
+// report ended, end at as_of or now, and write to the server's sink, so
+// the flags that choose otherwise are rejected. --window-days, when set,
+// is sent as window_days.
+func (a *app) remoteReportRun(cmd *cobra.Command, sf scopeFlags, asOf string, windowDays int,
+	wf *waitFlags) error {
 	if sf.scope == "project" {
 		return usageError{errors.New("report run --scope project does not work against the API: " +
 			"the server reports on a repository or a whole estate, which includes its projects")}
 	}
 	for _, flag := range []struct{ name, reason string }{
-		{"window-start", "the server's runs start where the last report ended; use --as-of"},
-		{"window-end", "the server's runs end at --as-of or now"},
-		{"window-days", "the server's GHILLIE_REPORTING_WINDOW_DAYS sets a first window"},
-		{"sink-path", "the server's GHILLIE_REPORT_SINK_PATH chooses where Markdown goes"},
-		{"estate-only", "the server's estate runs write every report of the estate"},
+		{"window-start", "the server's runs start where each subject's last report ended, " +
+			"so that no two reports overlap; use --as-of, and --window-days for a first window"},
+		{"window-end", "the server's runs end at --as-of or now; use --as-of"},
+		{"sink-path", "the server writes Markdown only below its own " +
+			"GHILLIE_REPORT_SINK_PATH, and a client may not choose a folder on its disk"},
+		{"estate-only", "the server's estate runs write every report of the estate from its " +
+			"repositories up; run it with --database-url where the database is"},
 	} {
 		if err := a.localOnly(cmd, flag.name, flag.reason); err != nil {
 			return err
@@ -38,6 +43,9 @@ func (a *app) remoteReportRun(cmd *cobra.Command, sf scopeFlags, asOf string, wf
 	q := runQuery(sf.scope, sf.owner, sf.name, sf.estateKey)
 	if asOf != "" {
 		q.Set("as_of", asOf)
+	}
+	if cmd.Flags().Changed("window-days") {
+		q.Set("window_days", strconv.Itoa(windowDays))
 	}
 	return a.startRemoteRun(cmd, runs.KindReport, q, wf)
 }

@@ -150,6 +150,29 @@ func TestRemoteMatchesLocal(t *testing.T) {
 			is.Equal(r.code, cli.ExitOK)
 			is.True(strings.Contains(r.stdout, "roll-up                          succeeded"))
 
+			// An estate run that ends where the repository's report ends
+			// shows that report as existing in both modes, not as skipped.
+			r = run(t, local, "-o", "json", "report", "show", "--scope", "repository",
+				"--owner", "leynos", "--name", "wildside")
+			is.Equal(r.code, cli.ExitOK)
+			var shown struct {
+				WindowEnd time.Time `json:"window_end"`
+			}
+			is.NoErr(json.Unmarshal([]byte(r.stdout), &shown))
+			reported := shown.WindowEnd.Format(time.RFC3339Nano)
+			for _, env := range []map[string]string{remote, local} {
+				r = run(t, env, "-o", "json", "report", "run", "--scope", "estate",
+					"--estate-key", "wildside", "--as-of", reported, "--poll-interval", "100ms")
+				is.Equal(r.code, cli.ExitOK)
+				details := map[string]string{}
+				for _, u := range decodeRun(t, r).Units {
+					details[u.Name] = u.Detail
+				}
+				is.True(strings.HasPrefix(details["leynos/wildside"], "existing report "))
+			}
+			sameRun(t, "report", "run", "--scope", "estate", "--estate-key", "wildside",
+				"--as-of", reported, "--poll-interval", "100ms")
+
 			for _, format := range []string{"table", "json", "yaml"} {
 				t.Run(format, func(t *testing.T) {
 					o := []string{"-o", format}
@@ -165,6 +188,12 @@ func TestRemoteMatchesLocal(t *testing.T) {
 						"--owner", "leynos", "--name", "wildside"), poll...)...)
 					sameRun(t, append(append(o, "report", "run", "--scope", "estate",
 						"--estate-key", "wildside"), poll...)...)
+					// A run's own limits and first window work in both modes.
+					sameRun(t, append(append(o, "ingest", "run", "--scope", "repository",
+						"--owner", "leynos", "--name", "wildside", "--lookback-days", "2",
+						"--max-events-per-kind", "5"), poll...)...)
+					sameRun(t, append(append(o, "report", "run", "--scope", "estate",
+						"--estate-key", "wildside", "--window-days", "3"), poll...)...)
 					same(t, append(o, "ingest", "status", "--run-id", ingestion.RunID)...)
 					same(t, append(o, "report", "status", "--run-id", report.RunID)...)
 					same(t, append(o, "report", "show", "--scope", "repository", "--owner", "leynos",

@@ -369,7 +369,8 @@ func TestRemoteLocalOnlyFlags(t *testing.T) {
 	tests := [][]string{
 		{"ingest", "run", "--scope", "estate", "--estate-key", "e", "--replay", "dir"},
 		{"ingest", "run", "--scope", "estate", "--estate-key", "e", "--record", "dir"},
-		{"ingest", "run", "--scope", "estate", "--estate-key", "e", "--lookback-days", "3"},
+		{"report", "run", "--scope", "estate", "--estate-key", "e", "--window-start",
+			"2024-07-01T00:00:00Z", "--window-end", "2024-07-08T00:00:00Z"},
 		{"report", "run", "--scope", "estate", "--estate-key", "e", "--estate-only"},
 		{"report", "run", "--scope", "project", "--estate-key", "e", "--project-key", "p"},
 		{"report", "run", "--scope", "estate", "--estate-key", "e", "--sink-path", "x"},
@@ -383,6 +384,48 @@ func TestRemoteLocalOnlyFlags(t *testing.T) {
 		})
 	}
 	is.New(t).Equal(api.count(), 0) // nothing was sent
+}
+
+func TestRemoteRunOptions(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"ingest defaults", []string{"ingest", "run", "--scope", "estate", "--estate-key", "e"},
+			"estate_key=e&scope=estate"},
+		{"ingest limits", []string{"ingest", "run", "--scope", "estate", "--estate-key", "e",
+			"--lookback-days", "3", "--max-events-per-kind", "40"},
+			"estate_key=e&lookback_days=3&max_events_per_kind=40&scope=estate"},
+		{"report defaults", []string{"report", "run", "--scope", "estate", "--estate-key", "e"},
+			"estate_key=e&scope=estate"},
+		{"report window", []string{"report", "run", "--scope", "estate", "--estate-key", "e",
+			"--window-days", "3"}, "estate_key=e&scope=estate&window_days=3"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			is := is.New(t)
+			api := fakeRuns(t, "queued", "queued", 0)
+			args := append([]string{"--api-base-url", api.URL}, tt.args...)
+			r := run(t, nil, append(args, "--no-wait")...)
+			is.Equal(r.code, cli.ExitOK)
+			is.Equal(api.last().URL.Query().Encode(), tt.want)
+		})
+	}
+
+	// Values out of range are rejected before a request, as locally.
+	is := is.New(t)
+	api := fakeRuns(t, "queued", "queued", 0)
+	for _, args := range [][]string{
+		{"ingest", "run", "--scope", "estate", "--estate-key", "e", "--lookback-days", "0"},
+		{"ingest", "run", "--scope", "estate", "--estate-key", "e", "--max-events-per-kind", "10001"},
+		{"report", "run", "--scope", "estate", "--estate-key", "e", "--window-days", "0"},
+	} {
+		r := run(t, nil, append([]string{"--api-base-url", api.URL}, args...)...)
+		is.Equal(r.code, cli.ExitUsage)
+		is.True(strings.Contains(r.stderr, "invalid --"))
+	}
+	is.Equal(api.count(), 0)
 }
 
 // fakeRuns serves a run that stays in state until it has been read

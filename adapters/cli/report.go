@@ -175,10 +175,14 @@ func (a *app) reportRunCommand() *cobra.Command {
 			"GHILLIE_STATUS_MODEL_BACKEND selects the model (mock or openai, with the\n" +
 			"GHILLIE_OPENAI_* variables). GHILLIE_REPORT_SINK_PATH, or --sink-path, writes\n" +
 			"each report as Markdown below that folder. The run is recorded and printed\n" +
-			"with one unit per report, as 'ghillie report status' prints it later.\n" +
-			"The exit status is 3 when any\n" +
-			"report failed and others were written or skipped, and 1 when the run failed\n" +
-			"as a whole; a report that failed validation is marked for review.",
+			"with one unit per report, as 'ghillie report status' prints it later.\n\n" +
+			"With --api-base-url the server's workers run it for a repository or an estate,\n" +
+			"with --as-of and --window-days; --window-start, --window-end, --sink-path and\n" +
+			"--estate-only work only locally. Either way a window that is reported already\n" +
+			"gives that report again, as an existing report.\n\n" +
+			"The exit status is 3 when any report failed and others were written or\n" +
+			"skipped, and 1 when the run failed as a whole; a report that failed\n" +
+			"validation is marked for review.",
 		Example: "  ghillie report run --scope repository --owner leynos --name wildside\n" +
 			"  ghillie report run --scope estate --estate-key wildside --as-of 2024-07-14T00:00:00Z",
 		Args: exactArgs(),
@@ -211,8 +215,15 @@ func (a *app) reportRunCommand() *cobra.Command {
 			if estateOnly && sf.scope != "estate" {
 				return usageError{errors.New("--estate-only goes with --scope estate")}
 			}
+			if cmd.Flags().Changed("window-days") {
+				if windowDays < 1 || windowDays > reporting.MaxWindowDays {
+					return usageError{fmt.Errorf("invalid --window-days %d: use 1 to %d", windowDays,
+						reporting.MaxWindowDays)}
+				}
+				opts.WindowDays = windowDays
+			}
 			if a.remote() {
-				return a.remoteReportRun(cmd, sf, asOf, &wf)
+				return a.remoteReportRun(cmd, sf, asOf, windowDays, &wf)
 			}
 			if err := wf.checkLocal(cmd); err != nil {
 				return err
@@ -221,13 +232,6 @@ func (a *app) reportRunCommand() *cobra.Command {
 			cfg, err := reporting.ConfigFromEnv(a.env)
 			if err != nil {
 				return err
-			}
-			if cmd.Flags().Changed("window-days") {
-				if windowDays < 1 || windowDays > reporting.MaxWindowDays {
-					return usageError{fmt.Errorf("invalid --window-days %d: use 1 to %d", windowDays,
-						reporting.MaxWindowDays)}
-				}
-				cfg.WindowDays = windowDays
 			}
 			if sinkPath != "" {
 				cfg.SinkPath = sinkPath
@@ -261,7 +265,8 @@ func (a *app) reportRunCommand() *cobra.Command {
 	flags.StringVar(&start, "window-start", "", "start of an explicit window (RFC 3339)")
 	flags.StringVar(&end, "window-end", "", "end of an explicit window (RFC 3339)")
 	flags.IntVar(&windowDays, "window-days", 0,
-		"length of a first window in days (env GHILLIE_REPORTING_WINDOW_DAYS, default 7)")
+		"length in days of a first window, 1 to 3650 (env GHILLIE_REPORTING_WINDOW_DAYS, "+
+			"default 7)")
 	flags.StringVar(&sinkPath, "sink-path", "",
 		"write Markdown below this folder (env GHILLIE_REPORT_SINK_PATH)")
 	flags.BoolVar(&estateOnly, "estate-only", false,

@@ -88,6 +88,23 @@ func queryTime(r *http.Request, param string) (time.Time, *apiError) {
 	return t, nil
 }
 
+// queryInt reads an optional whole-number query parameter from low to
+// high, and returns 0 when it is absent. Only decimal digits are
+// accepted, so "+5", " 5" and "5.0" are invalid too.
+func queryInt(r *http.Request, param string, low, high int) (int, *apiError) {
+	raw := r.URL.Query().Get(param)
+	if raw == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil || strings.Trim(raw, "0123456789") != "" || n < low || n > high {
+		e := invalidInput(param, fmt.Sprintf("Invalid %s %q: use a whole number from %d to %d.",
+			param, raw, low, high))
+		return 0, &e
+	}
+	return n, nil
+}
+
 // The times that query parameters accept. GitHub activity starts after
 // 1970, and the end keeps every window's length inside time.Duration,
 // which overflows after 292 years.

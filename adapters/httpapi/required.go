@@ -1,9 +1,7 @@
 package httpapi
 
 import (
-	"fmt"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/ghillie/ghillie/metrics"
@@ -28,16 +26,13 @@ func metricsWindow(r *http.Request, now time.Time) (start, end time.Time, bad *a
 		return start, end, bad
 	}
 
-	rawDays := r.URL.Query().Get("window_days")
-	days := defaultWindowDays
-	if rawDays != "" {
-		n, err := strconv.Atoi(rawDays)
-		if err != nil || n < 1 || n > reporting.MaxWindowDays {
-			e := invalidInput("window_days", fmt.Sprintf("Invalid window_days %q: use a whole "+
-				"number from 1 to %d.", rawDays, reporting.MaxWindowDays))
-			return start, end, &e
-		}
-		days = n
+	days, bad := queryInt(r, "window_days", 1, reporting.MaxWindowDays)
+	if bad != nil {
+		return start, end, bad
+	}
+	daysSet := days != 0
+	if !daysSet {
+		days = defaultWindowDays
 	}
 
 	explicit := !start.IsZero() || !end.IsZero()
@@ -53,7 +48,7 @@ func metricsWindow(r *http.Request, now time.Time) (start, end time.Time, bad *a
 		e := invalidInput("as_of", "as_of and window_start/window_end exclude each other: "+
 			"give one or the other.")
 		return start, end, &e
-	case explicit && rawDays != "":
+	case explicit && daysSet:
 		e := invalidInput("window_days", "window_days and window_start/window_end exclude "+
 			"each other: give one or the other.")
 		return start, end, &e

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ghillie/ghillie/ingest"
 	"github.com/ghillie/ghillie/registry"
 	"github.com/ghillie/ghillie/reporting"
 	"github.com/ghillie/ghillie/runs"
@@ -15,9 +16,13 @@ import (
 
 // Runner starts ingestion and report runs on background workers, such as
 // the job queue of adapters/worker.
+// The runs' own settings, such as a lookback or a first window's length,
+// replace the workers' settings when set.
 type Runner interface {
-	StartIngestion(ctx context.Context, scope runs.Scope, subject string) (runs.Run, error)
-	StartReports(ctx context.Context, scope runs.Scope, subject string, asOf time.Time) (runs.Run, error)
+	StartIngestion(ctx context.Context, scope runs.Scope, subject string,
+		limits ingest.Limits) (runs.Run, error)
+	StartReports(ctx context.Context, scope runs.Scope, subject string,
+		opts reporting.RunOptions) (runs.Run, error)
 }
 
 // RunBody is the JSON form of a run, which the run routes return and
@@ -104,6 +109,35 @@ func runTarget(r *http.Request) (runs.Scope, string, *apiError) {
 	return "", "", &e
 }
 
+// ingestionLimits reads the optional lookback_days and
+// max_events_per_kind query parameters of an ingestion run.
+func ingestionLimits(r *http.Request) (ingest.Limits, *apiError) {
+	days, bad := queryInt(r, "lookback_days", 1, ingest.MaxLookbackDays)
+	if bad != nil {
+		return ingest.Limits{}, bad
+	}
+	events, bad := queryInt(r, "max_events_per_kind", 1, ingest.MaxEventsPerKindLimit)
+	if bad != nil {
+		return ingest.Limits{}, bad
+	}
+	return ingest.Limits{InitialLookback: time.Duration(days) * 24 * time.Hour,
+		MaxEventsPerKind: events}, nil
+}
+
+// reportRunOptions reads the optional as_of and window_days query
+// parameters of a report run.
+func reportRunOptions(r *http.Request) (reporting.RunOptions, *apiError) {
+	asOf, bad := queryTime(r, "as_of")
+	if bad != nil {
+		return reporting.RunOptions{}, bad
+	}
+	days, bad := queryInt(r, "window_days", 1, reporting.MaxWindowDays)
+	if bad != nil {
+		return reporting.RunOptions{}, bad
+	}
+	return reporting.RunOptions{AsOf: asOf, WindowDays: days}, nil
+}
+
 // startRun starts a run of the kind and writes 202 with the queued run.
 func (a *api) startRun(w http.ResponseWriter, r *http.Request, kind runs.Kind) {
 	if a.cfg.Runner == nil {
@@ -121,14 +155,19 @@ func (a *api) startRun(w http.ResponseWriter, r *http.Request, kind runs.Kind) {
 	var run runs.Run
 	var err error
 	if kind == runs.KindIngestion {
-		run, err = a.cfg.Runner.StartIngestion(r.Context(), scope, subject)
-	} else {
-		asOf, bad := queryTime(r, "as_of")
+		limits, bad := ingestionLimits(r)
 		if bad != nil {
 			writeError(w, http.StatusBadRequest, *bad)
 			return
 		}
-		run, err = a.cfg.Runner.StartReports(r.Context(), scope, subject, asOf)
+		run, err = a.cfg.Runner.StartIngestion(r.Context(), scope, subject, limits)
+	} else {
+		opts, bad := reportRunOptions(r)
+		if bad != nil {
+			writeError(w, http.StatusBadRequest, *bad)
+			return
+		}
+		run, err = a.cfg.Runner.StartReports(r.Context(), scope, subject, opts)
 	}
 	switch {
 	case errors.Is(err, registry.ErrRepositoryNotFound):

@@ -2,12 +2,14 @@ package httpapi_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/matryer/is"
+	"github.com/riverqueue/river"
 
 	"github.com/ghillie/ghillie/adapters/worker"
 	"github.com/ghillie/ghillie/status"
@@ -169,6 +171,104 @@ func TestTimeBounds(t *testing.T) {
 				r := c.post("/reports/repositories/leynos/wildside?as_of=" + at)
 				is.Equal(r.status, http.StatusBadRequest)
 				is.Equal(r.apiError(t).Field, "as_of")
+			})
+		}
+	})
+}
+
+// ingestJobs returns the arguments of the queued ingestion jobs of
+// repositories.
+func ingestJobs(t *testing.T, q *worker.Queue) []worker.IngestRepositoryArgs {
+	t.Helper()
+
+	params := river.NewJobListParams().Kinds(worker.KindIngestRepository)
+	jobs, err := q.Client().JobList(context.Background(), params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var args []worker.IngestRepositoryArgs
+	for _, j := range jobs.Jobs {
+		var a worker.IngestRepositoryArgs
+		if err := json.Unmarshal(j.EncodedArgs, &a); err != nil {
+			t.Fatal(err)
+		}
+		args = append(args, a)
+	}
+	return args
+}
+
+func TestRunOptions(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		is := is.New(t)
+		newEstate(t, db)
+		cfg := config(db, status.NewMock())
+		q := startQueue(t, db)
+		cfg.Runner = q
+		c := newClient(t, cfg)
+
+		// The run's limits travel with its job; without them the job
+		// carries none and the worker uses its own.
+		r := c.post("/ingestion/runs?scope=repository&owner=leynos&name=wildside" +
+			"&lookback_days=2&max_events_per_kind=40")
+		is.Equal(r.status, http.StatusAccepted)
+		r = c.post("/ingestion/runs?scope=repository&owner=leynos&name=wildside")
+		is.Equal(r.status, http.StatusAccepted)
+		jobs := ingestJobs(t, q)
+		is.Equal(len(jobs), 2)
+		limits := map[worker.IngestLimits]int{}
+		for _, j := range jobs {
+			limits[j.IngestLimits]++
+		}
+		is.Equal(limits[worker.IngestLimits{LookbackDays: 2, MaxEventsPerKind: 40}], 1)
+		is.Equal(limits[worker.IngestLimits{}], 1)
+
+		// A first window of 3 days, where the server's is 7.
+		r = c.post("/reports/runs?scope=repository&owner=leynos&name=wildside" +
+			"&as_of=2024-07-14T00:00:00Z&window_days=3")
+		is.Equal(r.status, http.StatusAccepted)
+		run := follow(t, c, r.header.Get("Location"))
+		is.Equal(run.State, "succeeded")
+		r = c.do(http.MethodGet, "/repositories/leynos/wildside/reports/latest")
+		is.Equal(r.status, http.StatusOK)
+		var latest struct {
+			WindowStart time.Time `json:"window_start"`
+		}
+		r.decode(t, &latest)
+		is.Equal(latest.WindowStart, asOf.AddDate(0, 0, -3))
+	})
+}
+
+func TestRunOptionErrors(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		newEstate(t, db)
+		cfg := config(db, status.NewMock())
+		cfg.Runner = startQueue(t, db)
+		c := newClient(t, cfg)
+
+		ingestion := "/ingestion/runs?scope=estate&estate_key=wildside&"
+		reports := "/reports/runs?scope=estate&estate_key=wildside&"
+		tests := []struct {
+			name, path, field string
+		}{
+			{"zero lookback", ingestion + "lookback_days=0", "lookback_days"},
+			{"long lookback", ingestion + "lookback_days=3651", "lookback_days"},
+			{"text lookback", ingestion + "lookback_days=week", "lookback_days"},
+			{"signed lookback", ingestion + "lookback_days=%2B3", "lookback_days"},
+			{"zero cap", ingestion + "max_events_per_kind=0", "max_events_per_kind"},
+			{"large cap", ingestion + "max_events_per_kind=10001", "max_events_per_kind"},
+			{"decimal cap", ingestion + "max_events_per_kind=1.5", "max_events_per_kind"},
+			{"zero window", reports + "window_days=0", "window_days"},
+			{"long window", reports + "window_days=3651", "window_days"},
+			{"negative window", reports + "window_days=-1", "window_days"},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				is := is.New(t)
+				r := c.post(tt.path)
+				is.Equal(r.status, http.StatusBadRequest)
+				e := r.apiError(t)
+				is.Equal(e.Field, tt.field)
+				is.True(strings.Contains(e.Description, "use a whole number from 1 to"))
 			})
 		}
 	})

@@ -34,7 +34,8 @@ func TestModule(t *testing.T) {
 		app.RequireStart()
 		defer app.RequireStop()
 
-		run, err := q.StartReports(context.Background(), runs.ScopeRepository, "leynos/wildside", asOf)
+		run, err := q.StartReports(context.Background(), runs.ScopeRepository, "leynos/wildside",
+			untilAsOf)
 		is.NoErr(err)
 		run = wait(t, q.Runs(), run.ID, time.Minute)
 		is.Equal(run.State, runs.StateSucceeded)

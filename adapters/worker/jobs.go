@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+
+	"github.com/ghillie/ghillie/ingest"
 )
 
 // Job kinds, as River stores them.
@@ -49,11 +51,30 @@ func (a ImportCatalogueArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}
 }
 
+// IngestLimits are the ingestion settings that one run chooses in place
+// of the worker's own. Zero fields keep the worker's settings.
+type IngestLimits struct {
+	// LookbackDays is how far back a stream without a watermark starts,
+	// 1 to ingest.MaxLookbackDays.
+	LookbackDays int `json:"lookback_days,omitempty"`
+
+	// MaxEventsPerKind caps the items the run reads per stream, 1 to
+	// ingest.MaxEventsPerKindLimit.
+	MaxEventsPerKind int `json:"max_events_per_kind,omitempty"`
+}
+
 // IngestRepositoryArgs ingests one repository as a unit of a run.
 type IngestRepositoryArgs struct {
 	RunID string `json:"run_id"`
 	Owner string `json:"owner"`
 	Name  string `json:"name"`
+	IngestLimits
+}
+
+// limits returns the ingest.Limits of the run's settings.
+func (l IngestLimits) limits() ingest.Limits {
+	return ingest.Limits{InitialLookback: time.Duration(l.LookbackDays) * 24 * time.Hour,
+		MaxEventsPerKind: l.MaxEventsPerKind}
 }
 
 // Kind implements river.JobArgs.
@@ -61,9 +82,11 @@ func (IngestRepositoryArgs) Kind() string { return KindIngestRepository }
 
 // IngestEstateArgs plans an ingestion run of an estate: one
 // IngestRepositoryArgs job per repository with ingestion enabled.
+// The run's limits are passed on to each repository's job.
 type IngestEstateArgs struct {
 	RunID     string `json:"run_id"`
 	EstateKey string `json:"estate_key"`
+	IngestLimits
 }
 
 // Kind implements river.JobArgs.
@@ -85,6 +108,10 @@ type ReportRepositoryArgs struct {
 	Slug         string    `json:"slug"`
 	AsOf         time.Time `json:"as_of,omitzero"`
 
+	// WindowDays is the length of a first window, for a repository
+	// without a report; zero takes the worker's setting.
+	WindowDays int `json:"window_days,omitempty"`
+
 	// EstateID is set when the report is a unit of an estate's run, whose
 	// roll-up follows the last repository report.
 	EstateID string `json:"estate_id,omitempty"`
@@ -97,10 +124,12 @@ func (ReportRepositoryArgs) Kind() string { return KindReportRepository }
 // ReportRepositoryArgs job per repository with ingestion enabled and
 // events to report, then one ReportRollupArgs job for the estate's
 // projects and the estate itself.
+// WindowDays, when set, is the length of every first window of the run.
 type ReportEstateArgs struct {
-	RunID     string    `json:"run_id"`
-	EstateKey string    `json:"estate_key"`
-	AsOf      time.Time `json:"as_of"`
+	RunID      string    `json:"run_id"`
+	EstateKey  string    `json:"estate_key"`
+	AsOf       time.Time `json:"as_of"`
+	WindowDays int       `json:"window_days,omitempty"`
 }
 
 // Kind implements river.JobArgs.
@@ -109,9 +138,10 @@ func (ReportEstateArgs) Kind() string { return KindReportEstate }
 // ReportRollupArgs writes the project and estate reports of an estate
 // report run once its repository reports have succeeded.
 type ReportRollupArgs struct {
-	RunID    string    `json:"run_id"`
-	EstateID string    `json:"estate_id"`
-	AsOf     time.Time `json:"as_of"`
+	RunID      string    `json:"run_id"`
+	EstateID   string    `json:"estate_id"`
+	AsOf       time.Time `json:"as_of"`
+	WindowDays int       `json:"window_days,omitempty"`
 }
 
 // Kind implements river.JobArgs.

@@ -179,7 +179,7 @@ func TestWorkersShareQueue(t *testing.T) {
 
 			q, err := worker.New(worker.Config{DB: db, InsertOnly: true})
 			is.NoErr(err)
-			run, err := q.StartReports(ctx, runs.ScopeEstate, "fleet", asOf)
+			run, err := q.StartReports(ctx, runs.ScopeEstate, "fleet", untilAsOf)
 			is.NoErr(err)
 
 			a := spawn(t, url, "worker-a", 300*time.Millisecond)

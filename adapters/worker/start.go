@@ -8,6 +8,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/ghillie/ghillie/ingest"
 	"github.com/ghillie/ghillie/reporting"
 	"github.com/ghillie/ghillie/runs"
 	"github.com/ghillie/ghillie/store"
@@ -40,9 +41,17 @@ func (q *Queue) startRun(ctx context.Context, kind runs.Kind, scope runs.Scope, 
 // StartIngestion queues an ingestion run of one repository ("owner/name",
 // with ScopeRepository) or of an estate's repositories with ingestion
 // enabled (an estate key, with ScopeEstate), and returns the queued run.
-// An unknown repository or estate is an error wrapping the registry's
-// not-found errors, and nothing is queued.
-func (q *Queue) StartIngestion(ctx context.Context, scope runs.Scope, subject string) (runs.Run, error) {
+// The non-zero fields of limits replace the worker's settings for this
+// run only, and the lookback must be whole days. An unknown repository or
+// estate is an error wrapping the registry's not-found errors, and
+// nothing is queued.
+func (q *Queue) StartIngestion(ctx context.Context, scope runs.Scope, subject string,
+	limits ingest.Limits) (runs.Run, error) {
+	l, err := ingestLimits(limits)
+	if err != nil {
+		return runs.Run{}, err
+	}
+
 	switch scope {
 	case runs.ScopeRepository:
 		repo, err := q.registry.GetBySlug(ctx, subject)
@@ -50,14 +59,15 @@ func (q *Queue) StartIngestion(ctx context.Context, scope runs.Scope, subject st
 			return runs.Run{}, err
 		}
 		return q.startRun(ctx, runs.KindIngestion, scope, repo.Slug(), func(id string) river.JobArgs {
-			return IngestRepositoryArgs{RunID: id, Owner: repo.Owner, Name: repo.Name}
+			return IngestRepositoryArgs{RunID: id, Owner: repo.Owner, Name: repo.Name,
+				IngestLimits: l}
 		})
 	case runs.ScopeEstate:
 		if _, err := q.estateID(ctx, subject); err != nil {
 			return runs.Run{}, errors.Unwrap(err)
 		}
 		return q.startRun(ctx, runs.KindIngestion, scope, subject, func(id string) river.JobArgs {
-			return IngestEstateArgs{RunID: id, EstateKey: subject}
+			return IngestEstateArgs{RunID: id, EstateKey: subject, IngestLimits: l}
 		})
 	}
 	return runs.Run{}, fmt.Errorf("invalid run scope %q: use %q or %q", scope,
@@ -65,11 +75,24 @@ func (q *Queue) StartIngestion(ctx context.Context, scope runs.Scope, subject st
 }
 
 // StartReports queues a report run of one repository or of an estate, the
-// estate's projects and the estate itself, for windows that end at asOf
-// (the current time when zero), and returns the queued run. An asOf in
-// the future is an error wrapping reporting.ErrWindow.
+// estate's projects and the estate itself, and returns the queued run.
+// Its windows end at opts.AsOf (the current time when zero), and a first
+// window is opts.WindowDays long when set. The run cannot take an
+// explicit window, because an estate's reports each start where their
+// last report ended. An AsOf in the future or a WindowDays out of range
+// is an error wrapping reporting.ErrWindow.
 func (q *Queue) StartReports(ctx context.Context, scope runs.Scope, subject string,
-	asOf time.Time) (runs.Run, error) {
+	opts reporting.RunOptions) (runs.Run, error) {
+	if !opts.Start.IsZero() || !opts.End.IsZero() {
+		return runs.Run{}, errors.New("a queued report run takes no explicit window: " +
+			"set only AsOf and WindowDays")
+	}
+	days := opts.WindowDays
+	if days < 0 || days > reporting.MaxWindowDays {
+		return runs.Run{}, fmt.Errorf("%w: a first window of %d days: use 1 to %d",
+			reporting.ErrWindow, days, reporting.MaxWindowDays)
+	}
+	asOf := opts.AsOf
 	if asOf.IsZero() {
 		asOf = time.Now()
 	}
@@ -86,14 +109,15 @@ func (q *Queue) StartReports(ctx context.Context, scope runs.Scope, subject stri
 			return runs.Run{}, err
 		}
 		return q.startRun(ctx, runs.KindReport, scope, repo.Slug(), func(id string) river.JobArgs {
-			return ReportRepositoryArgs{RunID: id, RepositoryID: repo.ID, Slug: repo.Slug(), AsOf: asOf}
+			return ReportRepositoryArgs{RunID: id, RepositoryID: repo.ID, Slug: repo.Slug(),
+				AsOf: asOf, WindowDays: days}
 		})
 	case runs.ScopeEstate:
 		if _, err := q.estateID(ctx, subject); err != nil {
 			return runs.Run{}, errors.Unwrap(err)
 		}
 		return q.startRun(ctx, runs.KindReport, scope, subject, func(id string) river.JobArgs {
-			return ReportEstateArgs{RunID: id, EstateKey: subject, AsOf: asOf}
+			return ReportEstateArgs{RunID: id, EstateKey: subject, AsOf: asOf, WindowDays: days}
 		})
 	}
 	return runs.Run{}, fmt.Errorf("invalid run scope %q: use %q or %q", scope,
@@ -116,4 +140,18 @@ func (q *Queue) ImportCatalogue(ctx context.Context, args ImportCatalogueArgs) (
 // already waiting to start.
 func (q *Queue) Transform(ctx context.Context) error {
 	return q.db.InTx(ctx, func(tx *store.Tx) error { return q.queueTransform(ctx, tx) })
+}
+
+// ingestLimits returns the job form of a run's ingestion limits.
+func ingestLimits(l ingest.Limits) (IngestLimits, error) {
+	if err := l.Validate(); err != nil {
+		return IngestLimits{}, err
+	}
+	const day = 24 * time.Hour
+	if l.InitialLookback%day != 0 {
+		return IngestLimits{}, fmt.Errorf("invalid initial lookback %s: use whole days",
+			l.InitialLookback)
+	}
+	return IngestLimits{LookbackDays: int(l.InitialLookback / day),
+		MaxEventsPerKind: l.MaxEventsPerKind}, nil
 }

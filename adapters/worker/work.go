@@ -273,7 +273,14 @@ func (w *ingestWorker) Work(ctx context.Context, job *river.Job[IngestRepository
 			return runs.UnitSkipped, "ingestion is disabled", nil
 		}
 
-		res, err = w.q.ingester.IngestRepository(ctx, repo)
+		ingester := w.q.ingester
+		if a.IngestLimits != (IngestLimits{}) {
+			// This run's own limits, which its request checked.
+			if ingester, err = ingester.WithLimits(a.limits()); err != nil {
+				return "", "", permanent{err}
+			}
+		}
+		res, err = ingester.IngestRepository(ctx, repo)
 		if err != nil {
 			if ingest.Categorize(err) == ingest.CategoryConfiguration {
 				return "", "", permanent{err}
@@ -330,8 +337,9 @@ func (w *ingestEstateWorker) Work(ctx context.Context, job *river.Job[IngestEsta
 				return err
 			}
 			for _, r := range repos {
-				err := w.q.insertTx(ctx, tx, IngestRepositoryArgs{RunID: a.RunID, Owner: r.Owner, Name: r.Name})
-				if err != nil {
+				args := IngestRepositoryArgs{RunID: a.RunID, Owner: r.Owner, Name: r.Name,
+					IngestLimits: a.IngestLimits}
+				if err := w.q.insertTx(ctx, tx, args); err != nil {
 					return err
 				}
 			}
@@ -377,7 +385,8 @@ func (w *reportWorker) Work(ctx context.Context, job *river.Job[ReportRepository
 		if w.q.reports == nil {
 			return "", "", permanent{errNoModel}
 		}
-		out, err := w.q.reports.RunRepository(ctx, a.RepositoryID, reporting.RunOptions{AsOf: a.AsOf})
+		opts := reporting.RunOptions{AsOf: a.AsOf, WindowDays: a.WindowDays}
+		out, err := w.q.reports.RunRepository(ctx, a.RepositoryID, opts)
 		if err != nil {
 			return "", "", reportPermanent(err)
 		}
@@ -401,18 +410,20 @@ func (w *reportWorker) rollup(a ReportRepositoryArgs) func(context.Context, *sto
 		if p.Finished != p.Total-1 {
 			return nil
 		}
-		return w.q.startRollup(ctx, tx, a.RunID, a.EstateID, a.AsOf, p.Failed)
+		rollup := ReportRollupArgs{RunID: a.RunID, EstateID: a.EstateID, AsOf: a.AsOf,
+			WindowDays: a.WindowDays}
+		return w.q.startRollup(ctx, tx, rollup, p.Failed)
 	}
 }
 
 // startRollup queues the roll-up job of an estate report run, or, when
 // failed repository reports make it pointless, records it as failed.
-func (q *Queue) startRollup(ctx context.Context, tx *store.Tx, runID, estateID string,
-	asOf time.Time, failed int) error {
+func (q *Queue) startRollup(ctx context.Context, tx *store.Tx, args ReportRollupArgs,
+	failed int) error {
 	if failed == 0 {
-		return q.insertTx(ctx, tx, ReportRollupArgs{RunID: runID, EstateID: estateID, AsOf: asOf})
+		return q.insertTx(ctx, tx, args)
 	}
-	_, err := q.runs.Finish(ctx, tx, runID, runs.RollupNotRun(failed))
+	_, err := q.runs.Finish(ctx, tx, args.RunID, runs.RollupNotRun(failed))
 	return err
 }
 
@@ -441,7 +452,7 @@ func (w *reportEstateWorker) Work(ctx context.Context, job *river.Job[ReportEsta
 		type skip struct{ slug, why string }
 		var queue []registry.Repository
 		var skips []skip
-		opts := reporting.RunOptions{AsOf: a.AsOf}
+		opts := reporting.RunOptions{AsOf: a.AsOf, WindowDays: a.WindowDays}
 		for _, r := range repos {
 			has, err := w.q.reports.HasEvents(ctx, r.ID, opts)
 			switch {
@@ -469,13 +480,15 @@ func (w *reportEstateWorker) Work(ctx context.Context, job *river.Job[ReportEsta
 			}
 			for _, r := range queue {
 				args := ReportRepositoryArgs{RunID: a.RunID, RepositoryID: r.ID, Slug: r.Slug(),
-					AsOf: a.AsOf, EstateID: estateID}
+					AsOf: a.AsOf, WindowDays: a.WindowDays, EstateID: estateID}
 				if err := w.q.insertTx(ctx, tx, args); err != nil {
 					return err
 				}
 			}
 			if len(queue) == 0 {
-				return w.q.startRollup(ctx, tx, a.RunID, estateID, a.AsOf, 0)
+				rollup := ReportRollupArgs{RunID: a.RunID, EstateID: estateID, AsOf: a.AsOf,
+					WindowDays: a.WindowDays}
+				return w.q.startRollup(ctx, tx, rollup, 0)
 			}
 			return nil
 		})
@@ -493,7 +506,8 @@ func (w *rollupWorker) Work(ctx context.Context, job *river.Job[ReportRollupArgs
 		if w.q.reports == nil {
 			return "", "", permanent{errNoModel}
 		}
-		outcomes, err := w.q.reports.RunEstateRollups(ctx, a.EstateID, reporting.RunOptions{AsOf: a.AsOf})
+		opts := reporting.RunOptions{AsOf: a.AsOf, WindowDays: a.WindowDays}
+		outcomes, err := w.q.reports.RunEstateRollups(ctx, a.EstateID, opts)
 		switch {
 		case errors.Is(err, reporting.ErrWindow) || errors.Is(err, gold.ErrOverlap):
 			// A run that started at the same time wrote these reports.

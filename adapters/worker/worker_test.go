@@ -19,6 +19,7 @@ import (
 	"github.com/ghillie/ghillie/bronze"
 	"github.com/ghillie/ghillie/catalogue"
 	"github.com/ghillie/ghillie/evidence"
+	"github.com/ghillie/ghillie/ingest"
 	"github.com/ghillie/ghillie/registry"
 	"github.com/ghillie/ghillie/reporting"
 	"github.com/ghillie/ghillie/runs"
@@ -30,6 +31,9 @@ import (
 
 // asOf is the end of the windows the tests report on.
 var asOf = time.Date(2024, 7, 14, 0, 0, 0, 0, time.UTC)
+
+// untilAsOf are the options of a report run whose windows end at asOf.
+var untilAsOf = reporting.RunOptions{AsOf: asOf}
 
 const example = "../../examples/wildside-catalogue.yaml"
 
@@ -115,6 +119,15 @@ func wait(t *testing.T, s *runs.Store, id string, within time.Duration) runs.Run
 	}
 }
 
+// unitDetails returns the detail of each unit of a run, by unit name.
+func unitDetails(run runs.Run) map[string]string {
+	details := map[string]string{}
+	for _, u := range run.Units {
+		details[u.Name] = u.Detail
+	}
+	return details
+}
+
 func countReports(t *testing.T, db *store.DB, scope string) int {
 	t.Helper()
 
@@ -135,7 +148,7 @@ func TestEstateReportRun(t *testing.T) {
 		cfg.SinkPath = sink
 		q := start(t, worker.Config{DB: db, Model: status.NewMock(), Reporting: cfg})
 
-		run, err := q.StartReports(context.Background(), runs.ScopeEstate, "wildside", asOf)
+		run, err := q.StartReports(context.Background(), runs.ScopeEstate, "wildside", untilAsOf)
 		is.NoErr(err)
 		is.Equal(run.State, runs.StateQueued)
 
@@ -170,7 +183,7 @@ func TestFailedReportRetriesThenFails(t *testing.T) {
 		commit(t, db, "leynos/wildside", "c1")
 		q := start(t, worker.Config{DB: db, Model: failing{status.NewMock()}, MaxAttempts: 3})
 
-		run, err := q.StartReports(ctx, runs.ScopeEstate, "wildside", asOf)
+		run, err := q.StartReports(ctx, runs.ScopeEstate, "wildside", untilAsOf)
 		is.NoErr(err)
 		run = wait(t, q.Runs(), run.ID, time.Minute)
 
@@ -179,10 +192,7 @@ func TestFailedReportRetriesThenFails(t *testing.T) {
 		is.Equal(run.State, runs.StatePartial)
 		is.Equal(run.Failed, 2)
 		is.Equal(countReports(t, db, "project"), 0)
-		details := map[string]string{}
-		for _, u := range run.Units {
-			details[u.Name] = u.Detail
-		}
+		details := unitDetails(run)
 		is.True(strings.Contains(details["leynos/wildside"], "model endpoint answered 500"))
 		is.True(strings.Contains(details[runs.RollupUnit], "1 repository reports failed"))
 
@@ -212,20 +222,20 @@ func TestRepositoryRuns(t *testing.T) {
 		migrated(t, db)
 		q := start(t, worker.Config{DB: db, Model: status.NewMock()})
 
-		_, err := q.StartReports(ctx, runs.ScopeRepository, "nobody/nothing", asOf)
+		_, err := q.StartReports(ctx, runs.ScopeRepository, "nobody/nothing", untilAsOf)
 		is.True(errors.Is(err, registry.ErrRepositoryNotFound))
-		_, err = q.StartIngestion(ctx, runs.ScopeEstate, "nowhere")
+		_, err = q.StartIngestion(ctx, runs.ScopeEstate, "nowhere", ingest.Limits{})
 		is.True(errors.Is(err, registry.ErrEstateNotFound))
 
 		// Without events the repository's report is skipped.
-		run, err := q.StartReports(ctx, runs.ScopeRepository, "leynos/wildside", asOf)
+		run, err := q.StartReports(ctx, runs.ScopeRepository, "leynos/wildside", untilAsOf)
 		is.NoErr(err)
 		run = wait(t, q.Runs(), run.ID, time.Minute)
 		is.Equal(run.State, runs.StateSucceeded)
 		is.Equal(run.Skipped, 1)
 
 		// Without GitHub access ingestion fails at once, with the fix.
-		run, err = q.StartIngestion(ctx, runs.ScopeRepository, "leynos/wildside")
+		run, err = q.StartIngestion(ctx, runs.ScopeRepository, "leynos/wildside", ingest.Limits{})
 		is.NoErr(err)
 		run = wait(t, q.Runs(), run.ID, time.Minute)
 		is.Equal(run.State, runs.StateFailed)
@@ -258,7 +268,7 @@ func TestEstateIngestionRun(t *testing.T) {
 		is.NoErr(err)
 		q := start(t, worker.Config{DB: db, GitHub: client, MaxAttempts: 2})
 
-		run, err := q.StartIngestion(ctx, runs.ScopeEstate, "wildside")
+		run, err := q.StartIngestion(ctx, runs.ScopeEstate, "wildside", ingest.Limits{})
 		is.NoErr(err)
 		run = wait(t, q.Runs(), run.ID, time.Minute)
 		is.Equal(*run.Total, 6)
@@ -308,7 +318,7 @@ func TestStopCancelsLongJobs(t *testing.T) {
 		is.NoErr(err)
 		is.NoErr(q.Start(ctx))
 
-		_, err = q.StartReports(ctx, runs.ScopeRepository, "leynos/wildside", asOf)
+		_, err = q.StartReports(ctx, runs.ScopeRepository, "leynos/wildside", untilAsOf)
 		is.NoErr(err)
 		<-model.started
 
@@ -321,5 +331,133 @@ func TestStopCancelsLongJobs(t *testing.T) {
 		is.Equal(len(jobs.Jobs), 1)
 		state := jobs.Jobs[0].State
 		is.True(state == rivertype.JobStateRetryable || state == rivertype.JobStateAvailable) // waits for a retry
+	})
+}
+
+// historyRepository is a repository whose commits were made the given
+// durations ago, newest first.
+func historyRepository(owner, name string, ages ...time.Duration) *githubtest.Repository {
+	repo := &githubtest.Repository{Owner: owner, Name: name, DefaultBranch: "main"}
+	now := time.Now().UTC().Truncate(time.Second)
+	for i, age := range ages {
+		at := now.Add(-age)
+		repo.Commits = append(repo.Commits, githubtest.Commit{
+			OID: strings.Repeat(string(rune('a'+i)), 40), MessageHeadline: "Change " + name,
+			AuthoredDate: at, CommittedDate: at,
+			Author: githubtest.GitActor{Name: "Dev One", Email: "dev1@example.invalid"}})
+	}
+	return repo
+}
+
+// rawCommits counts the commits of a repository in Bronze.
+func rawCommits(t *testing.T, db *store.DB, slug string) int {
+	t.Helper()
+
+	var n int
+	err := db.Get(&n, db.Rebind(`SELECT count(*) FROM raw_events
+		WHERE event_type = 'github.commit' AND repo_external_id = ?`), slug)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestIngestionRunLimits(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		is := is.New(t)
+		ctx := context.Background()
+		migrated(t, db)
+
+		day := 24 * time.Hour
+		server := githubtest.NewServer(t, githubtest.Options{},
+			historyRepository("leynos", "wildside", time.Hour, 2*time.Hour, 3*day),
+			historyRepository("leynos", "ortho-config", time.Hour, 2*time.Hour, 3*day))
+		client, err := githubapi.New(githubapi.Config{Token: githubtest.DefaultToken, APIURL: server.URL})
+		is.NoErr(err)
+		q := start(t, worker.Config{DB: db, GitHub: client, MaxAttempts: 1})
+
+		// A lookback of one day leaves out the commit of three days ago,
+		// which the worker's own lookback of seven days would read.
+		run, err := q.StartIngestion(ctx, runs.ScopeRepository, "leynos/wildside",
+			ingest.Limits{InitialLookback: day})
+		is.NoErr(err)
+		run = wait(t, q.Runs(), run.ID, time.Minute)
+		is.Equal(run.State, runs.StateSucceeded)
+		is.Equal(rawCommits(t, db, "leynos/wildside"), 2)
+
+		// An estate run passes its cap to each repository's job.
+		run, err = q.StartIngestion(ctx, runs.ScopeEstate, "wildside",
+			ingest.Limits{MaxEventsPerKind: 1})
+		is.NoErr(err)
+		run = wait(t, q.Runs(), run.ID, time.Minute)
+		is.Equal(rawCommits(t, db, "leynos/ortho-config"), 1)
+		details := unitDetails(run)
+		is.True(strings.Contains(details["leynos/ortho-config"], "backlog left"))
+
+		// A later run without limits reads the backlog with the worker's.
+		run, err = q.StartIngestion(ctx, runs.ScopeRepository, "leynos/ortho-config", ingest.Limits{})
+		is.NoErr(err)
+		run = wait(t, q.Runs(), run.ID, time.Minute)
+		is.Equal(run.State, runs.StateSucceeded)
+		is.Equal(rawCommits(t, db, "leynos/ortho-config"), 3)
+
+		for _, l := range []ingest.Limits{{InitialLookback: time.Hour},
+			{MaxEventsPerKind: ingest.MaxEventsPerKindLimit + 1}} {
+			_, err := q.StartIngestion(ctx, runs.ScopeRepository, "leynos/wildside", l)
+			is.True(err != nil) // rejected before anything is queued
+		}
+	})
+}
+
+func TestReportRunWindowDays(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		is := is.New(t)
+		ctx := context.Background()
+		migrated(t, db)
+		commit(t, db, "leynos/wildside", "c1")
+		q := start(t, worker.Config{DB: db, Model: status.NewMock()})
+
+		run, err := q.StartReports(ctx, runs.ScopeEstate, "wildside",
+			reporting.RunOptions{AsOf: asOf, WindowDays: 3})
+		is.NoErr(err)
+		run = wait(t, q.Runs(), run.ID, time.Minute)
+		is.Equal(run.State, runs.StateSucceeded)
+
+		// Every first window of the run, roll-ups included, is 3 days long.
+		var starts []store.Time
+		is.NoErr(db.Select(&starts, `SELECT DISTINCT window_start FROM reports`))
+		is.Equal(len(starts), 1)
+		is.Equal(starts[0].UTC(), asOf.AddDate(0, 0, -3))
+		is.Equal(countReports(t, db, "estate"), 1)
+
+		_, err = q.StartReports(ctx, runs.ScopeEstate, "wildside",
+			reporting.RunOptions{AsOf: asOf, WindowDays: reporting.MaxWindowDays + 1})
+		is.True(errors.Is(err, reporting.ErrWindow))
+	})
+}
+
+// TestEstateRunOfReportedWindow runs an estate's reports again for the
+// end of its stored reports: each repository unit shows the existing
+// report, as a local run and a repository run do, and none is skipped.
+func TestEstateRunOfReportedWindow(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		is := is.New(t)
+		ctx := context.Background()
+		migrated(t, db)
+		commit(t, db, "leynos/wildside", "c1")
+		q := start(t, worker.Config{DB: db, Model: status.NewMock()})
+
+		first, err := q.StartReports(ctx, runs.ScopeEstate, "wildside", untilAsOf)
+		is.NoErr(err)
+		first = wait(t, q.Runs(), first.ID, time.Minute)
+		is.Equal(first.State, runs.StateSucceeded)
+
+		again, err := q.StartReports(ctx, runs.ScopeEstate, "wildside", untilAsOf)
+		is.NoErr(err)
+		again = wait(t, q.Runs(), again.ID, time.Minute)
+		is.Equal(again.State, runs.StateSucceeded)
+		details := unitDetails(again)
+		is.True(strings.HasPrefix(details["leynos/wildside"], "existing report "))
+		is.Equal(countReports(t, db, "repository"), 1)
 	})
 }
