@@ -12,7 +12,6 @@ import (
 	"github.com/matryer/is"
 
 	"github.com/ghillie/ghillie/adapters/cli"
-	"github.com/ghillie/ghillie/store"
 	"github.com/ghillie/ghillie/store/storetest"
 )
 
@@ -347,10 +346,6 @@ func TestDatabaseURLFlagOverridesEnv(t *testing.T) {
 	is.NoErr(err)
 	_, err = os.Stat(filepath.Join(dir, "env.db"))
 	is.True(os.IsNotExist(err))
-}
-
-func storeDialect(name string) store.Dialect {
-	return store.Dialect(name)
 }
 
 func TestLogLevelNames(t *testing.T) {
