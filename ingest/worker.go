@@ -488,7 +488,9 @@ func (r *run) round(ctx context.Context) error {
 	act, err := r.w.client.Activity(ctx, q)
 	if err != nil {
 		r.res.Requests++ // at least the one that failed
-		return fmt.Errorf("read GitHub activity of %s: %w", r.res.RepoSlug, err)
+
+		// The client's error names the repository and the request already.
+		return err
 	}
 	r.res.Requests += act.Cost.Requests
 	r.res.Points += act.Cost.Points
