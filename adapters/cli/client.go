@@ -151,7 +151,8 @@ func (c *apiClient) statusError(method, target string, resp *http.Response) erro
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	var body serverError
 	message := ""
-	if json.Unmarshal(data, &body) == nil && (body.Title != "" || body.Description != "") {
+	fromGhillie := json.Unmarshal(data, &body) == nil && (body.Title != "" || body.Description != "")
+	if fromGhillie {
 		message = body.Title
 		if body.Description != "" {
 			message += ": " + body.Description
@@ -172,7 +173,7 @@ func (c *apiClient) statusError(method, target string, resp *http.Response) erro
 	notFound := resp.StatusCode == http.StatusNotFound && body.Title != "" &&
 		body.Title != httpapi.RouteNotFound
 	hint := ""
-	if resp.StatusCode == http.StatusNotFound && !notFound {
+	if !fromGhillie || (resp.StatusCode == http.StatusNotFound && !notFound) {
 		hint = "\ncheck that the API base URL " + c.base.String() + " (from " + c.source +
 			") is the root of a ghillie server"
 	}

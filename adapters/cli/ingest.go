@@ -659,12 +659,11 @@ func (a *app) remoteIngestRun(cmd *cobra.Command, q url.Values, lookbackDays, ma
 		}
 	}
 
-	if cmd.Flags().Changed("lookback-days") {
-		q.Set("lookback_days", strconv.Itoa(lookbackDays))
-	}
-	if cmd.Flags().Changed("max-events-per-kind") {
-		q.Set("max_events_per_kind", strconv.Itoa(maxEvents))
-	}
+	// The flags' values, defaults included, go with the run, so that the
+	// same command reads the same period in both modes: the workers'
+	// own lookback is shorter than the command's default.
+	q.Set("lookback_days", strconv.Itoa(lookbackDays))
+	q.Set("max_events_per_kind", strconv.Itoa(maxEvents))
 	return a.startRemoteRun(cmd, runs.KindIngestion, q, wf)
 }
 

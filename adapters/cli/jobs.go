@@ -158,6 +158,14 @@ func (a *app) runStatusCommand(kind runs.Kind) *cobra.Command {
 
 			if a.remote() {
 				run, err := a.getRemoteRun(ctx, kind, runID)
+				var remote *remoteError
+				if errors.As(err, &remote) && remote.notFound {
+					// Asking the other kind's route distinguishes a run of
+					// the other kind from no run, as the database does locally.
+					if _, otherErr := a.getRemoteRun(ctx, otherKind(kind), runID); otherErr == nil {
+						return wrongKind(runID, otherKind(kind), kind)
+					}
+				}
 				if err != nil {
 					return err
 				}
@@ -174,8 +182,7 @@ func (a *app) runStatusCommand(kind runs.Kind) *cobra.Command {
 				return fmt.Errorf("no %s run has the id %q", kind, runID)
 			}
 			if err == nil && run.Kind != kind {
-				return fmt.Errorf("run %q is %s run, not %s run: use 'ghillie %s status'", runID,
-					article(string(run.Kind)), article(string(kind)), commandOf(run.Kind))
+				return wrongKind(runID, run.Kind, kind)
 			}
 			if err != nil {
 				return err
@@ -258,6 +265,21 @@ func plannedOrder(units []runs.Unit) []runs.Unit {
 		return cmp.Or(cmp.Compare(aOwner, bOwner), cmp.Compare(aName, bName))
 	})
 	return sorted
+}
+
+// wrongKind is the error of a status command given a run of the other
+// kind.
+func wrongKind(runID string, got, want runs.Kind) error {
+	return fmt.Errorf("run %q is %s run, not %s run: use 'ghillie %s status'", runID,
+		article(string(got)), article(string(want)), commandOf(got))
+}
+
+// otherKind returns the kind of run that kind is not.
+func otherKind(kind runs.Kind) runs.Kind {
+	if kind == runs.KindIngestion {
+		return runs.KindReport
+	}
+	return runs.KindIngestion
 }
 
 // article returns the noun with its indefinite article.

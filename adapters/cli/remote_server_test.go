@@ -196,6 +196,11 @@ func TestRemoteMatchesLocal(t *testing.T) {
 						"--estate-key", "wildside", "--window-days", "3"), poll...)...)
 					same(t, append(o, "ingest", "status", "--run-id", ingestion.RunID)...)
 					same(t, append(o, "report", "status", "--run-id", report.RunID)...)
+					wrong := same(t, append(o, "ingest", "status", "--run-id", report.RunID)...)
+					is.New(t).Equal(wrong.code, cli.ExitFailure)
+					is.New(t).True(strings.Contains(wrong.stderr, "is a report run, not an ingestion run"))
+					missing := same(t, append(o, "report", "status", "--run-id", "no-such-run")...)
+					is.New(t).Equal(missing.code, cli.ExitFailure)
 					same(t, append(o, "report", "show", "--scope", "repository", "--owner", "leynos",
 						"--name", "wildside")...)
 					same(t, append(o, "report", "reviews")...)

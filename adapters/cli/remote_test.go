@@ -309,24 +309,47 @@ func TestImportRejectsInvalidCommit(t *testing.T) {
 func TestRemoteWrongBaseURL(t *testing.T) {
 	tests := []struct {
 		name, contentType, body string
+		status                  int
 	}{
 		{"route", "application/json", `{"title": "Route not found",
-			"description": "No route matches the path; GET /openapi.yaml lists the routes."}`},
-		{"html", "text/html", "<html><body>404 page not found</body></html>"},
-		{"plain", "text/plain", "404 page not found"},
+			"description": "No route matches the path; GET /openapi.yaml lists the routes."}`, 404},
+		{"html", "text/html", "<html><body>404 page not found</body></html>", 404},
+		{"plain", "text/plain", "404 page not found", 404},
+		{"not implemented", "text/html", "<html><body>Unsupported method</body></html>", 501},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			is := is.New(t)
 			api := newFakeAPI(t, func(w http.ResponseWriter, _ *http.Request) {
 				w.Header().Set("Content-Type", tt.contentType)
-				w.WriteHeader(http.StatusNotFound)
+				w.WriteHeader(tt.status)
 				fmt.Fprint(w, tt.body)
 			})
 
 			r := run(t, nil, "--api-base-url", api.URL+"/api", "estate", "list")
 			is.Equal(r.code, cli.ExitRunFailed)
 			is.True(strings.Contains(r.stderr, "check that the API base URL "+api.URL+"/api"))
+		})
+	}
+}
+
+// TestRemoteRunFromOtherServer rejects a JSON answer that is not a run,
+// without polling it, in either wait mode.
+func TestRemoteRunFromOtherServer(t *testing.T) {
+	for _, wait := range []string{"--wait", "--no-wait"} {
+		t.Run(wait, func(t *testing.T) {
+			is := is.New(t)
+			api := newFakeAPI(t, func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				fmt.Fprint(w, `{"errors": [{"message": "unknown field"}]}`)
+			})
+
+			r := run(t, nil, "--api-base-url", api.URL, "ingest", "run", "--scope", "estate",
+				"--estate-key", "e", wait)
+			is.Equal(r.code, cli.ExitRunFailed)
+			is.True(strings.Contains(r.stderr, "returned no ingestion run"))
+			is.True(strings.Contains(r.stderr, "is the root of a ghillie server"))
+			is.Equal(api.count(), 1) // no polling
 		})
 	}
 }
@@ -393,7 +416,7 @@ func TestRemoteRunOptions(t *testing.T) {
 		want string
 	}{
 		{"ingest defaults", []string{"ingest", "run", "--scope", "estate", "--estate-key", "e"},
-			"estate_key=e&scope=estate"},
+			"estate_key=e&lookback_days=14&max_events_per_kind=500&scope=estate"},
 		{"ingest limits", []string{"ingest", "run", "--scope", "estate", "--estate-key", "e",
 			"--lookback-days", "3", "--max-events-per-kind", "40"},
 			"estate_key=e&lookback_days=3&max_events_per_kind=40&scope=estate"},
@@ -447,7 +470,11 @@ func fakeRuns(t *testing.T, state, final string, reads int) *fakeAPI {
 		}
 		mu.Unlock()
 
-		body := map[string]any{"run_id": "run-1", "kind": "ingestion", "scope": "estate",
+		kind := "ingestion"
+		if strings.HasPrefix(r.URL.Path, "/reports/") {
+			kind = "report"
+		}
+		body := map[string]any{"run_id": "run-1", "kind": kind, "scope": "estate",
 			"subject": "wildside", "state": current, "units_total": 2, "succeeded": 1,
 			"skipped": 0, "failed": 0, "created_at": time.Now().UTC(), "started_at": nil,
 			"finished_at": nil, "units": []map[string]any{{"name": "leynos/wildside",

@@ -212,6 +212,12 @@ func (a *app) reportRunCommand() *cobra.Command {
 			if start != "" && asOf != "" {
 				return usageError{errors.New("--as-of and --window-start/--window-end exclude each other")}
 			}
+			// The server rejects a future --as-of too; checking it here
+			// gives both modes the same error and exit status.
+			if asOf != "" && opts.AsOf.After(time.Now().Add(reporting.MaxClockSkew)) {
+				return usageError{fmt.Errorf("invalid --as-of %s: it is in the future; "+
+					"choose a time that has passed, or leave it out for now", asOf)}
+			}
 			if estateOnly && sf.scope != "estate" {
 				return usageError{errors.New("--estate-only goes with --scope estate")}
 			}

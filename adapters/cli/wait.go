@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"time"
 
@@ -93,8 +94,23 @@ func runsPath(kind runs.Kind) string {
 // getRemoteRun reads a run from the API.
 func (a *app) getRemoteRun(ctx context.Context, kind runs.Kind, id string) (runs.Run, error) {
 	var body httpapi.RunBody
-	err := a.api.getJSON(ctx, runsPath(kind)+"/"+url.PathEscape(id), nil, &body)
-	return body.Run(), err
+	path := runsPath(kind) + "/" + url.PathEscape(id)
+	if err := a.api.getJSON(ctx, path, nil, &body); err != nil {
+		return runs.Run{}, err
+	}
+	return a.checkRun(http.MethodGet, path, kind, body.Run())
+}
+
+// checkRun rejects a response that is JSON but not a run of the kind,
+// which a server other than ghillie may send, so that the command never
+// polls a run without an id.
+func (a *app) checkRun(method, path string, kind runs.Kind, run runs.Run) (runs.Run, error) {
+	if run.ID != "" && run.Kind == kind && run.State != "" {
+		return run, nil
+	}
+	return runs.Run{}, &remoteError{msg: fmt.Sprintf("%s %s returned no %s run: check that the "+
+		"API base URL %s (from %s) is the root of a ghillie server", method,
+		a.api.endpoint(path, nil), kind, a.api.base, a.api.source)}
 }
 
 // startRemoteRun queues a run on the server and, unless --no-wait is
@@ -108,10 +124,13 @@ func (a *app) startRemoteRun(cmd *cobra.Command, kind runs.Kind, query url.Value
 		return err
 	}
 	var body httpapi.RunBody
-	if err := a.api.sendJSON(ctx, "POST", runsPath(kind), query, nil, &body); err != nil {
+	if err := a.api.sendJSON(ctx, http.MethodPost, runsPath(kind), query, nil, &body); err != nil {
 		return err
 	}
-	run := body.Run()
+	run, err := a.checkRun(http.MethodPost, runsPath(kind), kind, body.Run())
+	if err != nil {
+		return err
+	}
 	follow := fmt.Sprintf("ghillie %s status --run-id %s", commandOf(kind), run.ID)
 
 	if !wait {

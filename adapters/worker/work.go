@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os/exec"
 	"strings"
 	"time"
@@ -282,7 +283,7 @@ func (w *ingestWorker) Work(ctx context.Context, job *river.Job[IngestRepository
 		}
 		res, err = ingester.IngestRepository(ctx, repo)
 		if err != nil {
-			if ingest.Categorize(err) == ingest.CategoryConfiguration {
+			if permanentIngestion(err) {
 				return "", "", permanent{err}
 			}
 			return "", "", err
@@ -299,6 +300,34 @@ func (w *ingestWorker) Work(ctx context.Context, job *river.Job[IngestRepository
 		return w.q.queueTransform(ctx, tx)
 	}
 	return w.q.unit(ctx, job.JobRow, a.RunID, slug, work, then)
+}
+
+// permanentIngestion reports whether another attempt to ingest would
+// meet err again: settings that GitHub or the worker rejected, a
+// repository GitHub does not have, a GraphQL error other than a rate
+// limit, or a response of an unexpected shape. Rate limits, server
+// errors and network failures stay retryable.
+func permanentIngestion(err error) bool {
+	switch ingest.Categorize(err) {
+	case ingest.CategoryConfiguration, ingest.CategorySchemaDrift:
+		return true
+	}
+	if errors.Is(err, ingest.ErrNotFound) {
+		return true
+	}
+
+	var apiErr *ingest.APIError
+	if !errors.As(err, &apiErr) {
+		return false
+	}
+	switch apiErr.Status {
+	case 0:
+		return apiErr.Type != "RATE_LIMITED"
+	case http.StatusBadRequest, http.StatusUnauthorized, http.StatusNotFound, http.StatusGone,
+		http.StatusUnprocessableEntity:
+		return true
+	}
+	return false
 }
 
 // queueTransform queues a transform in tx unless one is waiting to

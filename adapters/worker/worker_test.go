@@ -409,6 +409,34 @@ func TestIngestionRunLimits(t *testing.T) {
 	})
 }
 
+// TestMissingRepositoryFailsAtOnce checks that a repository GitHub does
+// not have fails its unit at the first attempt, as a local run does,
+// instead of being retried with backoff.
+func TestMissingRepositoryFailsAtOnce(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		is := is.New(t)
+		ctx := context.Background()
+		migrated(t, db)
+
+		server := githubtest.NewServer(t, githubtest.Options{},
+			historyRepository("leynos", "wildside", time.Hour))
+		client, err := githubapi.New(githubapi.Config{Token: githubtest.DefaultToken, APIURL: server.URL})
+		is.NoErr(err)
+		q := start(t, worker.Config{DB: db, GitHub: client, MaxAttempts: 5})
+
+		run, err := q.StartIngestion(ctx, runs.ScopeRepository, "leynos/ortho-config", ingest.Limits{})
+		is.NoErr(err)
+		run = wait(t, q.Runs(), run.ID, time.Minute)
+		is.Equal(run.State, runs.StateFailed)
+		is.True(strings.Contains(unitDetails(run)["leynos/ortho-config"], "not found"))
+
+		var attempts int
+		is.NoErr(db.GetContext(ctx, &attempts, db.Rebind(
+			"SELECT max(attempt) FROM river_job WHERE kind = ?"), worker.KindIngestRepository))
+		is.Equal(attempts, 1) // not retried
+	})
+}
+
 func TestReportRunWindowDays(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		is := is.New(t)
