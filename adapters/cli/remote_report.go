@@ -2,7 +2,7 @@ package cli
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -23,8 +23,9 @@ import (
 func (a *app) remoteReportRun(cmd *cobra.Command, sf scopeFlags, asOf string, windowDays int,
 	wf *waitFlags) error {
 	if sf.scope == "project" {
-		return usageError{errors.New("report run --scope project does not work against the API: " +
-			"the server reports on a repository or a whole estate, which includes its projects")}
+		return usageError{fmt.Errorf("report run --scope project does not work against the API "+
+			"at %s: the server reports on a repository or a whole estate, which includes its "+
+			"projects; run it with --database-url where the database is", a.api.base)}
 	}
 	for _, flag := range []struct{ name, reason string }{
 		{"window-start", "the server's runs start where each subject's last report ended, " +

@@ -403,7 +403,7 @@ func TestRemoteLocalOnlyFlags(t *testing.T) {
 			is := is.New(t)
 			r := run(t, nil, append([]string{"--api-base-url", api.URL}, args...)...)
 			is.Equal(r.code, cli.ExitUsage)
-			is.True(strings.Contains(r.stderr, "does not work against the API"))
+			is.True(strings.Contains(r.stderr, "does not work against the API at "+api.URL))
 		})
 	}
 	is.New(t).Equal(api.count(), 0) // nothing was sent
