@@ -12,6 +12,8 @@ import (
 	"github.com/matryer/is"
 
 	"github.com/ghillie/ghillie/adapters/cli"
+	"github.com/ghillie/ghillie/adapters/httpapi"
+	"github.com/ghillie/ghillie/runs"
 	"github.com/ghillie/ghillie/store"
 )
 
@@ -109,16 +111,9 @@ func TestRemoteMatchesLocal(t *testing.T) {
 			r := run(t, remote, "-o", "json", "ingest", "run", "--scope", "repository",
 				"--owner", "leynos", "--name", "wildside", "--poll-interval", "100ms")
 			is.Equal(r.code, cli.ExitOK)
-			var ingestion struct {
-				RunID string `json:"run_id"`
-				State string `json:"state"`
-				Units []struct {
-					Name  string `json:"name"`
-					State string `json:"state"`
-				} `json:"units"`
-			}
+			var ingestion httpapi.RunBody
 			is.NoErr(json.Unmarshal([]byte(r.stdout), &ingestion))
-			is.Equal(ingestion.State, "succeeded")
+			is.Equal(ingestion.State, runs.StateSucceeded)
 			is.Equal(len(ingestion.Units), 1)
 			is.Equal(ingestion.Units[0].Name, "leynos/wildside")
 
@@ -132,16 +127,10 @@ func TestRemoteMatchesLocal(t *testing.T) {
 			r = run(t, remote, "-o", "json", "report", "run", "--scope", "repository",
 				"--owner", "leynos", "--name", "wildside", "--poll-interval", "100ms")
 			is.Equal(r.code, cli.ExitOK)
-			var report struct {
-				RunID string `json:"run_id"`
-				State string `json:"state"`
-				Units []struct {
-					State string `json:"state"`
-				} `json:"units"`
-			}
+			var report httpapi.RunBody
 			is.NoErr(json.Unmarshal([]byte(r.stdout), &report))
-			is.Equal(report.State, "succeeded")
-			is.Equal(report.Units[0].State, "succeeded") // written, not skipped
+			is.Equal(report.State, runs.StateSucceeded)
+			is.Equal(report.Units[0].State, runs.UnitSucceeded) // written, not skipped
 
 			// After this estate run the estate's reports are up to date, so
 			// the estate runs below skip every unit in either mode.

@@ -262,10 +262,8 @@ func TestEstateIngestionRun(t *testing.T) {
 
 		// Two of the estate's six repositories exist on the fake GitHub;
 		// the others fail for good with GitHub's not-found response.
-		server := githubtest.NewServer(t, githubtest.Options{},
+		client := fakeGitHub(t,
 			fakeRepository("leynos", "wildside"), fakeRepository("leynos", "ortho-config"))
-		client, err := githubapi.New(githubapi.Config{Token: githubtest.DefaultToken, APIURL: server.URL})
-		is.NoErr(err)
 		q := start(t, worker.Config{DB: db, GitHub: client, MaxAttempts: 2})
 
 		run, err := q.StartIngestion(ctx, runs.ScopeEstate, "wildside", ingest.Limits{})
@@ -336,6 +334,18 @@ func TestStopCancelsLongJobs(t *testing.T) {
 
 // historyRepository is a repository whose commits were made the given
 // durations ago, newest first.
+// fakeGitHub returns a GitHub client of a fake GitHub that has repos.
+func fakeGitHub(t *testing.T, repos ...*githubtest.Repository) *githubapi.Client {
+	t.Helper()
+
+	server := githubtest.NewServer(t, githubtest.Options{}, repos...)
+	client, err := githubapi.New(githubapi.Config{Token: githubtest.DefaultToken, APIURL: server.URL})
+	if err != nil {
+		t.Fatalf("create a client of the fake GitHub: %v", err)
+	}
+	return client
+}
+
 func historyRepository(owner, name string, ages ...time.Duration) *githubtest.Repository {
 	repo := &githubtest.Repository{Owner: owner, Name: name, DefaultBranch: "main"}
 	now := time.Now().UTC().Truncate(time.Second)
@@ -369,11 +379,9 @@ func TestIngestionRunLimits(t *testing.T) {
 		migrated(t, db)
 
 		day := 24 * time.Hour
-		server := githubtest.NewServer(t, githubtest.Options{},
+		client := fakeGitHub(t,
 			historyRepository("leynos", "wildside", time.Hour, 2*time.Hour, 3*day),
 			historyRepository("leynos", "ortho-config", time.Hour, 2*time.Hour, 3*day))
-		client, err := githubapi.New(githubapi.Config{Token: githubtest.DefaultToken, APIURL: server.URL})
-		is.NoErr(err)
 		q := start(t, worker.Config{DB: db, GitHub: client, MaxAttempts: 1})
 
 		// A lookback of one day leaves out the commit of three days ago,
@@ -418,10 +426,8 @@ func TestMissingRepositoryFailsAtOnce(t *testing.T) {
 		ctx := context.Background()
 		migrated(t, db)
 
-		server := githubtest.NewServer(t, githubtest.Options{},
+		client := fakeGitHub(t,
 			historyRepository("leynos", "wildside", time.Hour))
-		client, err := githubapi.New(githubapi.Config{Token: githubtest.DefaultToken, APIURL: server.URL})
-		is.NoErr(err)
 		q := start(t, worker.Config{DB: db, GitHub: client, MaxAttempts: 5})
 
 		run, err := q.StartIngestion(ctx, runs.ScopeRepository, "leynos/ortho-config", ingest.Limits{})
