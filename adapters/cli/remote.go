@@ -81,7 +81,8 @@ func parseRequestTimeout(raw, source string) (time.Duration, error) {
 	return d, nil
 }
 
-// commandMode is what a command works on.
+// commandMode is the target a command works on: nothing, a database, or
+// either a database or the API.
 type commandMode int
 
 const (

@@ -17,8 +17,8 @@ import (
 	"github.com/ghillie/ghillie/adapters/cli"
 )
 
-// fakeAPI is a loopback server that records the requests it gets and
-// answers each with its handler.
+// fakeAPI is a loopback server that records the requests it receives
+// and responds to each with its handler.
 type fakeAPI struct {
 	*httptest.Server
 
@@ -52,7 +52,7 @@ func (f *fakeAPI) last() *http.Request {
 	return f.requests[len(f.requests)-1]
 }
 
-// noEstates answers GET /estates with an empty list.
+// noEstates serves GET /estates with an empty list.
 func noEstates(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	fmt.Fprint(w, `{"estates": []}`)
@@ -304,8 +304,8 @@ func TestImportRejectsInvalidCommit(t *testing.T) {
 	}
 }
 
-// TestRemoteWrongBaseURL tells a path that no route matches, or a server
-// that is not ghillie, from a subject that does not exist.
+// TestRemoteWrongBaseURL distinguishes a path that no route matches, or a
+// server that is not ghillie, from a subject that does not exist.
 func TestRemoteWrongBaseURL(t *testing.T) {
 	tests := []struct {
 		name, contentType, body string
@@ -333,8 +333,8 @@ func TestRemoteWrongBaseURL(t *testing.T) {
 	}
 }
 
-// TestRemoteRunFromOtherServer rejects a JSON answer that is not a run,
-// without polling it, in either wait mode.
+// TestRemoteRunFromOtherServer rejects a JSON response that is not a
+// run, without polling it, in either wait mode.
 func TestRemoteRunFromOtherServer(t *testing.T) {
 	for _, wait := range []string{"--wait", "--no-wait"} {
 		t.Run(wait, func(t *testing.T) {

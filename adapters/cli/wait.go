@@ -41,8 +41,8 @@ func (f *waitFlags) add(cmd *cobra.Command) {
 }
 
 // addWaitOnly adds --wait and --no-wait to a command that always
-// finishes before it returns, for scripts that pass them. The help
-// gives reason as the cause.
+// finishes before it returns, for scripts that pass them. The command
+// rejects --no-wait itself, and the help gives reason as the cause.
 func (f *waitFlags) addWaitOnly(cmd *cobra.Command, reason string) {
 	flags := cmd.Flags()
 	flags.BoolVar(&f.wait, "wait", true, "accepted and ignored: "+reason)
