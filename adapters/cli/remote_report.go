@@ -7,10 +7,10 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/ghillie/ghillie/adapters/httpapi"
 	"github.com/ghillie/ghillie/gold"
 	"github.com/ghillie/ghillie/runs"
 )
@@ -67,18 +67,7 @@ func latestReportPath(sf scopeFlags) string {
 func (a *app) remoteShownReport(ctx context.Context, sf scopeFlags) (shownReport, error) {
 	path := latestReportPath(sf)
 
-	var body struct {
-		ReportID    string      `json:"report_id"`
-		WindowStart time.Time   `json:"window_start"`
-		WindowEnd   time.Time   `json:"window_end"`
-		GeneratedAt time.Time   `json:"generated_at"`
-		Status      gold.Status `json:"status"`
-		Summary     string      `json:"summary"`
-		Highlights  []string    `json:"highlights"`
-		Risks       []string    `json:"risks"`
-		NextSteps   []string    `json:"next_steps"`
-		Model       string      `json:"model"`
-	}
+	var body httpapi.ReportBody
 	if a.output != "table" {
 		if err := a.api.getJSON(ctx, path, nil, &body); err != nil {
 			return shownReport{}, err
@@ -100,7 +89,7 @@ func (a *app) remoteShownReport(ctx context.Context, sf scopeFlags) (shownReport
 	// JSON with the newer report's Markdown; the window is milliseconds.
 	return shownReport{Scope: sf.scope, ReportID: body.ReportID, WindowStart: body.WindowStart,
 		WindowEnd: body.WindowEnd, GeneratedAt: body.GeneratedAt, Model: body.Model,
-		Summary: gold.MachineSummary{Summary: body.Summary, Status: body.Status,
+		Summary: gold.MachineSummary{Summary: body.Summary, Status: gold.Status(body.Status),
 			Highlights: body.Highlights, Risks: body.Risks, NextSteps: body.NextSteps},
 		Markdown: string(markdown)}, nil
 }

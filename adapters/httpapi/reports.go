@@ -180,20 +180,20 @@ type reportCreated struct {
 	GeneratedAt time.Time     `json:"generated_at"`
 	Status      string        `json:"status"`
 	Model       string        `json:"model"`
-	Metrics     reportMetrics `json:"metrics"`
+	Metrics     ReportMetrics `json:"metrics"`
 }
 
-// reportMetrics describes the model call of a report, with null for a
+// ReportMetrics describes the model call of a report, with null for a
 // value the model did not report.
-type reportMetrics struct {
+type ReportMetrics struct {
 	ModelLatencyMS   *int `json:"model_latency_ms"`
 	PromptTokens     *int `json:"prompt_tokens"`
 	CompletionTokens *int `json:"completion_tokens"`
 	TotalTokens      *int `json:"total_tokens"`
 }
 
-func metricsOf(r gold.Report) reportMetrics {
-	return reportMetrics{ModelLatencyMS: r.LatencyMS, PromptTokens: r.PromptTokens,
+func metricsOf(r gold.Report) ReportMetrics {
+	return ReportMetrics{ModelLatencyMS: r.LatencyMS, PromptTokens: r.PromptTokens,
 		CompletionTokens: r.CompletionTokens, TotalTokens: r.TotalTokens}
 }
 
@@ -324,8 +324,9 @@ func statusText(s gold.Status) string {
 
 func (a *api) gold() *gold.Store { return gold.NewStore(a.cfg.DB) }
 
-// reportBody is the JSON form of a stored report on the read routes.
-type reportBody struct {
+// ReportBody is the JSON form of a stored report on the read routes,
+// which remote commands decode too.
+type ReportBody struct {
 	ReportID    string        `json:"report_id"`
 	Scope       string        `json:"scope"`
 	Subject     string        `json:"subject"`
@@ -339,17 +340,17 @@ type reportBody struct {
 	NextSteps   []string      `json:"next_steps"`
 	Model       string        `json:"model"`
 	Provider    string        `json:"provider"`
-	Metrics     reportMetrics `json:"metrics"`
+	Metrics     ReportMetrics `json:"metrics"`
 }
 
-func newReportBody(r gold.Report, subject string) reportBody {
+func newReportBody(r gold.Report, subject string) ReportBody {
 	list := func(items []string) []string {
 		if items == nil {
 			return []string{}
 		}
 		return items
 	}
-	return reportBody{ReportID: r.ID, Scope: string(r.Subject.Scope), Subject: subject,
+	return ReportBody{ReportID: r.ID, Scope: string(r.Subject.Scope), Subject: subject,
 		WindowStart: r.WindowStart.UTC(), WindowEnd: r.WindowEnd.UTC(),
 		GeneratedAt: r.GeneratedAt.UTC(), Status: statusText(r.Summary.Status),
 		Summary: r.Summary.Summary, Highlights: list(r.Summary.Highlights),
@@ -359,7 +360,7 @@ func newReportBody(r gold.Report, subject string) reportBody {
 
 // reportHistory is the JSON body of a history route.
 type reportHistory struct {
-	Reports []reportBody `json:"reports"`
+	Reports []ReportBody `json:"reports"`
 	Limit   int          `json:"limit"`
 	Offset  int          `json:"offset"`
 }
@@ -427,7 +428,7 @@ func (a *api) serveHistory(w http.ResponseWriter, r *http.Request, s reportSubje
 		return
 	}
 
-	body := reportHistory{Reports: make([]reportBody, 0, len(reports)), Limit: limit,
+	body := reportHistory{Reports: make([]ReportBody, 0, len(reports)), Limit: limit,
 		Offset: offset}
 	for _, rep := range reports {
 		body.Reports = append(body.Reports, newReportBody(rep, s.name))
