@@ -65,7 +65,7 @@ func newEstate(t testing.TB, db *store.DB) string {
 	}
 
 	var id string
-	if err := db.Get(&id, `SELECT id FROM estates WHERE key = 'wildside'`); err != nil {
+	if err := db.Catalogue().Get(&id, `SELECT id FROM estates WHERE key = 'wildside'`); err != nil {
 		t.Fatal(err)
 	}
 	return id

@@ -58,7 +58,7 @@ func ingestOnce(t *testing.T, db *store.DB) {
 }
 
 func TestRepositoryIngestion(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, db *store.DB) {
+	storetest.RunLayouts(t, func(t *testing.T, db *store.DB) {
 		is := is.New(t)
 		newEstate(t, db)
 		c := newClient(t, config(db, status.NewMock()))
@@ -109,7 +109,7 @@ func TestRepositoryIngestion(t *testing.T) {
 }
 
 func TestCatalogueImportAndSync(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, db *store.DB) {
+	storetest.RunLayouts(t, func(t *testing.T, db *store.DB) {
 		is := is.New(t)
 		c := newClient(t, config(db, status.NewMock()))
 		yaml, err := os.ReadFile("../../examples/wildside-catalogue.yaml")

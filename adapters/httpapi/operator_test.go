@@ -17,7 +17,7 @@ import (
 )
 
 func TestListRepositories(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, db *store.DB) {
+	storetest.RunLayouts(t, func(t *testing.T, db *store.DB) {
 		is := is.New(t)
 		newEstate(t, db)
 		c := newClient(t, config(db, status.NewMock()))
@@ -142,7 +142,7 @@ func TestReviews(t *testing.T) {
 }
 
 func TestExports(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, db *store.DB) {
+	storetest.RunLayouts(t, func(t *testing.T, db *store.DB) {
 		is := is.New(t)
 		newEstate(t, db)
 		c := newClient(t, config(db, status.NewMock()))

@@ -84,7 +84,7 @@ func TestReadRoutesBeforeReports(t *testing.T) {
 }
 
 func TestReadRoutes(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, db *store.DB) {
+	storetest.RunLayouts(t, func(t *testing.T, db *store.DB) {
 		estateID := newEstate(t, db)
 		runEstate(t, db, estateID)
 		c := newClient(t, config(db, status.NewMock()))

@@ -76,7 +76,7 @@ type repositoryRequiredJSON struct {
 }
 
 func TestRequiredMetricsRoutes(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, db *store.DB) {
+	storetest.RunLayouts(t, func(t *testing.T, db *store.DB) {
 		newEstate(t, db)
 		addActivity(t, db)
 		c := newClient(t, config(db, status.NewMock()))

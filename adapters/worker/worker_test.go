@@ -139,7 +139,7 @@ func countReports(t *testing.T, db *store.DB, scope string) int {
 }
 
 func TestEstateReportRun(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, db *store.DB) {
+	storetest.RunLayouts(t, func(t *testing.T, db *store.DB) {
 		is := is.New(t)
 		migrated(t, db)
 		commit(t, db, "leynos/wildside", "c1")
@@ -255,7 +255,7 @@ func fakeRepository(owner, name string) *githubtest.Repository {
 }
 
 func TestEstateIngestionRun(t *testing.T) {
-	storetest.Run(t, func(t *testing.T, db *store.DB) {
+	storetest.RunLayouts(t, func(t *testing.T, db *store.DB) {
 		is := is.New(t)
 		ctx := context.Background()
 		migrated(t, db)
