@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"runtime"
 	"slices"
 	"strings"
@@ -76,8 +77,35 @@ const maxBatchRows = 500
 // per envelope, in order. Either every envelope is stored (or found
 // already stored) or, on error, none is. An invalid envelope returns a
 // *BatchError and nothing is written. Envelopes repeated within the batch
-// are stored once and reported as duplicates after the first.
+// are stored once and reported as duplicates after the first. A batch
+// that lost a race with another transaction, such as a deadlock with
+// another writer, is run again, up to maxBatchAttempts times in all.
 func (w *Writer) WriteBatch(ctx context.Context, envelopes []Envelope) ([]WriteResult, error) {
+	for attempt := 1; ; attempt++ {
+		results, err := w.writeBatch(ctx, envelopes)
+		if err == nil || !errors.Is(err, store.ErrConflict) || attempt == maxBatchAttempts {
+			return results, err
+		}
+
+		// Two writers whose batches share events in another order can
+		// deadlock on the unique key, and PostgreSQL then aborts one of
+		// them. The rows the other writer committed are duplicates on the
+		// next attempt. The random part of the wait keeps the two writers
+		// from meeting again at the same moment.
+		wait := time.Duration(attempt)*100*time.Millisecond +
+			time.Duration(rand.Int64N(int64(100*time.Millisecond)))
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("write raw events: %w", ctx.Err())
+		case <-time.After(wait):
+		}
+	}
+}
+
+// maxBatchAttempts bounds how often WriteBatch runs one batch.
+const maxBatchAttempts = 5
+
+func (w *Writer) writeBatch(ctx context.Context, envelopes []Envelope) ([]WriteResult, error) {
 	results := make([]WriteResult, len(envelopes))
 	ingestedAt := store.NewTime(w.now())
 

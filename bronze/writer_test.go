@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -224,6 +225,55 @@ func TestWriteBatchConcurrentOverlap(t *testing.T) {
 		}
 		is.Equal(fresh, shared) // each shared envelope is new to one writer only
 		is.Equal(countRawEvents(t, db), shared+writers)
+	})
+}
+
+// TestWriteBatchOverlapInOtherOrder runs two writers whose batches hold
+// the same envelopes in opposite orders. On PostgreSQL each then waits
+// for a key that the other holds, until the server aborts one of them as
+// deadlocked, and that writer must try again instead of failing.
+func TestWriteBatchOverlapInOtherOrder(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		is := is.New(t)
+		ctx := context.Background()
+
+		const rounds, shared = 3, 3000
+		for round := range rounds {
+			forward := make([]bronze.Envelope, shared)
+			for i := range forward {
+				forward[i] = baseEnvelope()
+				forward[i].SourceEventID = fmt.Sprintf("round-%d-%d", round, i)
+			}
+			backward := slices.Clone(forward)
+			slices.Reverse(backward)
+
+			var results [2][]bronze.WriteResult
+			var errs [2]error
+			var wg sync.WaitGroup
+			for w, batch := range [][]bronze.Envelope{forward, backward} {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					results[w], errs[w] = bronze.NewWriter(db).WriteBatch(ctx, batch)
+				}()
+			}
+			wg.Wait()
+
+			is.NoErr(errs[0])
+			is.NoErr(errs[1])
+			fresh := 0
+			for i := range shared {
+				is.Equal(results[0][i].ID, results[1][shared-1-i].ID) // one row per envelope
+				if !results[0][i].Duplicate {
+					fresh++
+				}
+				if !results[1][shared-1-i].Duplicate {
+					fresh++
+				}
+			}
+			is.Equal(fresh, shared) // each envelope is new to one writer only
+		}
+		is.Equal(countRawEvents(t, db), rounds*shared)
 	})
 }
 
