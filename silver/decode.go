@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -78,6 +79,37 @@ func (r *fieldReader) requiredString(field string, maxLen int, nonEmpty bool) st
 	}
 	s, _ := r.stringValue(field, value, maxLen, nonEmpty)
 	return s
+}
+
+// GitHub's forms of owners and repository names. An owner has 1 to 39
+// letters, digits, hyphens or underscores (enterprise managed users) and
+// does not start with a hyphen. A name has 1 to 100 letters, digits, '.',
+// '-' or '_' and is not "." or "..". A repository named otherwise could
+// not be managed with the registry's commands or routes.
+var (
+	ownerPattern = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_-]{0,38}$`)
+	namePattern  = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
+)
+
+// repoOwner reads the required repo_owner, in GitHub's form of owners.
+func (r *fieldReader) repoOwner() string {
+	owner := r.requiredString("repo_owner", maxGitHubName, true)
+	if owner != "" && !ownerPattern.MatchString(owner) {
+		r.fail("repo_owner", "is %q: use 1 to 39 letters, digits, hyphens or underscores, "+
+			"not starting with a hyphen", owner)
+	}
+	return owner
+}
+
+// repoName reads the required repo_name, in GitHub's form of repository
+// names.
+func (r *fieldReader) repoName() string {
+	name := r.requiredString("repo_name", maxGitHubName, true)
+	if name != "" && (!namePattern.MatchString(name) || name == "." || name == "..") {
+		r.fail("repo_name", "is %q: use 1 to 100 letters, digits, '.', '-' or '_', "+
+			"other than '.' and '..'", name)
+	}
+	return name
 }
 
 func (r *fieldReader) optionalString(field string, maxLen int) *string {

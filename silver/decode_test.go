@@ -112,6 +112,21 @@ func TestDecodeRejectsInvalidPayloads(t *testing.T) {
 			"sha is 65 characters long: the maximum is 64"},
 		{"empty owner", decodeCommit, with(commitPayload("a"), "repo_owner", ""),
 			"repo_owner must not be empty"},
+		{"owner with slash", decodeIssue, with(issuePayload(1, "open"), "repo_owner", "oc/to"),
+			`repo_owner is "oc/to": use 1 to 39 letters, digits, hyphens or underscores, ` +
+				"not starting with a hyphen"},
+		{"owner with hyphen first", decodeCommit, with(commitPayload("a"), "repo_owner", "-bad"),
+			`repo_owner is "-bad": use 1 to 39 letters, digits, hyphens or underscores, ` +
+				"not starting with a hyphen"},
+		{"long owner", decodePR, with(prPayload(1, "open"), "repo_owner", strings.Repeat("o", 40)),
+			`repo_owner is "` + strings.Repeat("o", 40) + `": use 1 to 39 letters, digits, ` +
+				"hyphens or underscores, not starting with a hyphen"},
+		{"name with space", decodeCommit, with(commitPayload("a"), "repo_name", "na me"),
+			`repo_name is "na me": use 1 to 100 letters, digits, '.', '-' or '_', other than ` +
+				"'.' and '..'"},
+		{"dot dot name", decodeDoc, with(docPayload("a", "b"), "repo_name", ".."),
+			`repo_name is "..": use 1 to 100 letters, digits, '.', '-' or '_', other than ` +
+				"'.' and '..'"},
 		{"empty state", decodePR, with(prPayload(1, "open"), "state", ""), "state must not be empty"},
 		{"empty issue state", decodeIssue, with(issuePayload(1, "open"), "state", ""),
 			"state must not be empty"},

@@ -125,6 +125,12 @@ func (a *app) estateRepoSetCommand() *cobra.Command {
 				return usageError{fmt.Errorf("give exactly one of --ingestion-enabled and --ingestion-disabled")}
 			}
 
+			// Cobra checks that a required flag is given, not that its
+			// value is non-empty.
+			if owner == "" || name == "" {
+				return usageError{errors.New("--owner and --name must not be empty: " +
+					"give the repository, such as --owner leynos --name wildside")}
+			}
 			if err := checkNames(owner, name, nil); err != nil {
 				return err
 			}
