@@ -2,8 +2,6 @@ package cli
 
 import (
 	"context"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -110,6 +108,11 @@ type upFlags struct {
 	wait        bool
 	noWait      bool
 	timeout     time.Duration
+
+	modelBackend      string
+	gitHubTokenEnv    string
+	openAIKeyEnv      string
+	backgroundWorkers bool
 }
 
 func (a *app) stackUpCommand() *cobra.Command {
@@ -125,14 +128,26 @@ func (a *app) stackUpCommand() *cobra.Command {
 			"configuration folder. Running it again reuses the cluster and its port, and\n" +
 			"upgrades the release.\n\n" +
 			"It needs docker, k3d, kubectl and helm on PATH, and runs in a clone of the\n" +
-			"Ghillie repository. The Secret takes GHILLIE_GITHUB_TOKEN or the\n" +
-			"GHILLIE_GITHUB_APP_* variables, GHILLIE_OPENAI_API_KEY when\n" +
-			"GHILLIE_STATUS_MODEL_BACKEND is openai (the preview uses mock when it is unset),\n" +
-			"GHILLIE_API_TOKEN, generated when unset, and the database URL. Secrets reach\n" +
-			"kubectl only on standard input and are never printed.\n\n" +
-			"It exits with status 4 when a tool is missing or fails.",
+			"Ghillie repository.\n\n" +
+			"The status model is --provider-model-backend, else GHILLIE_STATUS_MODEL_BACKEND,\n" +
+			"else mock. The Secret takes the GitHub token from the variable that\n" +
+			"--provider-github-token-env names (GHILLIE_GITHUB_TOKEN by default), or the\n" +
+			"GHILLIE_GITHUB_APP_* variables; the OpenAI API key, with backend openai, from\n" +
+			"the variable that --provider-openai-key-env names (GHILLIE_OPENAI_API_KEY by\n" +
+			"default); GHILLIE_API_TOKEN, generated when unset; and the database URL. A\n" +
+			"variable named on the command line must be set. Credentials are never flags,\n" +
+			"which ps and shell history would show: they reach kubectl only on standard\n" +
+			"input and are never printed.\n\n" +
+			"Profile api-only runs the server alone, so runs queued with POST\n" +
+			"/ingestion/runs or POST /reports/runs, as 'ghillie --api-base-url URL ingest\n" +
+			"run' sends them, wait. --background-workers adds a worker that works them and\n" +
+			"schedules nothing. The other profiles run a worker already.\n\n" +
+			"It exits with status 2 for an invalid flag or variable, and with status 4 when\n" +
+			"a tool is missing or fails.",
 		Example: "  ghillie stack up\n" +
-			"  GHILLIE_GITHUB_TOKEN=github_pat_... ghillie stack up --profile ingestion-worker",
+			"  GHILLIE_GITHUB_TOKEN=github_pat_... ghillie stack up --profile ingestion-worker\n" +
+			"  ghillie stack up --provider-github-token-env GITHUB_TOKEN --background-workers\n" +
+			"  ghillie stack up --provider-model-backend openai --provider-openai-key-env OPENAI_API_KEY",
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.stackUp(cmd, &f)
@@ -159,6 +174,18 @@ func (a *app) stackUpCommand() *cobra.Command {
 		"return once the chart is installed, without waiting for the pods")
 	flags.DurationVar(&f.timeout, "timeout", stack.DefaultTimeout,
 		"time each wait for the operator, PostgreSQL and the pods may take")
+	flags.StringVar(&f.modelBackend, flagModelBackend, "",
+		"status model of the preview: mock or openai\n"+
+			"(env "+status.EnvBackend+", default mock)")
+	flags.StringVar(&f.gitHubTokenEnv, flagGitHubTokenEnv, githubapi.EnvToken,
+		"environment variable `NAME` to read the GitHub token from, such as\n"+
+			"GITHUB_TOKEN; when given, it must be set")
+	flags.StringVar(&f.openAIKeyEnv, flagOpenAIKeyEnv, status.EnvOpenAIAPIKey,
+		"environment variable `NAME` to read the OpenAI API key from, with\n"+
+			"backend openai; when given, it must be set")
+	flags.BoolVar(&f.backgroundWorkers, "background-workers", false,
+		"with profile api-only, also run a worker with no schedules for the runs\n"+
+			"queued through the API (no change with the other profiles, which have one)")
 	return cmd
 }
 
@@ -221,11 +248,15 @@ func (a *app) upConfig(cmd *cobra.Command, f *upFlags) (stack.Config, error) {
 	}
 
 	cfg := stack.Config{ClusterName: cluster, Namespace: namespace, SkipBuild: f.skipBuild,
-		Wait: f.wait && !f.noWait, Timeout: f.timeout}
+		Wait: f.wait && !f.noWait, Timeout: f.timeout, BackgroundWorkers: f.backgroundWorkers}
 	var source string
 	cfg.Profile, source = a.setting(f.profile, "--profile", "GHILLIE_PROFILE", stack.DefaultProfile)
 	if err := stack.CheckProfile(cfg.Profile); err != nil {
 		return cfg, usageError{fmt.Errorf("%s: %w", source, err)}
+	}
+	if f.backgroundWorkers && cfg.Profile != "api-only" {
+		fmt.Fprintf(a.stderr, "Profile %s runs a worker already, which works the queued runs: "+
+			"--background-workers changes nothing.\n", cfg.Profile)
 	}
 	cfg.Image, source = a.setting(f.image, "--image", "GHILLIE_IMAGE", stack.DefaultImage)
 	if _, _, err := stack.ParseImage(cfg.Image); err != nil {
@@ -242,10 +273,18 @@ func (a *app) upConfig(cmd *cobra.Command, f *upFlags) (stack.Config, error) {
 		return cfg, err
 	}
 
-	if err := a.upGitHub(&cfg); err != nil {
+	token, err := newCredentialVariable(cmd, flagGitHubTokenEnv, f.gitHubTokenEnv)
+	if err != nil {
 		return cfg, err
 	}
-	if err := a.upModel(&cfg); err != nil {
+	key, err := newCredentialVariable(cmd, flagOpenAIKeyEnv, f.openAIKeyEnv)
+	if err != nil {
+		return cfg, err
+	}
+	if err := a.upGitHub(&cfg, token); err != nil {
+		return cfg, err
+	}
+	if err := a.upModel(&cfg, f.modelBackend, key); err != nil {
 		return cfg, err
 	}
 	cfg.Secrets.APIToken = strings.TrimSpace(a.env("GHILLIE_API_TOKEN"))
@@ -300,81 +339,6 @@ func sourceDir(flag string) (string, error) {
 		}
 		dir = parent
 	}
-}
-
-// upGitHub reads the GitHub settings of the worker, checked as the
-// worker checks them.
-func (a *app) upGitHub(cfg *stack.Config) error {
-	cfg.GitHub.Auth = "none"
-	if !a.hasGitHubSettings() {
-		return nil
-	}
-	gh, err := githubapi.ConfigFromEnv(a.env)
-	if err != nil {
-		return usageError{err}
-	}
-	if strings.TrimSpace(a.env(githubapi.EnvAPIURL)) != "" {
-		cfg.GitHub.APIURL = gh.APIURL
-	}
-
-	if gh.App == nil {
-		cfg.GitHub.Auth = "token"
-		cfg.Secrets.GitHubToken = string(gh.Token)
-		return nil
-	}
-	// The key is passed on as PKCS #1 PEM, whatever form the
-	// environment gave it in, such as a path or a PEM with literal \n.
-	cfg.GitHub.Auth = "app"
-	cfg.GitHub.AppID = strconv.FormatInt(gh.App.AppID, 10)
-	cfg.GitHub.InstallationID = strconv.FormatInt(gh.App.InstallationID, 10)
-	cfg.Secrets.GitHubAppPrivateKey = string(pem.EncodeToMemory(&pem.Block{
-		Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(gh.App.PrivateKey)}))
-	return nil
-}
-
-// upModel reads the status model settings, checked as the server checks
-// them. The preview uses the mock model unless the environment chooses
-// one.
-func (a *app) upModel(cfg *stack.Config) error {
-	backend := strings.ToLower(strings.TrimSpace(a.env(status.EnvBackend)))
-	switch backend {
-	case "":
-		fmt.Fprintf(a.stderr, "%s is not set: the preview uses the mock status model\n",
-			status.EnvBackend)
-		cfg.Model.Backend = "mock"
-		return nil
-	case "mock":
-		cfg.Model.Backend = backend
-		return nil
-	case "openai":
-	default:
-		return usageError{fmt.Errorf("invalid %s %q: use %s", status.EnvBackend, backend,
-			strings.Join(status.Backends, " or "))}
-	}
-
-	openai, err := status.OpenAIConfigFromEnv(a.env)
-	if err != nil {
-		return usageError{err}
-	}
-	cfg.Model.Backend = backend
-	cfg.Secrets.OpenAIAPIKey = string(openai.APIKey)
-
-	// Only the settings the environment gives are passed on, so that the
-	// others keep the binary's defaults.
-	set := func(name string) bool { return strings.TrimSpace(a.env(name)) != "" }
-	if set(status.EnvOpenAIEndpoint) {
-		cfg.Model.Endpoint = openai.Endpoint
-	}
-	if set(status.EnvOpenAIModel) {
-		cfg.Model.Name = openai.Model
-	}
-	if set(status.EnvOpenAITemperature) {
-		cfg.Model.Temperature = &openai.Temperature
-	}
-	if set(status.EnvOpenAIMaxTokens) {
-		cfg.Model.MaxTokens = &openai.MaxTokens
-	}
-	return nil
 }
 
 func (a *app) stackDownCommand() *cobra.Command {

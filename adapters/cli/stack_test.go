@@ -295,26 +295,68 @@ func TestStackUpProfiles(t *testing.T) {
 }
 
 func TestStackUpSecretsOnlyOnStdin(t *testing.T) {
+	tests := []struct {
+		name   string
+		env    map[string]string
+		args   []string
+		github string
+		openai string
+	}{
+		{"standard variables", map[string]string{
+			"GHILLIE_GITHUB_TOKEN": fakeGitHubToken, "GHILLIE_API_TOKEN": fakeAPIToken,
+			"GHILLIE_STATUS_MODEL_BACKEND": "openai", "GHILLIE_OPENAI_API_KEY": fakeOpenAIKey,
+		}, nil, fakeGitHubToken, fakeOpenAIKey},
+		{"named variables", map[string]string{
+			"GITHUB_TOKEN": fakeOtherGitHubToken, "GHILLIE_API_TOKEN": fakeAPIToken,
+			"OPENAI_API_KEY": fakeOtherOpenAIKey,
+		}, []string{"--provider-github-token-env", "GITHUB_TOKEN", "--provider-model-backend",
+			"openai", "--provider-openai-key-env", "OPENAI_API_KEY", "--background-workers"},
+			fakeOtherGitHubToken, fakeOtherOpenAIKey},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			is := is.New(t)
+			fake := stacktest.Install(t)
+			port := apiServer(t)
+			env := stackEnv(t, tt.env)
+			args := append([]string{"--log-level", "debug", "stack", "up", "--ingress-port",
+				strconv.Itoa(port)}, tt.args...)
+
+			r := run(t, env, args...)
+			is.Equal(r.code, cli.ExitOK)
+			is.True(strings.Contains(r.stderr, "stack.command.started")) // debug lines were logged
+
+			manifests := stdinOf(fake.Calls(t), apply)
+			is.Equal(len(manifests), 2) // the database, then the Secret
+			data := secretData(t, manifests[1])
+			is.Equal(data["GHILLIE_GITHUB_TOKEN"], tt.github)
+			is.Equal(data["GHILLIE_OPENAI_API_KEY"], tt.openai)
+			is.Equal(data["GHILLIE_API_TOKEN"], fakeAPIToken)
+			is.Equal(data["GHILLIE_DATABASE_URL"], stacktest.DatabaseURL("ghillie"))
+			assertNoSecrets(t, fake, r, env, tt.github, tt.openai, fakeAPIToken)
+		})
+	}
+}
+
+// TestStackUpRedactsNamedVariables checks that a credential read from a
+// variable that a --provider-*-env flag names is redacted from a failed
+// tool's output, like one read from the standard variables.
+func TestStackUpRedactsNamedVariables(t *testing.T) {
 	is := is.New(t)
 	fake := stacktest.Install(t)
 	port := apiServer(t)
-	env := stackEnv(t, map[string]string{
-		"GHILLIE_GITHUB_TOKEN": fakeGitHubToken, "GHILLIE_API_TOKEN": fakeAPIToken,
-		"GHILLIE_STATUS_MODEL_BACKEND": "openai", "GHILLIE_OPENAI_API_KEY": fakeOpenAIKey,
-	})
+	env := stackEnv(t, map[string]string{"GITHUB_TOKEN": fakeOtherGitHubToken,
+		"OPENAI_API_KEY": fakeOtherOpenAIKey})
+	fake.Fail(t, stacktest.Failure{Call: "helm upgrade --install ghillie ", Output: fmt.Sprintf(
+		"stand-in error: token %s and key %s rejected", fakeOtherGitHubToken, fakeOtherOpenAIKey)})
 
-	r := run(t, env, "--log-level", "debug", "stack", "up", "--ingress-port", strconv.Itoa(port))
-	is.Equal(r.code, cli.ExitOK)
-	is.True(strings.Contains(r.stderr, "stack.command.started")) // debug lines were logged
-
-	manifests := stdinOf(fake.Calls(t), apply)
-	is.Equal(len(manifests), 2) // the database, then the Secret
-	data := secretData(t, manifests[1])
-	is.Equal(data["GHILLIE_GITHUB_TOKEN"], fakeGitHubToken)
-	is.Equal(data["GHILLIE_OPENAI_API_KEY"], fakeOpenAIKey)
-	is.Equal(data["GHILLIE_API_TOKEN"], fakeAPIToken)
-	is.Equal(data["GHILLIE_DATABASE_URL"], stacktest.DatabaseURL("ghillie"))
-	assertNoSecrets(t, fake, r, env, fakeGitHubToken, fakeOpenAIKey, fakeAPIToken)
+	r := run(t, env, "stack", "up", "--ingress-port", strconv.Itoa(port),
+		"--provider-github-token-env", "GITHUB_TOKEN", "--provider-model-backend", "openai",
+		"--provider-openai-key-env", "OPENAI_API_KEY")
+	is.Equal(r.code, cli.ExitBackend)
+	is.True(strings.Contains(r.stderr, `step "install the Ghillie chart" failed`))
+	is.True(strings.Contains(r.stderr, "| stand-in error: token [REDACTED] and key [REDACTED] rejected"))
+	assertNoSecrets(t, fake, r, env, fakeOtherGitHubToken, fakeOtherOpenAIKey)
 }
 
 func TestStackUpGitHubApp(t *testing.T) {
@@ -671,4 +713,296 @@ func TestStackLogsErrors(t *testing.T) {
 	r = run(t, stackEnv(t, nil), "stack", "logs")
 	is.Equal(r.code, cli.ExitFailure)
 	is.True(strings.Contains(r.stderr, "ghillie-local does not exist: create it with 'ghillie stack up'"))
+}
+
+// More fake credentials, in the variables that the --provider-*-env
+// flags name.
+const (
+	fakeOtherGitHubToken = "ghp_standinOtherToken9876543210fedcba"
+	fakeOtherOpenAIKey   = "sk-standin-other-openai-key-8e2a71"
+)
+
+// previewValues are the chart values of 'stack up' that the provider
+// and worker flags set.
+type previewValues struct {
+	GitHub      struct{ Auth string }    `json:"github"`
+	StatusModel struct{ Backend string } `json:"statusModel"`
+	Worker      struct {
+		InAPIOnlyProfile *bool `json:"inApiOnlyProfile"`
+	} `json:"worker"`
+}
+
+// upRun is a successful 'stack up' on stand-ins.
+type upRun struct {
+	fake *stacktest.Fake
+	env  map[string]string
+	result
+
+	// values are the chart values on helm's standard input, and secret
+	// the data of the application Secret.
+	values previewValues
+	secret map[string]string
+}
+
+// upWith runs 'stack up' with env and args on stand-ins, and fails the
+// test unless it succeeds.
+func upWith(t *testing.T, env map[string]string, args ...string) upRun {
+	t.Helper()
+	u := upRun{fake: stacktest.Install(t), env: stackEnv(t, env)}
+	port := apiServer(t)
+	args = append([]string{"stack", "up", "--ingress-port", strconv.Itoa(port)}, args...)
+
+	u.result = run(t, u.env, args...)
+	if u.code != cli.ExitOK {
+		t.Fatalf("stack up exited with %d:\n%s", u.code, u.stderr)
+	}
+	helmInput := stdinOf(u.fake.Calls(t), "helm upgrade --install ghillie ")
+	if len(helmInput) != 1 {
+		t.Fatalf("helm install of the chart ran %d times, want once", len(helmInput))
+	}
+	if err := json.Unmarshal([]byte(helmInput[0]), &u.values); err != nil {
+		t.Fatalf("chart values are not JSON: %v", err)
+	}
+	u.secret = u.fake.Secret(t, "ghillie", "ghillie")
+	return u
+}
+
+func TestStackUpModelBackend(t *testing.T) {
+	key := map[string]string{"GHILLIE_OPENAI_API_KEY": fakeOpenAIKey}
+	tests := []struct {
+		name    string
+		env     map[string]string
+		args    []string
+		backend string
+		unset   bool
+	}{
+		{"default", nil, nil, "mock", true},
+		{"env mock", map[string]string{"GHILLIE_STATUS_MODEL_BACKEND": "mock"}, nil, "mock", false},
+		{"env openai", map[string]string{"GHILLIE_STATUS_MODEL_BACKEND": "openai",
+			"GHILLIE_OPENAI_API_KEY": fakeOpenAIKey}, nil, "openai", false},
+		{"flag openai", key, []string{"--provider-model-backend", "openai"}, "openai", false},
+		{"flag upper case", key, []string{"--provider-model-backend", "OpenAI"}, "openai", false},
+		// openai from the environment would fail without a key.
+		{"flag beats env", map[string]string{"GHILLIE_STATUS_MODEL_BACKEND": "openai"},
+			[]string{"--provider-model-backend", "mock"}, "mock", false},
+		{"flag beats invalid env", map[string]string{"GHILLIE_STATUS_MODEL_BACKEND": "llama",
+			"GHILLIE_OPENAI_API_KEY": fakeOpenAIKey},
+			[]string{"--provider-model-backend", "openai"}, "openai", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			is := is.New(t)
+			u := upWith(t, tt.env, tt.args...)
+
+			is.Equal(u.values.StatusModel.Backend, tt.backend)
+			is.Equal(strings.Contains(u.stderr, "Neither --provider-model-backend nor "+
+				"GHILLIE_STATUS_MODEL_BACKEND is set"), tt.unset)
+			_, hasKey := u.secret["GHILLIE_OPENAI_API_KEY"]
+			is.Equal(hasKey, tt.backend == "openai") // the key goes in only for openai
+			if hasKey {
+				is.Equal(u.secret["GHILLIE_OPENAI_API_KEY"], fakeOpenAIKey)
+			}
+			assertNoSecrets(t, u.fake, u.result, u.env, fakeOpenAIKey)
+		})
+	}
+}
+
+func TestStackUpGitHubTokenEnv(t *testing.T) {
+	both := map[string]string{"GHILLIE_GITHUB_TOKEN": fakeGitHubToken,
+		"GITHUB_TOKEN": fakeOtherGitHubToken}
+	tests := []struct {
+		name  string
+		env   map[string]string
+		args  []string
+		token string
+	}{
+		{"default unset", nil, nil, ""},
+		{"default", map[string]string{"GHILLIE_GITHUB_TOKEN": fakeGitHubToken}, nil,
+			fakeGitHubToken},
+		{"other variable", map[string]string{"GITHUB_TOKEN": fakeOtherGitHubToken},
+			[]string{"--provider-github-token-env", "GITHUB_TOKEN"}, fakeOtherGitHubToken},
+		{"flag beats env", both, []string{"--provider-github-token-env", "GITHUB_TOKEN"},
+			fakeOtherGitHubToken},
+		{"default ignores other", both, nil, fakeGitHubToken},
+		{"ingestion worker", map[string]string{"GITHUB_TOKEN": fakeOtherGitHubToken},
+			[]string{"--provider-github-token-env=GITHUB_TOKEN", "--profile", "ingestion-worker"},
+			fakeOtherGitHubToken},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			is := is.New(t)
+			u := upWith(t, tt.env, tt.args...)
+
+			token, hasToken := u.secret["GHILLIE_GITHUB_TOKEN"]
+			is.Equal(hasToken, tt.token != "") // the Secret has a token only when one is set
+			is.Equal(token, tt.token)
+			if tt.token == "" {
+				is.Equal(u.values.GitHub.Auth, "none")
+			} else {
+				is.Equal(u.values.GitHub.Auth, "token")
+			}
+			assertNoSecrets(t, u.fake, u.result, u.env, fakeGitHubToken, fakeOtherGitHubToken)
+		})
+	}
+}
+
+func TestStackUpOpenAIKeyEnv(t *testing.T) {
+	openai := []string{"--provider-model-backend", "openai"}
+	custom := append([]string{"--provider-openai-key-env", "OPENAI_API_KEY"}, openai...)
+	tests := []struct {
+		name string
+		env  map[string]string
+		args []string
+		key  string
+		note bool
+	}{
+		{"default", map[string]string{"GHILLIE_OPENAI_API_KEY": fakeOpenAIKey}, openai,
+			fakeOpenAIKey, false},
+		{"other variable", map[string]string{"OPENAI_API_KEY": fakeOtherOpenAIKey}, custom,
+			fakeOtherOpenAIKey, false},
+		{"flag beats env", map[string]string{"GHILLIE_OPENAI_API_KEY": fakeOpenAIKey,
+			"OPENAI_API_KEY": fakeOtherOpenAIKey}, custom, fakeOtherOpenAIKey, false},
+		{"mock reads no key", map[string]string{"OPENAI_API_KEY": fakeOtherOpenAIKey},
+			[]string{"--provider-openai-key-env", "OPENAI_API_KEY"}, "", true},
+		{"mock with unset variable", nil,
+			[]string{"--provider-openai-key-env", "OPENAI_API_KEY"}, "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			is := is.New(t)
+			u := upWith(t, tt.env, tt.args...)
+
+			key, hasKey := u.secret["GHILLIE_OPENAI_API_KEY"]
+			is.Equal(hasKey, tt.key != "") // the Secret has a key only for openai
+			is.Equal(key, tt.key)
+			if tt.key == "" {
+				is.Equal(u.values.StatusModel.Backend, "mock")
+			} else {
+				is.Equal(u.values.StatusModel.Backend, "openai")
+			}
+			is.Equal(strings.Contains(u.stderr, "The mock status model needs no API key, so "+
+				"OPENAI_API_KEY is not read"), tt.note)
+			assertNoSecrets(t, u.fake, u.result, u.env, fakeOpenAIKey, fakeOtherOpenAIKey)
+		})
+	}
+}
+
+func TestStackUpBackgroundWorkers(t *testing.T) {
+	tests := []struct {
+		name    string
+		env     map[string]string
+		args    []string
+		profile string
+		worker  bool
+		flag    bool
+	}{
+		{"default", nil, nil, "api-only", false, false},
+		{"api-only", nil, []string{"--background-workers"}, "api-only", true, true},
+		{"api-only env", map[string]string{"GHILLIE_PROFILE": "api-only"},
+			[]string{"--background-workers=true"}, "api-only", true, true},
+		{"explicit false", nil, []string{"--background-workers=false"}, "api-only", false,
+			false},
+		{"reporting-worker", nil, []string{"--profile", "reporting-worker",
+			"--background-workers"}, "reporting-worker", true, true},
+		{"reporting-worker alone", nil, []string{"--profile", "reporting-worker"},
+			"reporting-worker", true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			is := is.New(t)
+			u := upWith(t, tt.env, tt.args...)
+
+			port := u.fake.Clusters(t)[0].Port
+			is.Equal(u.fake.Lines(t), lines(t, upCalls(tt.worker, true), port))
+			is.True(u.values.Worker.InAPIOnlyProfile != nil) // set either way
+			is.Equal(*u.values.Worker.InAPIOnlyProfile, tt.flag)
+
+			is.Equal(strings.Contains(u.stderr, "and a worker for queued runs..."),
+				tt.flag && tt.profile == "api-only")
+			is.Equal(strings.Contains(u.stderr, "--background-workers changes nothing"),
+				tt.flag && tt.profile != "api-only")
+		})
+	}
+}
+
+func TestStackUpProviderErrors(t *testing.T) {
+	tests := []struct {
+		name   string
+		env    map[string]string
+		args   []string
+		want   string
+		absent string
+	}{
+		{"backend flag", nil, []string{"--provider-model-backend", "llama"},
+			`invalid --provider-model-backend "llama": use mock or openai`, ""},
+		{"backend env", map[string]string{"GHILLIE_STATUS_MODEL_BACKEND": "gpt"}, nil,
+			`invalid GHILLIE_STATUS_MODEL_BACKEND "gpt": use mock or openai`, ""},
+		{"backend flag over env", map[string]string{"GHILLIE_STATUS_MODEL_BACKEND": "mock"},
+			[]string{"--provider-model-backend", "claude"},
+			`invalid --provider-model-backend "claude": use mock or openai`, ""},
+		{"openai flag without key", nil, []string{"--provider-model-backend", "openai"},
+			"GHILLIE_OPENAI_API_KEY: missing API key", ""},
+		{"token env digit", nil, []string{"--provider-github-token-env", "1TOKEN"},
+			`invalid --provider-github-token-env "1TOKEN": give the name of an environment ` +
+				"variable", ""},
+		{"token env hyphen", nil, []string{"--provider-github-token-env", "GITHUB-TOKEN"},
+			`invalid --provider-github-token-env "GITHUB-TOKEN"`, ""},
+		{"token env empty", nil, []string{"--provider-github-token-env", ""},
+			`invalid --provider-github-token-env ""`, ""},
+		{"token env unset", nil, []string{"--provider-github-token-env", "GITHUB_TOKEN"},
+			"--provider-github-token-env names GITHUB_TOKEN, which is empty or unset: set " +
+				"GITHUB_TOKEN to the GitHub token, or leave out the flag to read " +
+				"GHILLIE_GITHUB_TOKEN", ""},
+		{"token env blank", map[string]string{"GITHUB_TOKEN": "  "},
+			[]string{"--provider-github-token-env", "GITHUB_TOKEN"},
+			"--provider-github-token-env names GITHUB_TOKEN, which is empty or unset", ""},
+		{"token env default unset", nil,
+			[]string{"--provider-github-token-env", "GHILLIE_GITHUB_TOKEN"},
+			"--provider-github-token-env names GHILLIE_GITHUB_TOKEN, which is empty or unset: " +
+				"set GHILLIE_GITHUB_TOKEN to the GitHub token\n", ""},
+		{"token env unset with app", map[string]string{"GHILLIE_GITHUB_APP_ID": "12"},
+			[]string{"--provider-github-token-env", "GITHUB_TOKEN"},
+			"--provider-github-token-env names GITHUB_TOKEN, which is empty or unset", ""},
+		{"token with a space", map[string]string{"GITHUB_TOKEN": "ghp_pasted token"},
+			[]string{"--provider-github-token-env", "GITHUB_TOKEN"},
+			"GITHUB_TOKEN: contains whitespace", "GHILLIE_GITHUB_TOKEN"},
+		{"token and app", map[string]string{"GITHUB_TOKEN": fakeOtherGitHubToken,
+			"GHILLIE_GITHUB_APP_ID": "12"}, []string{"--provider-github-token-env", "GITHUB_TOKEN"},
+			"GITHUB_TOKEN: set together with GHILLIE_GITHUB_APP_ID", "GHILLIE_GITHUB_TOKEN"},
+		{"ingestion without token", map[string]string{"GHILLIE_GITHUB_TOKEN": fakeGitHubToken},
+			[]string{"--provider-github-token-env", "GITHUB_TOKEN", "--profile", "ingestion-worker"},
+			"--provider-github-token-env names GITHUB_TOKEN, which is empty or unset", ""},
+		{"key env invalid", nil, []string{"--provider-openai-key-env", "OPENAI KEY"},
+			`invalid --provider-openai-key-env "OPENAI KEY": give the name of an environment ` +
+				"variable", ""},
+		{"key env invalid with mock", nil, []string{"--provider-model-backend", "mock",
+			"--provider-openai-key-env", "$KEY"}, `invalid --provider-openai-key-env "$KEY"`, ""},
+		{"key env unset", map[string]string{"GHILLIE_OPENAI_API_KEY": fakeOpenAIKey},
+			[]string{"--provider-model-backend", "openai", "--provider-openai-key-env",
+				"OPENAI_API_KEY"},
+			"--provider-openai-key-env names OPENAI_API_KEY, which is empty or unset: set " +
+				"OPENAI_API_KEY to the OpenAI API key, or leave out the flag to read " +
+				"GHILLIE_OPENAI_API_KEY", ""},
+		{"key env unset from env backend", map[string]string{"GHILLIE_STATUS_MODEL_BACKEND": "openai"},
+			[]string{"--provider-openai-key-env", "OPENAI_API_KEY"},
+			"--provider-openai-key-env names OPENAI_API_KEY, which is empty or unset", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			is := is.New(t)
+			fake := stacktest.Install(t)
+
+			r := run(t, stackEnv(t, tt.env), append([]string{"stack", "up"}, tt.args...)...)
+			is.Equal(r.code, cli.ExitUsage)
+			is.True(strings.Contains(r.stderr, "ghillie: "+tt.want))
+			if tt.absent != "" {
+				is.True(!strings.Contains(r.stderr, tt.absent)) // names the variable read
+			}
+			is.Equal(len(fake.Calls(t)), 0) // checked before any tool ran
+			for _, secret := range []string{fakeGitHubToken, fakeOtherGitHubToken, fakeOpenAIKey,
+				"ghp_pasted token"} {
+				is.True(!strings.Contains(r.stderr, secret)) // no credential in the message
+			}
+		})
+	}
 }

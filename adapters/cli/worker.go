@@ -115,8 +115,13 @@ func (a *app) workerConfig() (worker.Config, error) {
 
 // hasGitHubSettings reports whether any GitHub credential is set.
 func (a *app) hasGitHubSettings() bool {
-	for _, name := range []string{"GHILLIE_GITHUB_TOKEN", "GHILLIE_GITHUB_APP_ID"} {
-		if strings.TrimSpace(a.env(name)) != "" {
+	return gitHubSettingsIn(a.env)
+}
+
+// gitHubSettingsIn reports whether getenv gives a GitHub credential.
+func gitHubSettingsIn(getenv func(string) string) bool {
+	for _, name := range []string{githubapi.EnvToken, githubapi.EnvAppID} {
+		if strings.TrimSpace(getenv(name)) != "" {
 			return true
 		}
 	}

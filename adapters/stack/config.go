@@ -87,6 +87,11 @@ type Config struct {
 	// Profile is the chart's profile, DefaultProfile when empty.
 	Profile string
 
+	// BackgroundWorkers adds to profile api-only a worker with no
+	// schedules, so that the runs queued through the API are worked. The
+	// other profiles run a worker already, so it changes nothing there.
+	BackgroundWorkers bool
+
 	// Image is the image built and imported, as NAME:TAG;
 	// DefaultImage when empty, and tag latest when it has none.
 	Image string
@@ -317,10 +322,15 @@ func ParseImage(image string) (repository, tag string, err error) {
 // cluster.
 func kubeContext(cluster string) string { return "k3d-" + cluster }
 
-// deployments lists the Deployments the chart runs in a profile.
-func deployments(profile string) []string {
+// runsWorker reports whether the release has a worker Deployment.
+func (c Config) runsWorker() bool {
+	return c.Profile != "api-only" || c.BackgroundWorkers
+}
+
+// deployments lists the Deployments the chart runs for cfg.
+func deployments(cfg Config) []string {
 	names := []string{ReleaseName + "-server"}
-	if profile != "api-only" {
+	if cfg.runsWorker() {
 		names = append(names, ReleaseName+"-worker")
 	}
 	return names
@@ -331,6 +341,8 @@ func deployments(profile string) []string {
 // server replica behind a LoadBalancer Service on port 80. k3s's service
 // load balancer publishes that port on the cluster's load balancer. The
 // pods read the Secret SecretName, and no secret is among the values.
+// worker.inApiOnlyProfile follows BackgroundWorkers, false included, so
+// the values state the choice instead of leaning on the chart's default.
 func ChartValues(cfg Config) map[string]any {
 	cfg = cfg.withDefaults()
 	repository, tag, _ := ParseImage(cfg.Image)
@@ -371,6 +383,7 @@ func ChartValues(cfg Config) map[string]any {
 		},
 		"secrets":     map[string]any{"existingSecret": SecretName},
 		"server":      map[string]any{"replicas": 1},
+		"worker":      map[string]any{"inApiOnlyProfile": cfg.BackgroundWorkers},
 		"service":     map[string]any{"type": "LoadBalancer", "port": 80},
 		"github":      github,
 		"statusModel": model,

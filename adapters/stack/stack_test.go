@@ -132,6 +132,27 @@ func TestChartValues(t *testing.T) {
 	is.Equal(values["statusModel"], map[string]any{"backend": "openai", "openai": map[string]any{
 		"model": "gpt-test", "temperature": 0.0, "maxTokens": 512}})
 	is.Equal(values["secrets"], map[string]any{"existingSecret": stack.SecretName})
+	is.Equal(values["worker"], map[string]any{"inApiOnlyProfile": false})
+}
+
+func TestChartValuesBackgroundWorkers(t *testing.T) {
+	tests := []struct {
+		name   string
+		cfg    stack.Config
+		worker bool
+	}{
+		{"default", stack.Config{}, false},
+		{"api-only", stack.Config{Profile: "api-only", BackgroundWorkers: true}, true},
+		{"reporting-worker", stack.Config{Profile: "reporting-worker", BackgroundWorkers: true},
+			true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			is := is.New(t)
+			values := stack.ChartValues(tt.cfg)
+			is.Equal(values["worker"], map[string]any{"inApiOnlyProfile": tt.worker})
+		})
+	}
 }
 
 func TestStatePath(t *testing.T) {
@@ -280,6 +301,44 @@ func TestUpHealthTimeout(t *testing.T) {
 	is.True(strings.Contains(err.Error(), "no 200 OK within 1.5s"))
 	_, statErr := os.Stat(statePath)
 	is.True(errors.Is(statErr, fs.ErrNotExist)) // no state for a preview that is not healthy
+}
+
+func TestUpBackgroundWorkers(t *testing.T) {
+	tests := []struct {
+		name    string
+		profile string
+		workers bool
+		wait    bool
+	}{
+		{"api-only", "api-only", false, false},
+		{"api-only background", "api-only", true, true},
+		{"reporting-worker", "reporting-worker", false, true},
+		{"reporting-worker background", "reporting-worker", true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			is := is.New(t)
+			fake := stacktest.Install(t)
+			port := serve(t, func(w http.ResponseWriter, r *http.Request) {})
+			var progress bytes.Buffer
+			p := &stack.Preview{Progress: &progress,
+				StatePath: filepath.Join(t.TempDir(), "state.json")}
+			cfg := upConfig(t, port)
+			cfg.Profile, cfg.BackgroundWorkers = tt.profile, tt.workers
+
+			_, err := p.Up(t.Context(), cfg)
+			is.NoErr(err)
+			waited := false
+			for _, line := range fake.Lines(t) {
+				if strings.Contains(line, "rollout status deployment/ghillie-worker ") {
+					waited = true
+				}
+			}
+			is.Equal(waited, tt.wait) // the worker's rollout is waited for when it runs
+			is.Equal(strings.Contains(progress.String(), "and a worker for queued runs"),
+				tt.profile == "api-only" && tt.workers)
+		})
+	}
 }
 
 func TestUpClusterWithoutIngress(t *testing.T) {

@@ -422,7 +422,12 @@ func (p *Preview) installChart(ctx context.Context, r *runner, cfg Config, chart
 	if cfg.Wait {
 		args = append(args, "--wait", "--timeout", cfg.Timeout.String())
 	}
-	p.progress("Installing the Ghillie chart with profile %s...", cfg.Profile)
+	if cfg.Profile == "api-only" && cfg.BackgroundWorkers {
+		p.progress("Installing the Ghillie chart with profile %s and a worker for queued "+
+			"runs...", cfg.Profile)
+	} else {
+		p.progress("Installing the Ghillie chart with profile %s...", cfg.Profile)
+	}
 	_, err = r.run(ctx, command{step: "install the Ghillie chart", tool: "helm", args: args,
 		stdin: values})
 	return err
@@ -431,7 +436,7 @@ func (p *Preview) installChart(ctx context.Context, r *runner, cfg Config, chart
 // waitReady waits for the release's Deployments and then for GET
 // /health through the load balancer.
 func (p *Preview) waitReady(ctx context.Context, r *runner, cfg Config, baseURL string) error {
-	for _, name := range deployments(cfg.Profile) {
+	for _, name := range deployments(cfg) {
 		p.progress("Waiting for deployment %s...", name)
 		_, err := r.run(ctx, command{step: "wait for deployment " + name, tool: "kubectl",
 			args: kubectl(cfg, "rollout", "status", "deployment/"+name,

@@ -366,6 +366,50 @@ func TestProfileSchedules(t *testing.T) {
 	checkValue(t, "ingestion worker", env, "GHILLIE_INGEST_INTERVAL", "30m")
 }
 
+func TestWorkerInAPIOnlyProfile(t *testing.T) {
+	queued := map[string]any{"inApiOnlyProfile": true}
+	tests := []struct {
+		name     string
+		values   map[string]any
+		worker   bool
+		interval string
+		schedule string
+	}{
+		{"api-only", map[string]any{"worker": queued}, true, "", "off"},
+		{"defaults", map[string]any{"profile": "api-only",
+			"worker": map[string]any{"inApiOnlyProfile": false}}, false, "", ""},
+		{"worker disabled", map[string]any{"worker": map[string]any{"inApiOnlyProfile": true,
+			"enabled": false}}, false, "", ""},
+		{"ingestion-worker", map[string]any{"profile": "ingestion-worker", "worker": queued},
+			true, "6h", "off"},
+		{"reporting-worker", map[string]any{"profile": "reporting-worker", "worker": queued},
+			true, "", "0 6 * * 1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := mustRender(t, tt.values)
+			_, hasWorker := m.deployments["ghillie-worker"]
+			if hasWorker != tt.worker {
+				t.Fatalf("worker Deployment rendered = %v, want %v", hasWorker, tt.worker)
+			}
+			if _, hasConfig := m.configMaps["ghillie-worker"]; hasConfig != tt.worker {
+				t.Errorf("worker ConfigMap rendered = %v, want %v", hasConfig, tt.worker)
+			}
+			if !tt.worker {
+				return
+			}
+
+			worker := container(t, m.deployment(t, "ghillie-worker"), "worker")
+			if !slices.Equal(worker.Args, []string{"worker"}) {
+				t.Errorf("worker args = %v, want [worker]", worker.Args)
+			}
+			env := m.environment(t, worker)
+			checkValue(t, tt.name, env, "GHILLIE_INGEST_INTERVAL", tt.interval)
+			checkValue(t, tt.name, env, "GHILLIE_REPORT_SCHEDULE", tt.schedule)
+		})
+	}
+}
+
 // fullValues sets every optional setting, with recognisable secret
 // values that must never reach a manifest unless the chart creates the
 // Secret.
@@ -541,6 +585,7 @@ func TestSecretsOnlyFromSecretKeyRef(t *testing.T) {
 	}{
 		{"defaults", nil},
 		{"reporting worker", map[string]any{"profile": "reporting-worker"}},
+		{"api-only worker", map[string]any{"worker": map[string]any{"inApiOnlyProfile": true}}},
 		{"every setting", fullValues(false)},
 		{"chart-created secret", fullValues(true)},
 	}
@@ -795,6 +840,8 @@ func TestInvalidValuesRejected(t *testing.T) {
 		{"interval not a duration", map[string]any{"worker": map[string]any{"ingestInterval": "6 hours"}},
 			"ingestInterval"},
 		{"concurrency too high", map[string]any{"worker": map[string]any{"concurrency": 65}}, "concurrency"},
+		{"api-only worker as string", map[string]any{"worker": map[string]any{"inApiOnlyProfile": "yes"}},
+			"inApiOnlyProfile"},
 		{"numeric app id", map[string]any{"github": map[string]any{"appID": 123456}}, "appID"},
 		{"other variable in extraConfig", map[string]any{"extraConfig": map[string]any{"OPENAI_KEY": "x"}},
 			"OPENAI_KEY"},
@@ -851,6 +898,12 @@ func TestLocalPreviewValues(t *testing.T) {
 		worker map[string]string
 	}{
 		{"api-only", stack.Config{Profile: "api-only"}, false, nil},
+		{"api-only background", stack.Config{Profile: "api-only", BackgroundWorkers: true}, true,
+			map[string]string{"GHILLIE_INGEST_INTERVAL": "", "GHILLIE_REPORT_SCHEDULE": "off",
+				"GHILLIE_STATUS_MODEL_BACKEND": "mock"}},
+		{"reporting background", stack.Config{Profile: "reporting-worker", BackgroundWorkers: true},
+			true, map[string]string{"GHILLIE_INGEST_INTERVAL": "",
+				"GHILLIE_REPORT_SCHEDULE": "0 6 * * 1"}},
 		{"ingestion-worker", stack.Config{Profile: "ingestion-worker",
 			GitHub: stack.GitHub{Auth: "token"}}, true,
 			map[string]string{"GHILLIE_STATUS_MODEL_BACKEND": "mock"}},

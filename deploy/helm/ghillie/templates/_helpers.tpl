@@ -50,9 +50,12 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 {{- end }}
 
-{{/* "true" when the profile and worker.enabled call for a worker deployment. */}}
+{{/*
+"true" when worker.enabled and the profile call for a worker deployment:
+every profile but api-only, which needs worker.inApiOnlyProfile.
+*/}}
 {{- define "ghillie.workerEnabled" -}}
-{{- if and .Values.worker.enabled (ne .Values.profile "api-only") }}true{{ end }}
+{{- if and .Values.worker.enabled (or (ne .Values.profile "api-only") .Values.worker.inApiOnlyProfile) }}true{{ end }}
 {{- end }}
 
 {{/* One environment variable read from the Secret; call with (list $ "NAME" "keyField"). */}}
