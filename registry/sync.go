@@ -317,10 +317,15 @@ func (r *syncRun) leave(ctx context.Context, row *repositoryRow) error {
 			return err
 		}
 		// Removal from every catalogue outranks an operator's earlier
-		// choice to ingest, so the override is cleared too.
+		// choice to ingest, so that choice is cleared too. A choice not
+		// to ingest is kept, so that a repository that leaves the
+		// catalogues and comes back, as after a typo in a catalogue,
+		// stays disabled until an operator enables it.
 		if !catalogued {
 			set.add("ingestion_enabled", false)
-			set.add("ingestion_override", nil)
+			if row.IngestionOverride == nil || *row.IngestionOverride {
+				set.add("ingestion_override", nil)
+			}
 			disabled = row.IngestionEnabled
 		}
 	}

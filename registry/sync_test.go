@@ -333,6 +333,30 @@ func TestSyncRemovalOutranksOperatorEnable(t *testing.T) {
 	})
 }
 
+func TestSyncKeepsOperatorDisableAcrossRemoval(t *testing.T) {
+	storetest.RunLayouts(t, func(t *testing.T, db *store.DB) {
+		is := is.New(t)
+		svc := registry.NewService(db, nil)
+		importYAML(t, db, "alpha", catalogueYAML("org/a", "org/b"))
+		syncEstate(t, svc, "alpha")
+		_, err := svc.Disable(context.Background(), "org", "a")
+		is.NoErr(err)
+
+		importYAML(t, db, "alpha", catalogueYAML("org/b"))
+		res := syncEstate(t, svc, "alpha")
+		is.Equal(res, registry.SyncResult{EstateKey: "alpha", Updated: 1}) // already disabled
+		is.Equal(getRepo(t, svc, "org/a").IngestionOverride, ptr(false))
+
+		// Listed again, as after a typo in the catalogue, it stays off.
+		importYAML(t, db, "alpha", catalogueYAML("org/a", "org/b"))
+		syncEstate(t, svc, "alpha")
+		repo := getRepo(t, svc, "org/a")
+		is.True(!repo.IngestionEnabled)
+		is.Equal(repo.IngestionOverride, ptr(false))
+		is.Equal(memberEstates(t, db, repo.ID), []string{"alpha"})
+	})
+}
+
 func TestSyncKeepsBranchLearntFromEvents(t *testing.T) {
 	storetest.RunLayouts(t, func(t *testing.T, db *store.DB) {
 		is := is.New(t)
