@@ -193,9 +193,29 @@ func decodeEvents(raws []rawEvent) []*event {
 		if err != nil {
 			ev.failure = newTransformError(ReasonInvalidPayload,
 				"invalid %s payload: %w", raw.eventType, err)
+			continue
 		}
+		ev.failure = checkRepoExternalID(ev)
 	}
 	return events
+}
+
+// checkRepoExternalID fails an entity event whose repo_external_id is
+// not the repository its payload names, spelt the same. Reports select a
+// repository's event facts by repo_external_id, so such an event would
+// update the payload's repository and never appear in its reports.
+func checkRepoExternalID(ev *event) *transformError {
+	want := entityRepo(ev).String()
+	switch got := ev.raw.repoExternalID; {
+	case got == nil || *got == "":
+		return newTransformError(ReasonRepositoryMismatch,
+			"repo_external_id is missing: set it to %s, the repository that the payload names", want)
+	case *got != want:
+		return newTransformError(ReasonRepositoryMismatch,
+			"repo_external_id %s is not %s, the repository that the payload names: "+
+				"set it to %s, spelt the same", *got, want, want)
+	}
+	return nil
 }
 
 // maxEventTries bounds how often applyOneByOne writes one event whose

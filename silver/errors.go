@@ -26,7 +26,8 @@ const (
 	ReasonInvalidPayload Reason = "invalid_payload"
 
 	// ReasonRepositoryMismatch means a stored pull request or issue with
-	// the payload's id belongs to another repository.
+	// the payload's id belongs to another repository, or the event's
+	// repo_external_id is not the repository that its payload names.
 	ReasonRepositoryMismatch Reason = "repository_mismatch"
 
 	// ReasonConflict means the event's rows violate a unique constraint,

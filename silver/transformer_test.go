@@ -228,12 +228,36 @@ var badEvents = []struct {
 		errHas: "issue 7 is stored for another repository than the payload's octo/reef",
 	},
 	{
+		name:   "no repo_external_id",
+		bad:    withExternalID(envelope(silver.EventCommit, at(5), commitPayload("c5")), ""),
+		reason: silver.ReasonRepositoryMismatch,
+		errHas: "repo_external_id is missing: set it to octo/reef",
+	},
+	{
+		name:   "other repo_external_id",
+		bad:    withExternalID(envelope(silver.EventCommit, at(5), commitPayload("c5")), "octo/coral"),
+		reason: silver.ReasonRepositoryMismatch,
+		errHas: "repo_external_id octo/coral is not octo/reef",
+	},
+	{
+		name:   "repo_external_id in other case",
+		bad:    withExternalID(envelope(silver.EventIssue, at(5), issuePayload(44, "open")), "Octo/Reef"),
+		reason: silver.ReasonRepositoryMismatch,
+		errHas: "repo_external_id Octo/Reef is not octo/reef",
+	},
+	{
 		name: "issue number clash within the batch",
 		bad: envelope(silver.EventIssue, at(5),
 			with(issuePayload(41, "open"), "number", 7, "repo_name", "coral")),
 		reason: silver.ReasonConflict,
 		errHas: "conflicts with a stored row",
 	},
+}
+
+// withExternalID returns e with another repo_external_id.
+func withExternalID(e bronze.Envelope, slug string) bronze.Envelope {
+	e.RepoExternalID = slug
+	return e
 }
 
 func TestBadEventFailsAlone(t *testing.T) {
