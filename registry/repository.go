@@ -54,7 +54,7 @@ func (r Repository) Slug() string {
 // that names the repositories table r.
 const repositoryColumns = `r.id, r.estate_id, r.github_owner, r.github_name, r.default_branch,
 	r.catalogue_repository_id, r.catalogue_default_branch, r.ingestion_enabled,
-	r.ingestion_override, r.documentation_paths, r.last_synced_at`
+	r.ingestion_override, r.documentation_paths, r.last_synced_at, r.default_branch_observed_at`
 
 // repositoryRow is a row of the Silver repositories table.
 type repositoryRow struct {
@@ -69,6 +69,10 @@ type repositoryRow struct {
 	IngestionOverride      *bool                `db:"ingestion_override"`
 	DocumentationPaths     store.JSON[[]string] `db:"documentation_paths"`
 	LastSyncedAt           *store.Time          `db:"last_synced_at"`
+
+	// BranchObservedAt is when the stored default branch was reported,
+	// by a commit event or a sync; nil when neither reported it.
+	BranchObservedAt *store.Time `db:"default_branch_observed_at"`
 }
 
 func (r *repositoryRow) slug() string { return r.Owner + "/" + r.Name }

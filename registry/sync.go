@@ -254,9 +254,14 @@ func (r *syncRun) update(
 	// branch, keeps a learnt branch until the catalogue itself changes.
 	// The catalogue's change is observed now, so commit events older
 	// than this sync cannot bring the old branch back.
+	//
+	// A row that events created before its first sync may hold a branch
+	// that a commit event reported. The catalogue's first branch is no
+	// change of the catalogue's own, so that branch stays too.
 	if row.CatalogueDefaultBranch == nil || *row.CatalogueDefaultBranch != repo.DefaultBranch {
 		set.add("catalogue_default_branch", repo.DefaultBranch)
-		if row.DefaultBranch != repo.DefaultBranch {
+		learnt := row.CatalogueDefaultBranch == nil && row.BranchObservedAt != nil
+		if row.DefaultBranch != repo.DefaultBranch && !learnt {
 			set.add("default_branch", repo.DefaultBranch)
 			set.add("default_branch_observed_at", r.now)
 		}

@@ -7,10 +7,13 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/matryer/is"
 
+	"github.com/ghillie/ghillie/bronze"
 	"github.com/ghillie/ghillie/registry"
+	"github.com/ghillie/ghillie/silver"
 	"github.com/ghillie/ghillie/store"
 	"github.com/ghillie/ghillie/store/storetest"
 )
@@ -374,6 +377,34 @@ func TestSyncKeepsBranchLearntFromEvents(t *testing.T) {
 		res = syncEstate(t, svc, "alpha")
 		is.Equal(res, registry.SyncResult{EstateKey: "alpha", Updated: 1})
 		is.Equal(getRepo(t, svc, "org/a").DefaultBranch, "develop")
+	})
+}
+
+// TestSyncKeepsBranchOfAdHocRepository lets a commit event create the
+// repository, with the branch GitHub reported, before the first sync.
+func TestSyncKeepsBranchOfAdHocRepository(t *testing.T) {
+	storetest.RunLayouts(t, func(t *testing.T, db *store.DB) {
+		is := is.New(t)
+		ctx := context.Background()
+		svc := registry.NewService(db, nil)
+
+		at := time.Date(2024, 7, 5, 9, 0, 0, 0, time.UTC)
+		_, err := bronze.NewWriter(db).WriteBatch(ctx, []bronze.Envelope{{
+			SourceSystem: "github", EventType: silver.EventCommit, RepoExternalID: "org/a",
+			OccurredAt: at, Payload: map[string]any{"sha": "c1", "repo_owner": "org",
+				"repo_name": "a", "default_branch": "trunk", "committed_at": at}}})
+		is.NoErr(err)
+		result, err := silver.NewTransformer(db, nil).ProcessPending(ctx, 0)
+		is.NoErr(err)
+		is.Equal(result, silver.Result{Processed: 1})
+
+		importYAML(t, db, "alpha", catalogueYAML("org/a@main"))
+		syncEstate(t, svc, "alpha")
+		is.Equal(getRepo(t, svc, "org/a").DefaultBranch, "trunk") // the first sync keeps it
+
+		importYAML(t, db, "alpha", catalogueYAML("org/a@develop"))
+		syncEstate(t, svc, "alpha")
+		is.Equal(getRepo(t, svc, "org/a").DefaultBranch, "develop") // a change of the catalogue's
 	})
 }
 
