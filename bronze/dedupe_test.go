@@ -259,6 +259,12 @@ func TestParseEnvelopeErrors(t *testing.T) {
 		{"unknown field", `{"source":"x"}`, `unknown field "source"`},
 		{"no offset", `{"source_system":"g","event_type":"t","occurred_at":"2024-07-02T10:30:00",` +
 			`"payload":{}}`, "with an offset"},
+		{"offset of 24 hours", `{"source_system":"g","event_type":"t",` +
+			`"occurred_at":"2024-07-02T09:30:00+24:00","payload":{}}`, `"2024-07-02T09:30:00+24:00"`},
+		{"offset of 60 minutes", `{"source_system":"g","event_type":"t",` +
+			`"occurred_at":"2024-07-02T09:30:00-01:60","payload":{}}`, "with an offset"},
+		{"comma fraction", `{"source_system":"g","event_type":"t",` +
+			`"occurred_at":"2024-07-02T09:30:00,5Z","payload":{}}`, "with an offset"},
 		{"no time", `{"source_system":"g","event_type":"t","payload":{}}`, "occurred_at is missing"},
 		{"no payload", `{"source_system":"g","event_type":"t","occurred_at":"2024-07-02T10:30:00Z"}`,
 			"payload is missing"},

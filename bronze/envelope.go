@@ -134,6 +134,9 @@ func ParseEnvelope(data []byte) (Envelope, error) {
 		return Envelope{}, errors.New("invalid envelope: occurred_at is missing")
 	}
 	occurred, err := time.Parse(time.RFC3339Nano, *raw.OccurredAt)
+	if err == nil && !strictRFC3339(*raw.OccurredAt) {
+		err = errors.New("not RFC 3339")
+	}
 	if err != nil {
 		return Envelope{}, fmt.Errorf("invalid envelope: occurred_at %q is not an RFC 3339 time "+
 			"with an offset, such as 2024-07-02T09:30:00Z", *raw.OccurredAt)
@@ -149,6 +152,20 @@ func ParseEnvelope(data []byte) (Envelope, error) {
 		return Envelope{}, fmt.Errorf("invalid envelope: payload must be a JSON object: %w", err)
 	}
 	return e, e.validate()
+}
+
+// strictRFC3339 rejects what time.Parse accepts beyond RFC 3339: a comma
+// before the fraction of a second, and an offset of 24 hours or more or
+// of 60 minutes or more, which time.Parse applies as given.
+func strictRFC3339(s string) bool {
+	if strings.ContainsRune(s, ',') {
+		return false
+	}
+	n := len(s)
+	if n < 6 || (s[n-6] != '+' && s[n-6] != '-') {
+		return true
+	}
+	return s[n-5:n-3] < "24" && s[n-2:] < "60"
 }
 
 // State is the Silver transform state of a raw event.
