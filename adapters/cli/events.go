@@ -130,6 +130,11 @@ func (a *app) openInput(path string) (io.Reader, func(), error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("open events file: %w", err)
 	}
+	if info, err := f.Stat(); err == nil && info.IsDir() {
+		_ = f.Close()
+		return nil, nil, usageError{fmt.Errorf("%q is a folder: give a JSON Lines file of "+
+			"envelopes, or - for standard input", path)}
+	}
 	return f, func() { _ = f.Close() }, nil
 }
 

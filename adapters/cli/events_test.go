@@ -95,6 +95,16 @@ func TestEventsImportMissingFile(t *testing.T) {
 	is.True(strings.Contains(r.stderr, "nope.jsonl"))
 }
 
+func TestEventsImportFolder(t *testing.T) {
+	is := is.New(t)
+	dir := t.TempDir()
+
+	r := run(t, migratedEnv(t, "sqlite"), "events", "import", dir)
+	is.Equal(r.code, cli.ExitUsage)
+	is.True(strings.Contains(r.stderr, fmt.Sprintf("%q is a folder", dir)))
+	is.True(strings.Contains(r.stderr, "- for standard input")) // names the fix
+}
+
 func TestEventsImportLongLineAndBOM(t *testing.T) {
 	is := is.New(t)
 	env := migratedEnv(t, "sqlite")
