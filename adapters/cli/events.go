@@ -70,13 +70,19 @@ func (a *app) eventsImportCommand() *cobra.Command {
 			defer db.Close()
 
 			report, err := importEvents(ctx, db, input)
-			if err != nil {
-				return err
-			}
-
 			for _, r := range report.Rejects {
 				fmt.Fprintf(a.stderr, "%s: line %d: %s\n", args[0], r.Line, r.Reason)
 			}
+			if err != nil {
+				// Batches written before the failure stay stored.
+				if stored := report.New + report.Duplicate; stored > 0 {
+					fmt.Fprintf(a.stderr, "%s: %d events were stored before the failure (%d new, "+
+						"%d duplicate); importing the file again counts them as duplicates\n",
+						args[0], stored, report.New, report.Duplicate)
+				}
+				return err
+			}
+
 			renderErr := a.render(report, table{
 				header: []string{"NEW", "DUPLICATE", "REJECTED"},
 				rows: [][]string{{strconv.Itoa(report.New), strconv.Itoa(report.Duplicate),

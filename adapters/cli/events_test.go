@@ -1,8 +1,11 @@
 package cli_test
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 
@@ -103,6 +106,41 @@ func TestEventsImportFolder(t *testing.T) {
 	is.Equal(r.code, cli.ExitUsage)
 	is.True(strings.Contains(r.stderr, fmt.Sprintf("%q is a folder", dir)))
 	is.True(strings.Contains(r.stderr, "- for standard input")) // names the fix
+}
+
+// failingReader returns its text, then err.
+type failingReader struct {
+	text io.Reader
+	err  error
+}
+
+func (r *failingReader) Read(p []byte) (int, error) {
+	n, err := r.text.Read(p)
+	if errors.Is(err, io.EOF) {
+		return n, r.err
+	}
+	return n, err
+}
+
+func TestEventsImportReportsStoredOnFailure(t *testing.T) {
+	is := is.New(t)
+	env := migratedEnv(t, "sqlite")
+
+	var lines strings.Builder
+	for i := range 1500 {
+		lines.WriteString(envelopeLine(i) + "\n")
+	}
+	input := &failingReader{text: strings.NewReader(lines.String()),
+		err: errors.New("connection reset")}
+
+	var stdout, stderr strings.Builder
+	code := cli.Run(context.Background(), []string{"events", "import", "-"}, input, &stdout, &stderr,
+		func(key string) string { return env[key] })
+	is.Equal(code, cli.ExitFailure)
+	is.True(strings.Contains(stderr.String(), "connection reset"))
+	is.True(strings.Contains(stderr.String(),
+		"1000 events were stored before the failure (1000 new, 0 duplicate)")) // the first batch
+	is.Equal(stdout.String(), "")
 }
 
 func TestEventsImportLongLineAndBOM(t *testing.T) {
