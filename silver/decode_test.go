@@ -169,7 +169,8 @@ func TestDecodeRejectsInvalidPayloads(t *testing.T) {
 		{"doc long path", decodeDoc, with(docPayload("a", "b"), "path", strings.Repeat("p", 513)),
 			"path is 513 characters long: the maximum is 512"},
 		{"doc naive time", decodeDoc, with(docPayload("a", "b"), "occurred_at", "2024-07-02T13:55:00"),
-			"occurred_at must include timezone information"},
+			`occurred_at must include timezone information: "2024-07-02T13:55:00"; ` +
+				"add Z or an offset such as +01:00"},
 		{"first problem wins", decodePR, with(prPayload(1, "open"), "id", deleted, "title", deleted),
 			"id is required"},
 	}

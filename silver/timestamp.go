@@ -1,6 +1,7 @@
 package silver
 
 import (
+	"fmt"
 	"time"
 )
 
@@ -19,19 +20,27 @@ import (
 // names is unknown. The instant must fall in the years 1 to 9999 in UTC,
 // the range that store.Time writes.
 func parseTimestamp(field, s string) (time.Time, error) {
-	invalid := &PayloadError{Field: field, Problem: "is not a valid ISO-8601 datetime"}
-	noZone := &PayloadError{Field: field, Problem: "must include timezone information"}
+	// The errors are built only when needed: this runs for every
+	// timestamp of every event.
+	invalid := func() error {
+		return &PayloadError{Field: field, Problem: fmt.Sprintf(
+			"is not a valid ISO-8601 datetime: %q; use a form such as 2024-07-02T09:30:00Z", s)}
+	}
+	noZone := func() error {
+		return &PayloadError{Field: field, Problem: fmt.Sprintf(
+			"must include timezone information: %q; add Z or an offset such as +01:00", s)}
+	}
 
 	p := timestampParser{s: s}
 	year, month, day := p.digits(4), p.expect('-', 2), p.expect('-', 2)
 	if !p.ok {
-		return time.Time{}, invalid
+		return time.Time{}, invalid()
 	}
 	if p.done() {
-		return time.Time{}, noZone
+		return time.Time{}, noZone()
 	}
 	if c := p.next(); c != 'T' && c != 't' && c != ' ' {
-		return time.Time{}, invalid
+		return time.Time{}, invalid()
 	}
 
 	hour, minute := p.digits(2), p.expect(':', 2)
@@ -44,25 +53,25 @@ func parseTimestamp(field, s string) (time.Time, error) {
 		}
 	}
 	if !p.ok {
-		return time.Time{}, invalid
+		return time.Time{}, invalid()
 	}
 	if p.done() {
-		return time.Time{}, noZone
+		return time.Time{}, noZone()
 	}
 
 	offset, ok := p.offset()
 	if !ok || !p.done() {
-		return time.Time{}, invalid
+		return time.Time{}, invalid()
 	}
 
 	if month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59 {
-		return time.Time{}, invalid
+		return time.Time{}, invalid()
 	}
 	zone := time.FixedZone("", offset)
 	t := time.Date(year, time.Month(month), day, hour, minute, second, nanos, zone)
 	if t.Day() != day {
 		// time.Date normalized an impossible day such as 31 June.
-		return time.Time{}, invalid
+		return time.Time{}, invalid()
 	}
 
 	t = t.UTC()

@@ -423,8 +423,10 @@ func TestInvalidDatetimeFails(t *testing.T) {
 		value string
 		want  string
 	}{
-		{"2024-07-02T09:30:00", "invalid github.commit payload: committed_at must include timezone information"},
-		{"not-a-date", "invalid github.commit payload: committed_at is not a valid ISO-8601 datetime"},
+		{"2024-07-02T09:30:00", "invalid github.commit payload: committed_at must include timezone " +
+			`information: "2024-07-02T09:30:00"; add Z or an offset such as +01:00`},
+		{"not-a-date", "invalid github.commit payload: committed_at is not a valid ISO-8601 " +
+			`datetime: "not-a-date"; use a form such as 2024-07-02T09:30:00Z`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.value, func(t *testing.T) {
