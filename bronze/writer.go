@@ -82,7 +82,7 @@ const maxBatchRows = 500
 // another writer, is run again, up to maxBatchAttempts times in all.
 func (w *Writer) WriteBatch(ctx context.Context, envelopes []Envelope) ([]WriteResult, error) {
 	for attempt := 1; ; attempt++ {
-		results, err := w.writeBatch(ctx, envelopes)
+		results, err := w.writeBatch(ctx, envelopes, attempt > 1)
 		if err == nil || !errors.Is(err, store.ErrConflict) || attempt == maxBatchAttempts {
 			return results, err
 		}
@@ -90,7 +90,9 @@ func (w *Writer) WriteBatch(ctx context.Context, envelopes []Envelope) ([]WriteR
 		// Two writers whose batches share events in another order can
 		// deadlock on the unique key, and PostgreSQL then aborts one of
 		// them. The rows the other writer committed are duplicates on the
-		// next attempt. The random part of the wait keeps the two writers
+		// next attempt, which waits for retryLock, so that writers trying
+		// again cannot deadlock with each other, only with writers on
+		// their first attempt. The random part of the wait keeps writers
 		// from meeting again at the same moment.
 		wait := time.Duration(attempt)*100*time.Millisecond +
 			time.Duration(rand.Int64N(int64(100*time.Millisecond)))
@@ -103,9 +105,13 @@ func (w *Writer) WriteBatch(ctx context.Context, envelopes []Envelope) ([]WriteR
 }
 
 // maxBatchAttempts bounds how often WriteBatch runs one batch.
-const maxBatchAttempts = 5
+const maxBatchAttempts = 10
 
-func (w *Writer) writeBatch(ctx context.Context, envelopes []Envelope) ([]WriteResult, error) {
+// retryLock is the lock that a batch's later attempts hold.
+const retryLock = "ghillie.bronze.retry"
+
+func (w *Writer) writeBatch(ctx context.Context, envelopes []Envelope, retry bool,
+) ([]WriteResult, error) {
 	results := make([]WriteResult, len(envelopes))
 	ingestedAt := store.NewTime(w.now())
 
@@ -116,6 +122,11 @@ func (w *Writer) writeBatch(ctx context.Context, envelopes []Envelope) ([]WriteR
 	defer stop()
 
 	err := w.db.InTx(ctx, func(tx *store.Tx) error {
+		if retry {
+			if err := tx.Lock(ctx, retryLock); err != nil {
+				return err
+			}
+		}
 		if tx.Dialect() == store.Postgres {
 			return copyBatch(ctx, tx, len(envelopes), chunks, results, ingestedAt)
 		}

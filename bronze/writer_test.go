@@ -228,16 +228,16 @@ func TestWriteBatchConcurrentOverlap(t *testing.T) {
 	})
 }
 
-// TestWriteBatchOverlapInOtherOrder runs two writers whose batches hold
-// the same envelopes in opposite orders. On PostgreSQL each then waits
-// for a key that the other holds, until the server aborts one of them as
-// deadlocked, and that writer must try again instead of failing.
+// TestWriteBatchOverlapInOtherOrder runs three writers whose batches hold
+// the same envelopes in different orders. On PostgreSQL they then wait for
+// keys that the others hold, until the server aborts some of them as
+// deadlocked, and those writers must try again instead of failing.
 func TestWriteBatchOverlapInOtherOrder(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		is := is.New(t)
 		ctx := context.Background()
 
-		const rounds, shared = 3, 3000
+		const rounds, shared, writers = 3, 3000, 3
 		for round := range rounds {
 			forward := make([]bronze.Envelope, shared)
 			for i := range forward {
@@ -246,29 +246,34 @@ func TestWriteBatchOverlapInOtherOrder(t *testing.T) {
 			}
 			backward := slices.Clone(forward)
 			slices.Reverse(backward)
+			rotated := append(slices.Clone(forward[shared/2:]), forward[:shared/2]...)
+			batches := [writers][]bronze.Envelope{forward, backward, rotated}
 
-			var results [2][]bronze.WriteResult
-			var errs [2]error
+			var results [writers][]bronze.WriteResult
+			var errs [writers]error
 			var wg sync.WaitGroup
-			for w, batch := range [][]bronze.Envelope{forward, backward} {
+			for w := range writers {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					results[w], errs[w] = bronze.NewWriter(db).WriteBatch(ctx, batch)
+					results[w], errs[w] = bronze.NewWriter(db).WriteBatch(ctx, batches[w])
 				}()
 			}
 			wg.Wait()
 
-			is.NoErr(errs[0])
-			is.NoErr(errs[1])
+			ids := map[string]int64{}
 			fresh := 0
-			for i := range shared {
-				is.Equal(results[0][i].ID, results[1][shared-1-i].ID) // one row per envelope
-				if !results[0][i].Duplicate {
-					fresh++
-				}
-				if !results[1][shared-1-i].Duplicate {
-					fresh++
+			for w := range writers {
+				is.NoErr(errs[w])
+				for i, e := range batches[w] {
+					r := results[w][i]
+					if id, ok := ids[e.SourceEventID]; ok {
+						is.Equal(r.ID, id) // one row per envelope
+					}
+					ids[e.SourceEventID] = r.ID
+					if !r.Duplicate {
+						fresh++
+					}
 				}
 			}
 			is.Equal(fresh, shared) // each envelope is new to one writer only
