@@ -93,6 +93,15 @@ func TestRunnerRedactsOutput(t *testing.T) {
 		args: []string{"-c", "echo '{\"token\":\"czNjcmV0LXZhbHVl\"}'; echo czNjcmV0LXZhbHVlCg==; exit 1"}})
 	is.True(errors.As(err, &step))
 	is.Equal(step.Output, "{\"token\":\"[REDACTED]\"}\n[REDACTED]Cg==")
+
+	// A secret across the point where long output is cut is hidden
+	// before the cut, so no part of it is printed.
+	line := strings.Repeat("x", 100) + "s3cret-value" + strings.Repeat("y", maxOutputBytes-5)
+	_, err = r.run(t.Context(), command{step: "echo", tool: "sh",
+		args: []string{"-c", "echo " + line + "; exit 1"}})
+	is.True(errors.As(err, &step))
+	is.True(!strings.Contains(step.Output, "value")) // no tail of the secret
+	is.True(!strings.Contains(step.Output, "s3cret"))
 }
 
 func TestApplyDatabaseRetriesWebhook(t *testing.T) {

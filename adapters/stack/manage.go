@@ -237,7 +237,7 @@ func listPods(ctx context.Context, r *runner, cfg Config) ([]Pod, error) {
 	}
 	var list podList
 	if err := json.Unmarshal(out, &list); err != nil {
-		return nil, &StepError{Step: step, Output: trimOutput(string(out)),
+		return nil, &StepError{Step: step, Output: trimOutput(r.redact(string(out))),
 			Err: fmt.Errorf("kubectl printed a pod list that is not the expected JSON: %w", err)}
 	}
 

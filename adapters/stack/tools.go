@@ -209,7 +209,7 @@ func (r *runner) run(ctx context.Context, c command) ([]byte, error) {
 	}
 	r.logger.DebugContext(ctx, "stack.command.failed", "step", c.step, "tool", c.tool,
 		"duration", elapsed, "err", err)
-	return nil, &StepError{Step: c.step, Command: line, Output: r.redact(trimOutput(output)), Err: err}
+	return nil, &StepError{Step: c.step, Command: line, Output: trimOutput(r.redact(output)), Err: err}
 }
 
 // joinOutput puts the tool's standard error first, where tools print
