@@ -273,11 +273,11 @@ func (a *app) upConfig(cmd *cobra.Command, f *upFlags) (stack.Config, error) {
 		return cfg, err
 	}
 
-	token, err := newCredentialVariable(cmd, flagGitHubTokenEnv, f.gitHubTokenEnv)
+	token, err := newCredentialVariable(cmd, flagGitHubTokenEnv, f.gitHubTokenEnv, "GITHUB_TOKEN")
 	if err != nil {
 		return cfg, err
 	}
-	key, err := newCredentialVariable(cmd, flagOpenAIKeyEnv, f.openAIKeyEnv)
+	key, err := newCredentialVariable(cmd, flagOpenAIKeyEnv, f.openAIKeyEnv, "OPENAI_API_KEY")
 	if err != nil {
 		return cfg, err
 	}

@@ -41,13 +41,40 @@ type credentialVariable struct {
 
 // newCredentialVariable reads a --provider-*-env flag and checks that it
 // names a variable that a shell can set.
-func newCredentialVariable(cmd *cobra.Command, flag, name string) (credentialVariable, error) {
-	if !envNamePattern.MatchString(name) {
-		return credentialVariable{}, usageError{fmt.Errorf("invalid --%s %q: give the name of an "+
+func newCredentialVariable(cmd *cobra.Command, flag, name, example string,
+) (credentialVariable, error) {
+	if !envNamePattern.MatchString(name) || looksLikeSecret(name) {
+		return credentialVariable{}, usageError{fmt.Errorf("invalid --%s %s: give the name of an "+
 			"environment variable, made of letters, digits and underscores and not starting "+
-			"with a digit, such as GITHUB_TOKEN", flag, name)}
+			"with a digit, such as %s", flag, shownName(name), example)}
 	}
 	return credentialVariable{name: name, explicit: cmd.Flags().Changed(flag)}, nil
+}
+
+// looksLikeSecret reports whether a --provider-*-env value is probably
+// the credential itself, given by mistake instead of its variable's name:
+// longer than a variable name usually is, or with the prefix of a GitHub
+// token or an OpenAI key.
+func looksLikeSecret(value string) bool {
+	if len(value) > 40 {
+		return true
+	}
+	for _, prefix := range []string{"ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "sk-"} {
+		if strings.HasPrefix(value, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// shownName quotes a --provider-*-env value for a message, or only its
+// first characters when it may be a secret.
+func shownName(value string) string {
+	if !looksLikeSecret(value) {
+		return strconv.Quote(value)
+	}
+	return fmt.Sprintf("%q... (shortened, because it looks like a token: give the name "+
+		"of the variable that holds it)", value[:min(4, len(value))])
 }
 
 // checkSet rejects an explicit variable that is empty or unset, so that a
@@ -91,9 +118,16 @@ func renameVariable(err error, standard, custom string) error {
 		return &ingest.ConfigError{Variable: custom,
 			Problem: strings.ReplaceAll(github.Problem, standard, custom)}
 	}
+	// A problem with another variable may name the standard one too,
+	// as one that says where the key belongs.
 	var model *status.ConfigError
-	if errors.As(err, &model) && model.Variable == standard {
-		return &status.ConfigError{Variable: custom, Value: model.Value,
+	if errors.As(err, &model) && (model.Variable == standard ||
+		strings.Contains(model.Problem, standard)) {
+		variable := model.Variable
+		if variable == standard {
+			variable = custom
+		}
+		return &status.ConfigError{Variable: variable, Value: model.Value,
 			Problem: strings.ReplaceAll(model.Problem, standard, custom)}
 	}
 	return err

@@ -974,7 +974,21 @@ func TestStackUpProviderErrors(t *testing.T) {
 			"--provider-github-token-env names GITHUB_TOKEN, which is empty or unset", ""},
 		{"key env invalid", nil, []string{"--provider-openai-key-env", "OPENAI KEY"},
 			`invalid --provider-openai-key-env "OPENAI KEY": give the name of an environment ` +
-				"variable", ""},
+				"variable, made of letters, digits and underscores and not starting with a " +
+				"digit, such as OPENAI_API_KEY", ""},
+		{"token given as its name", nil,
+			[]string{"--provider-github-token-env", "ghp_FAKETOKEN0123456789abcdef"},
+			`invalid --provider-github-token-env "ghp_"... (shortened, because it looks like ` +
+				"a token", "FAKETOKEN"},
+		{"key given as its name", nil,
+			[]string{"--provider-openai-key-env", "sk-proj-FAKEKEY0123456789"},
+			`invalid --provider-openai-key-env "sk-p"... (shortened`, "FAKEKEY"},
+		{"endpoint with credentials", map[string]string{"OPENAI_API_KEY": fakeOpenAIKey,
+			"GHILLIE_OPENAI_ENDPOINT": "https://u:p@127.0.0.1/v1/chat/completions"},
+			[]string{"--provider-model-backend", "openai", "--provider-openai-key-env",
+				"OPENAI_API_KEY"}, `GHILLIE_OPENAI_ENDPOINT="https://REDACTED@127.0.0.1/v1/chat/` +
+				`completions": invalid endpoint: contains credentials: set the key in OPENAI_API_KEY`,
+			"in GHILLIE_OPENAI_API_KEY"},
 		{"key env invalid with mock", nil, []string{"--provider-model-backend", "mock",
 			"--provider-openai-key-env", "$KEY"}, `invalid --provider-openai-key-env "$KEY"`, ""},
 		{"key env unset", map[string]string{"GHILLIE_OPENAI_API_KEY": fakeOpenAIKey},
