@@ -119,7 +119,7 @@ func renameVariable(err error, standard, custom string) error {
 			Problem: strings.ReplaceAll(github.Problem, standard, custom)}
 	}
 	// A problem with another variable may name the standard one too,
-	// as one that says where the key belongs.
+	// as one that names where the key belongs.
 	var model *status.ConfigError
 	if errors.As(err, &model) && (model.Variable == standard ||
 		strings.Contains(model.Problem, standard)) {
