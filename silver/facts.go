@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/big"
+	"strings"
 
 	"github.com/ghillie/ghillie/bronze"
 	"github.com/ghillie/ghillie/store"
@@ -142,7 +143,7 @@ func factDifference(ev *event, fact storedFact) string {
 		return "payload"
 	case fact.eventType != ev.raw.eventType:
 		return "event_type"
-	case !equalStrings(fact.repoExternalID, ev.raw.repoExternalID):
+	case !equalSlugs(fact.repoExternalID, ev.raw.repoExternalID):
 		return "repo_external_id"
 	case !fact.occurredAt.Equal(ev.raw.occurredAt.Time):
 		return "occurred_at"
@@ -150,11 +151,14 @@ func factDifference(ev *event, fact storedFact) string {
 	return ""
 }
 
-func equalStrings(a, b *string) bool {
+// equalSlugs compares repositories as GitHub does, without regard to
+// case: a fact takes the stored spelling of its repository (see
+// respellFacts), which may differ from its raw event's.
+func equalSlugs(a, b *string) bool {
 	if a == nil || b == nil {
 		return a == b
 	}
-	return *a == *b
+	return strings.EqualFold(*a, *b)
 }
 
 // equalJSON reports whether two decoded JSON values are equal: objects

@@ -29,6 +29,9 @@ func (r repoRef) foldedKey() string { return strings.ToLower(r.owner) + "/" + st
 type storedRepository struct {
 	id            string
 	defaultBranch string
+
+	// slug is the stored spelling of owner/name.
+	slug string
 }
 
 // selectRepositoriesSQL finds repositories by owner and name, ignoring
@@ -37,7 +40,8 @@ type storedRepository struct {
 // folding. VALUES columns are named column1 and column2 on both
 // databases.
 func selectRepositoriesSQL(d store.Dialect, refs int) string {
-	return d.Rebind(`SELECT v.column1, v.column2, r.id, r.default_branch
+	return d.Rebind(`SELECT v.column1, v.column2, r.id, r.default_branch, r.github_owner,
+			r.github_name
 		FROM (VALUES ` + valuesRows(refs, 2) + `) AS v
 		JOIN repositories r ON lower(r.github_owner) = lower(v.column1)
 			AND lower(r.github_name) = lower(v.column2)`)
@@ -162,9 +166,15 @@ func resolveRepositories(ctx context.Context, tx *store.Tx, events []*event, now
 	}
 
 	branches := map[string]branchReport{}
+	respelt := map[int64]string{}
 	for _, ev := range events {
 		repo := found[entityRepo(ev)]
 		ev.repoID = repo.id
+
+		if *ev.raw.repoExternalID != repo.slug {
+			respelt[ev.raw.id] = repo.slug
+		}
+
 		if branch, ok := reportedBranch(ev); ok {
 			report := branchReport{branch, ev.raw.occurredAt}
 			old, exists := branches[repo.id]
@@ -173,7 +183,31 @@ func resolveRepositories(ctx context.Context, tx *store.Tx, events []*event, now
 			}
 		}
 	}
+	if err := respellFacts(ctx, tx, respelt); err != nil {
+		return err
+	}
 	return updateDefaultBranches(ctx, tx, branches, now)
+}
+
+// respellFacts gives event facts the stored spelling of their repository.
+// Reports select a repository's facts by that spelling, so a fact of an
+// event that spelt its repository otherwise would never be reported.
+// Such events are rare, so each takes a statement of its own.
+func respellFacts(ctx context.Context, tx *store.Tx, slugs map[int64]string) error {
+	ids := make([]int64, 0, len(slugs))
+	for id := range slugs {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+
+	for _, id := range ids {
+		_, err := tx.ExecContext(ctx, tx.Rebind(
+			"UPDATE event_facts SET repo_external_id = ? WHERE raw_event_id = ?"), slugs[id], id)
+		if err != nil {
+			return fmt.Errorf("respell the event fact of raw event %d: %w", id, store.Classify(err))
+		}
+	}
+	return nil
 }
 
 func selectRepositories(ctx context.Context, tx *store.Tx, refs []repoRef,
@@ -192,10 +226,13 @@ func selectRepositories(ctx context.Context, tx *store.Tx, refs []repoRef,
 		for rows.Next() {
 			var ref repoRef
 			var repo storedRepository
-			if err := rows.Scan(&ref.owner, &ref.name, &repo.id, &repo.defaultBranch); err != nil {
+			var owner, name string
+			if err := rows.Scan(&ref.owner, &ref.name, &repo.id, &repo.defaultBranch,
+				&owner, &name); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("find repositories: %w", store.Classify(err))
 			}
+			repo.slug = owner + "/" + name
 			found[ref] = repo
 		}
 		err = rows.Err()

@@ -260,6 +260,26 @@ func withExternalID(e bronze.Envelope, slug string) bronze.Envelope {
 	return e
 }
 
+// TestFactTakesStoredSpelling processes an event that spells a stored
+// repository otherwise, then processes it again.
+func TestFactTakesStoredSpelling(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		is := is.New(t)
+		write(t, db, envelope(silver.EventCommit, at(0), commitPayload("c0")))
+		ids := write(t, db, envelope(silver.EventCommit, at(5),
+			with(commitPayload("c5"), "repo_owner", "Octo", "repo_name", "Reef")))
+		is.Equal(processPending(t, db), silver.Result{Processed: 2})
+
+		var slug string
+		is.NoErr(db.Get(&slug, db.Rebind(
+			"SELECT repo_external_id FROM event_facts WHERE raw_event_id = ?"), ids[0]))
+		is.Equal(slug, "octo/reef") // reports select facts by the stored spelling
+
+		is.Equal(processIDs(t, db, ids[0]), silver.Result{Processed: 1}) // not drift
+		is.Equal(count(t, db, "repositories"), 1)
+	})
+}
+
 func TestBadEventFailsAlone(t *testing.T) {
 	for _, tt := range badEvents {
 		t.Run(tt.name, func(t *testing.T) {
