@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -81,20 +80,46 @@ func (r *fieldReader) requiredString(field string, maxLen int, nonEmpty bool) st
 	return s
 }
 
-// GitHub's forms of owners and repository names. An owner has 1 to 39
-// letters, digits, hyphens or underscores (enterprise managed users) and
-// does not start with a hyphen. A name has 1 to 100 letters, digits, '.',
-// '-' or '_' and is not "." or "..". A repository named otherwise could
-// not be managed with the registry's commands or routes.
-var (
-	ownerPattern = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_-]{0,38}$`)
-	namePattern  = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
-)
+// validOwner reports whether s is in GitHub's form of owners: 1 to 39
+// letters, digits, hyphens or underscores (enterprise managed users), not
+// starting with a hyphen. A repository named otherwise could not be
+// managed with the registry's commands or routes. It is hand-written
+// because it runs for every event.
+func validOwner(s string) bool {
+	if len(s) < 1 || len(s) > 39 || s[0] == '-' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isNameByte(s[i]) || s[i] == '.' {
+			return false
+		}
+	}
+	return true
+}
+
+// validName reports whether s is in GitHub's form of repository names: 1
+// to 100 letters, digits, '.', '-' or '_', other than "." and "..".
+func validName(s string) bool {
+	if len(s) < 1 || len(s) > 100 || s == "." || s == ".." {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isNameByte(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func isNameByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+		c == '-' || c == '_' || c == '.'
+}
 
 // repoOwner reads the required repo_owner, in GitHub's form of owners.
 func (r *fieldReader) repoOwner() string {
 	owner := r.requiredString("repo_owner", maxGitHubName, true)
-	if owner != "" && !ownerPattern.MatchString(owner) {
+	if owner != "" && !validOwner(owner) {
 		r.fail("repo_owner", "is %q: use 1 to 39 letters, digits, hyphens or underscores, "+
 			"not starting with a hyphen", owner)
 	}
@@ -105,7 +130,7 @@ func (r *fieldReader) repoOwner() string {
 // names.
 func (r *fieldReader) repoName() string {
 	name := r.requiredString("repo_name", maxGitHubName, true)
-	if name != "" && (!namePattern.MatchString(name) || name == "." || name == "..") {
+	if name != "" && !validName(name) {
 		r.fail("repo_name", "is %q: use 1 to 100 letters, digits, '.', '-' or '_', "+
 			"other than '.' and '..'", name)
 	}

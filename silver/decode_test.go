@@ -49,6 +49,19 @@ func TestDecodeCommitFields(t *testing.T) {
 	is.Equal(string(p.Metadata), `{"ref":"refs/heads/main"}`)
 }
 
+func TestDecodeRepositoryNames(t *testing.T) {
+	for _, slug := range [][2]string{{"my-org_1", "a.b-c_d"}, {"_x", "x.y"},
+		{strings.Repeat("o", 39), strings.Repeat("n", 100)}, {"O", ".github"}} {
+		t.Run(slug[0]+"/"+slug[1], func(t *testing.T) {
+			is := is.New(t)
+			p, err := silver.DecodeCommit(decoded(t,
+				with(commitPayload("a"), "repo_owner", slug[0], "repo_name", slug[1])))
+			is.NoErr(err) // a name GitHub allows
+			is.Equal(p.RepoOwner+"/"+p.RepoName, slug[0]+"/"+slug[1])
+		})
+	}
+}
+
 func TestDecodePullRequestFields(t *testing.T) {
 	is := is.New(t)
 	payload := with(prPayload(17, "open"), "id", int64(1)<<62, "is_draft", true,
