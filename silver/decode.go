@@ -80,12 +80,12 @@ func (r *fieldReader) requiredString(field string, maxLen int, nonEmpty bool) st
 	return s
 }
 
-// validOwner reports whether s is in GitHub's form of owners: 1 to 39
+// ValidOwner reports whether s is in GitHub's form of owners: 1 to 39
 // letters, digits, hyphens or underscores (enterprise managed users), not
-// starting with a hyphen. A repository named otherwise could not be
-// managed with the registry's commands or routes. It is hand-written
-// because it runs for every event.
-func validOwner(s string) bool {
+// starting with a hyphen. The commands and routes check owners with it,
+// and Silver fails events of other owners so that every stored repository
+// can be managed. It runs for every event, so it uses no regexp.
+func ValidOwner(s string) bool {
 	if len(s) < 1 || len(s) > 39 || s[0] == '-' {
 		return false
 	}
@@ -97,9 +97,10 @@ func validOwner(s string) bool {
 	return true
 }
 
-// validName reports whether s is in GitHub's form of repository names: 1
-// to 100 letters, digits, '.', '-' or '_', other than "." and "..".
-func validName(s string) bool {
+// ValidRepositoryName reports whether s is in GitHub's form of
+// repository names: 1 to 100 letters, digits, '.', '-' or '_', other than
+// "." and "..".
+func ValidRepositoryName(s string) bool {
 	if len(s) < 1 || len(s) > 100 || s == "." || s == ".." {
 		return false
 	}
@@ -119,7 +120,7 @@ func isNameByte(c byte) bool {
 // repoOwner reads the required repo_owner, in GitHub's form of owners.
 func (r *fieldReader) repoOwner() string {
 	owner := r.requiredString("repo_owner", maxGitHubName, true)
-	if owner != "" && !validOwner(owner) {
+	if owner != "" && !ValidOwner(owner) {
 		r.fail("repo_owner", "is %q: use 1 to 39 letters, digits, hyphens or underscores, "+
 			"not starting with a hyphen", owner)
 	}
@@ -130,7 +131,7 @@ func (r *fieldReader) repoOwner() string {
 // names.
 func (r *fieldReader) repoName() string {
 	name := r.requiredString("repo_name", maxGitHubName, true)
-	if name != "" && !validName(name) {
+	if name != "" && !ValidRepositoryName(name) {
 		r.fail("repo_name", "is %q: use 1 to 100 letters, digits, '.', '-' or '_', "+
 			"other than '.' and '..'", name)
 	}

@@ -12,19 +12,13 @@ import (
 	"github.com/ghillie/ghillie/gold"
 	"github.com/ghillie/ghillie/registry"
 	"github.com/ghillie/ghillie/reporting"
+	"github.com/ghillie/ghillie/silver"
 )
 
-// GitHub's rules for owners and repository names. An owner has 1 to 39
-// letters, digits, hyphens or underscores (enterprise managed users) and
-// does not start with a hyphen. A name has 1 to 100 letters, digits, '.',
-// '-' or '_' and is not "." or "..", which repositoryPath checks.
-var (
-	ownerPattern = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_-]{0,38}$`)
-	namePattern  = regexp.MustCompile(`^[A-Za-z0-9._-]{1,100}$`)
-
-	// keyPattern is the form of catalogue estate and project keys.
-	keyPattern = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$`)
-)
+// keyPattern is the form of catalogue estate and project keys. Owners and
+// repository names are checked with silver.ValidOwner and
+// silver.ValidRepositoryName.
+var keyPattern = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$`)
 
 // Page sizes of the history routes.
 const (
@@ -44,12 +38,12 @@ func repositoryPath(r *http.Request) (owner, name string, bad *apiError) {
 // checkRepository checks an owner and name against GitHub's rules, with
 // the error naming the parameter.
 func checkRepository(owner, name string) *apiError {
-	if !ownerPattern.MatchString(owner) {
+	if !silver.ValidOwner(owner) {
 		e := invalidInput("owner", fmt.Sprintf("Invalid repository owner %q: use 1 to 39 "+
 			"letters, digits, hyphens or underscores, not starting with a hyphen.", owner))
 		return &e
 	}
-	if !namePattern.MatchString(name) || name == "." || name == ".." {
+	if !silver.ValidRepositoryName(name) {
 		e := invalidInput("name", fmt.Sprintf("Invalid repository name %q: use 1 to 100 "+
 			"letters, digits, '.', '-' or '_', other than '.' and '..'.", name))
 		return &e
