@@ -77,23 +77,23 @@ const maxBatchRows = 500
 // per envelope, in order. Either every envelope is stored (or found
 // already stored) or, on error, none is. An invalid envelope returns a
 // *BatchError and nothing is written. Envelopes repeated within the batch
-// are stored once and reported as duplicates after the first. A batch
-// that lost a race with another transaction, such as a deadlock with
-// another writer, is run again, up to maxBatchAttempts times in all.
+// are stored once and reported as duplicates after the first. On
+// PostgreSQL, a batch that lost a race with another transaction, such as
+// a deadlock with another writer, is run again, up to maxBatchAttempts
+// times in all. SQLite runs one writer at a time and has no deadlocks.
 func (w *Writer) WriteBatch(ctx context.Context, envelopes []Envelope) ([]WriteResult, error) {
 	for attempt := 1; ; attempt++ {
 		results, err := w.writeBatch(ctx, envelopes, attempt > 1)
-		if err == nil || !errors.Is(err, store.ErrConflict) || attempt == maxBatchAttempts {
+		if err == nil || w.db.Dialect() != store.Postgres || !errors.Is(err, store.ErrConflict) ||
+			attempt == maxBatchAttempts {
 			return results, err
 		}
 
 		// Two writers whose batches share events in another order can
 		// deadlock on the unique key, and PostgreSQL then aborts one of
 		// them. The rows the other writer committed are duplicates on the
-		// next attempt, which waits for retryLock, so that writers trying
-		// again cannot deadlock with each other, only with writers on
-		// their first attempt. The random part of the wait keeps writers
-		// from meeting again at the same moment.
+		// next attempt. The random part of the wait keeps writers from
+		// meeting again at the same moment.
 		wait := time.Duration(attempt)*100*time.Millisecond +
 			time.Duration(rand.Int64N(int64(100*time.Millisecond)))
 		select {
@@ -107,9 +107,13 @@ func (w *Writer) WriteBatch(ctx context.Context, envelopes []Envelope) ([]WriteR
 // maxBatchAttempts bounds how often WriteBatch runs one batch.
 const maxBatchAttempts = 10
 
-// retryLock is the lock that a batch's later attempts hold.
+// retryLock is the lock that a batch's later attempts hold for their
+// transaction. Writers that try again then run one at a time, so they
+// cannot deadlock with each other, only with writers on a first attempt.
 const retryLock = "ghillie.bronze.retry"
 
+// writeBatch runs one attempt of WriteBatch. A retry takes retryLock
+// first.
 func (w *Writer) writeBatch(ctx context.Context, envelopes []Envelope, retry bool,
 ) ([]WriteResult, error) {
 	results := make([]WriteResult, len(envelopes))
