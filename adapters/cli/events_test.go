@@ -123,24 +123,28 @@ func (r *failingReader) Read(p []byte) (int, error) {
 }
 
 func TestEventsImportReportsStoredOnFailure(t *testing.T) {
-	is := is.New(t)
-	env := migratedEnv(t, "sqlite")
+	for _, d := range []string{"sqlite", "postgres"} {
+		t.Run(d, func(t *testing.T) {
+			is := is.New(t)
+			env := migratedEnv(t, d)
 
-	var lines strings.Builder
-	for i := range 1500 {
-		lines.WriteString(envelopeLine(i) + "\n")
+			var lines strings.Builder
+			for i := range 1500 {
+				lines.WriteString(envelopeLine(i) + "\n")
+			}
+			input := &failingReader{text: strings.NewReader(lines.String()),
+				err: errors.New("connection reset")}
+
+			var stdout, stderr strings.Builder
+			code := cli.Run(context.Background(), []string{"events", "import", "-"}, input,
+				&stdout, &stderr, func(key string) string { return env[key] })
+			is.Equal(code, cli.ExitFailure)
+			is.True(strings.Contains(stderr.String(), "connection reset"))
+			is.True(strings.Contains(stderr.String(),
+				"1000 events were stored before the failure (1000 new, 0 duplicate)")) // the first batch
+			is.Equal(stdout.String(), "")
+		})
 	}
-	input := &failingReader{text: strings.NewReader(lines.String()),
-		err: errors.New("connection reset")}
-
-	var stdout, stderr strings.Builder
-	code := cli.Run(context.Background(), []string{"events", "import", "-"}, input, &stdout, &stderr,
-		func(key string) string { return env[key] })
-	is.Equal(code, cli.ExitFailure)
-	is.True(strings.Contains(stderr.String(), "connection reset"))
-	is.True(strings.Contains(stderr.String(),
-		"1000 events were stored before the failure (1000 new, 0 duplicate)")) // the first batch
-	is.Equal(stdout.String(), "")
 }
 
 func TestEventsImportLongLineAndBOM(t *testing.T) {
