@@ -157,6 +157,9 @@ func (t *Transformer) transformBatch(ctx context.Context, tx *store.Tx, raws []r
 		}
 	}
 
+	if err := storeDefaultBranches(ctx, tx, valid, store.NewTime(t.now())); err != nil {
+		return outcome, err
+	}
 	if err := markStates(ctx, tx, outcome.events); err != nil {
 		return outcome, err
 	}

@@ -103,10 +103,9 @@ func reportedBranch(ev *event) (string, bool) {
 }
 
 // resolveRepositories sets the repository id of every event, creating
-// missing repositories, and stores the default branch that the newest
-// commit event of each repository reported. The stored branch keeps the
-// time of its observation, so the result does not depend on the order in
-// which events are processed.
+// missing repositories with the default branch that their newest commit
+// event reported. storeDefaultBranches updates the branches of the
+// others.
 func resolveRepositories(ctx context.Context, tx *store.Tx, events []*event, now store.Time) error {
 	var refs []repoRef
 	seen := map[repoRef]bool{}
@@ -165,7 +164,6 @@ func resolveRepositories(ctx context.Context, tx *store.Tx, events []*event, now
 		}
 	}
 
-	branches := map[string]branchReport{}
 	respelt := map[int64]string{}
 	for _, ev := range events {
 		repo := found[entityRepo(ev)]
@@ -174,19 +172,8 @@ func resolveRepositories(ctx context.Context, tx *store.Tx, events []*event, now
 		if *ev.raw.repoExternalID != repo.slug {
 			respelt[ev.raw.id] = repo.slug
 		}
-
-		if branch, ok := reportedBranch(ev); ok {
-			report := branchReport{branch, ev.raw.occurredAt}
-			old, exists := branches[repo.id]
-			if report.newer(old, exists) {
-				branches[repo.id] = report
-			}
-		}
 	}
-	if err := respellFacts(ctx, tx, respelt); err != nil {
-		return err
-	}
-	return updateDefaultBranches(ctx, tx, branches, now)
+	return respellFacts(ctx, tx, respelt)
 }
 
 // respellFacts gives event facts the stored spelling of their repository.
@@ -275,11 +262,30 @@ func insertRepositories(ctx context.Context, tx *store.Tx, refs []repoRef, lastB
 	return nil
 }
 
-// updateDefaultBranches stores reported branches that are newer than the
-// stored ones, bumping updated_at.
-func updateDefaultBranches(ctx context.Context, tx *store.Tx, branches map[string]branchReport,
-	now store.Time,
-) error {
+// storeDefaultBranches stores the default branch that the newest commit
+// event of each repository reported, when it is newer than the stored
+// one, and bumps updated_at. The stored branch keeps the time of its
+// observation, so the result does not depend on the order in which
+// events are processed. Failed events report nothing.
+//
+// It runs last in a batch because the updates lock the repositories'
+// rows until the batch commits. Every batch of an active estate updates
+// the same few rows, so when the updates ran first, a concurrent batch
+// waited for all of this one's work.
+func storeDefaultBranches(ctx context.Context, tx *store.Tx, events []*event, now store.Time) error {
+	branches := map[string]branchReport{}
+	for _, ev := range events {
+		branch, ok := reportedBranch(ev)
+		if !ok || ev.failure != nil || ev.repoID == "" {
+			continue
+		}
+		report := branchReport{branch, ev.raw.occurredAt}
+		old, exists := branches[ev.repoID]
+		if report.newer(old, exists) {
+			branches[ev.repoID] = report
+		}
+	}
+
 	ids := make([]string, 0, len(branches))
 	for id := range branches {
 		ids = append(ids, id)

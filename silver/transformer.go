@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/ghillie/ghillie/store"
@@ -20,6 +21,14 @@ import (
 // memory grows with the batch size, not with the backlog.
 const DefaultBatchSize = 2000
 
+// DefaultWorkers is the number of batches that ProcessPending transforms
+// at once on PostgreSQL when Workers is not set. A batch keeps one
+// database server process busy, and the transformer's own work (decoding
+// payloads and building statements) overlaps the server's: on two cores,
+// two workers raised BenchmarkTransform's rate by about two fifths (see
+// docs/benchmarks.md).
+const DefaultWorkers = 2
+
 // maxBatchAttempts bounds how often a batch that lost a race with another
 // transaction (a deadlock, or SQLite's busy timeout running out) is run
 // again before the error is returned.
@@ -33,6 +42,13 @@ type Transformer struct {
 	// in one transaction, and so the memory and the work lost to an
 	// error. Zero or less means DefaultBatchSize. Set it before use.
 	BatchSize int
+
+	// Workers is how many batches ProcessPending transforms at once on
+	// PostgreSQL, each in a transaction and connection of its own. Zero
+	// or less means DefaultWorkers. SQLite runs one transaction at a
+	// time, so there ProcessPending always runs one batch at a time. Set
+	// it before use.
+	Workers int
 
 	db     *store.DB
 	logger *slog.Logger
@@ -72,6 +88,16 @@ func (r *Result) add(other Result) {
 	r.Skipped += other.Skipped
 }
 
+func (t *Transformer) workers() int {
+	switch {
+	case t.db.Dialect() != store.Postgres:
+		return 1
+	case t.Workers <= 0:
+		return DefaultWorkers
+	}
+	return t.Workers
+}
+
 func (t *Transformer) batchSize() int {
 	if t.BatchSize <= 0 {
 		return DefaultBatchSize
@@ -79,12 +105,14 @@ func (t *Transformer) batchSize() int {
 	return t.BatchSize
 }
 
-// ProcessPending transforms pending raw events in id order, at most limit
-// of them, or, when limit is 0, until none is left. Each batch commits
-// before the next is claimed. So on an error ProcessPending returns the
-// counts of the batches already committed, and the events of the batch
-// that failed stay pending. Failed events are not pending and are not
-// retried: see ProcessIDs.
+// ProcessPending transforms pending raw events, at most limit of them,
+// or, when limit is 0, until none is left. Batches are claimed in id
+// order, and on PostgreSQL Workers of them run at once, each in its own
+// transaction. Each batch commits on its own. On an error ProcessPending
+// claims no further batch, waits for the batches under way and returns
+// the counts of those that committed. The events of the batch that failed
+// stay pending. Failed events are not pending and are not retried: see
+// ProcessIDs.
 func (t *Transformer) ProcessPending(ctx context.Context, limit int) (Result, error) {
 	if limit < 0 {
 		return Result{}, fmt.Errorf(
@@ -92,55 +120,130 @@ func (t *Transformer) ProcessPending(ctx context.Context, limit int) (Result, er
 	}
 
 	started := time.Now()
-	var total Result
-	for {
-		size := t.batchSize()
-		if limit > 0 {
-			size = min(size, limit-total.total())
-		}
-		if size == 0 {
-			break
-		}
+	run := &pendingRun{limit: limit, batchSize: t.batchSize()}
+	var wg sync.WaitGroup
+	for range t.workers() {
+		wg.Go(func() { t.drain(ctx, run) })
+	}
+	wg.Wait()
+	if run.err != nil {
+		return run.total, fmt.Errorf("process pending raw events: %w", run.err)
+	}
 
+	if err := t.analyze(ctx, run.total); err != nil {
+		return run.total, err
+	}
+	t.logCompleted(ctx, "pending", run.total, time.Since(started))
+	return run.total, nil
+}
+
+// drain runs batches of pending events until the run is over.
+func (t *Transformer) drain(ctx context.Context, run *pendingRun) {
+	for {
+		size := run.reserve()
+		if size == 0 {
+			return
+		}
 		result, claimed, err := t.runBatch(ctx, func(tx *store.Tx) ([]rawEvent, error) {
 			return claimPending(ctx, tx, size)
 		})
-		total.add(result)
-		if err != nil {
-			return total, fmt.Errorf("process pending raw events: %w", err)
-		}
-
-		// A short batch means no unclaimed pending event was left when it
-		// was claimed. On PostgreSQL, rows that another transformer holds
-		// are that transformer's to finish.
-		if claimed < size {
-			break
-		}
+		run.finish(size, claimed, result, err)
 	}
+}
 
-	if err := t.analyze(ctx, total); err != nil {
-		return total, err
+// pendingRun shares one ProcessPending run among its workers: how many
+// events they may still claim, the counts of committed batches and the
+// first error.
+type pendingRun struct {
+	limit, batchSize int
+
+	mu       sync.Mutex
+	reserved int // events claimed, or being claimed, by batches
+	stopped  bool
+	total    Result
+	err      error
+}
+
+// reserve returns the size of the next batch to claim, or 0 when the run
+// is over.
+func (r *pendingRun) reserve() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+
+	if r.stopped {
+		return 0
 	}
-	t.logCompleted(ctx, "pending", total, time.Since(started))
-	return total, nil
+	size := r.batchSize
+	if r.limit > 0 {
+		size = min(size, r.limit-r.reserved)
+	}
+	r.reserved += size
+	return size
+}
+
+// finish records a batch that reserved size events and claimed claimed.
+// A batch that claimed fewer events than it asked for found no other
+// unclaimed pending event, so the run ends. On PostgreSQL, events that
+// another transformer holds are that transformer's to finish.
+func (r *pendingRun) finish(size, claimed int, result Result, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+
+	r.total.add(result)
+	r.reserved -= size - claimed
+	if err != nil && r.err == nil {
+		r.err = err
+	}
+	if err != nil || claimed < size {
+		r.stopped = true
+	}
 }
 
 // analyzeThreshold is the number of events after which a run refreshes
 // PostgreSQL's statistics of the tables it wrote.
 const analyzeThreshold = 1000
 
+// analyzeColumns are the columns of the Silver tables that reports
+// filter, join or sort on. ANALYZE reads only these, because no query
+// filters on payloads, messages or metadata, and those took two fifths of
+// its time (150 ms for all columns, 90 ms for these, in BenchmarkTransform).
+const analyzeColumns = `event_facts (raw_event_id, repo_external_id, event_type, occurred_at,
+		entity_sha, entity_id, entity_path),
+	commits (repo_id, sha, committed_at),
+	pull_requests (id, repo_id, number, state),
+	issues (id, repo_id, number, state),
+	documentation_changes (repo_id, commit_sha, path, occurred_at)`
+
 // analyze refreshes PostgreSQL's statistics of the Silver tables after a
-// run that wrote many rows. Until autovacuum gets to them, the planner
-// would take the new rows for a few and choose plans that, measured on a
-// repository window of 1,000 commits, built its bundle in 700 ms
-// instead of 7 ms. SQLite's planner needs no statistics here.
+// run that added at least as many facts as event_facts held when it was
+// last analyzed, so at least doubled it. Until autovacuum gets to them,
+// the planner would take the new rows for a few and choose plans that,
+// measured on a repository window of 1,000 commits, built its bundle in
+// 700 ms instead of 7 ms. A smaller run leaves the statistics to
+// autovacuum: the planner scales its row estimates by the tables' sizes
+// on disk, so what it has learnt stays good enough until then, and
+// ANALYZE took a sixth of a round of BenchmarkTransform. SQLite's planner
+// needs no statistics here.
 func (t *Transformer) analyze(ctx context.Context, r Result) error {
 	if t.db.Dialect() != store.Postgres || r.total() < analyzeThreshold {
 		return nil
 	}
-	const tables = "event_facts, commits, pull_requests, issues, documentation_changes"
-	if _, err := t.db.ExecContext(ctx, "ANALYZE "+tables); err != nil {
-		return fmt.Errorf("refresh the statistics of %s: %w", tables, store.Classify(err))
+
+	// reltuples is the row count that VACUUM or ANALYZE last found
+	// (from PostgreSQL 14, -1 when neither has run). A table that was
+	// empty then is one the planner takes for nearly empty.
+	var rows float64
+	err := t.db.GetContext(ctx, &rows,
+		"SELECT reltuples FROM pg_class WHERE oid = to_regclass('event_facts')")
+	if err != nil {
+		return fmt.Errorf("read the row estimate of event_facts: %w", store.Classify(err))
+	}
+	if float64(r.total()) < rows {
+		return nil
+	}
+
+	if _, err := t.db.ExecContext(ctx, "ANALYZE "+analyzeColumns); err != nil {
+		return fmt.Errorf("refresh the statistics of the Silver tables: %w", store.Classify(err))
 	}
 	return nil
 }

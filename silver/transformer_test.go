@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -372,21 +374,80 @@ func TestProcessPendingLimit(t *testing.T) {
 }
 
 func TestProcessPendingLimitAcrossBatches(t *testing.T) {
+	for _, workers := range []int{1, 2, 3} {
+		t.Run(fmt.Sprintf("workers %d", workers), func(t *testing.T) {
+			storetest.Run(t, func(t *testing.T, db *store.DB) {
+				is := is.New(t)
+				var envelopes []bronze.Envelope
+				for i := range 25 {
+					envelopes = append(envelopes, envelope(silver.EventIssue, at(i), issuePayload(i+1, "open")))
+				}
+				ids := write(t, db, envelopes...)
+				transformer := silver.NewTransformer(db, nil)
+				transformer.BatchSize = 4
+				transformer.Workers = workers
+
+				result, err := transformer.ProcessPending(t.Context(), 10)
+
+				is.NoErr(err)
+				is.Equal(result, silver.Result{Processed: 10})
+				is.Equal(pendingCount(t, db), 15)
+				for i, id := range ids {
+					// Batches are claimed in id order, whatever commits first.
+					is.Equal(rawState(t, db, id).State == bronze.Processed, i < 10)
+				}
+			})
+		})
+	}
+}
+
+// TestErrorStopsWorkers makes one batch fail with a database error that
+// no event's data explains, from a trigger, while other batches run.
+func TestErrorStopsWorkers(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		is := is.New(t)
-		var envelopes []bronze.Envelope
-		for i := range 25 {
-			envelopes = append(envelopes, envelope(silver.EventIssue, at(i), issuePayload(i+1, "open")))
+		trigger := `CREATE TRIGGER poison BEFORE INSERT ON commits
+			FOR EACH ROW WHEN (NEW.sha = 'poison') EXECUTE FUNCTION poison()`
+		if db.Dialect() == store.Postgres {
+			_, err := db.ExecContext(t.Context(), `CREATE FUNCTION poison() RETURNS trigger
+				LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'poisoned commit'; END $$`)
+			is.NoErr(err)
+		} else {
+			trigger = `CREATE TRIGGER poison BEFORE INSERT ON commits
+				WHEN NEW.sha = 'poison' BEGIN SELECT RAISE(ABORT, 'poisoned commit'); END`
 		}
-		write(t, db, envelopes...)
-		transformer := silver.NewTransformer(db, nil)
-		transformer.BatchSize = 4
-
-		result, err := transformer.ProcessPending(t.Context(), 10)
-
+		_, err := db.ExecContext(t.Context(), trigger)
 		is.NoErr(err)
-		is.Equal(result, silver.Result{Processed: 10})
-		is.Equal(pendingCount(t, db), 15)
+
+		var envelopes []bronze.Envelope
+		for i := range 40 {
+			sha := fmt.Sprintf("sha-%d", i)
+			if i == 22 {
+				sha = "poison"
+			}
+			envelopes = append(envelopes, envelope(silver.EventCommit, at(i), commitPayload(sha)))
+		}
+		ids := write(t, db, envelopes...)
+		transformer := silver.NewTransformer(db, nil)
+		transformer.BatchSize = 5
+		transformer.Workers = 3
+
+		result, err := transformer.ProcessPending(t.Context(), 0)
+
+		is.True(err != nil)
+		is.True(contains(err.Error(), "poisoned commit"))
+		is.Equal(rawState(t, db, ids[22]).State, bronze.Pending) // its batch rolled back
+		is.Equal(rawState(t, db, ids[20]).State, bronze.Pending)
+		is.True(result.Processed >= 20) // the batches before it committed
+		is.Equal(result.Processed%5, 0) // whole batches only
+		is.Equal(result.Failed+result.Skipped, 0)
+		// Batches that ran beside the failed one and committed are
+		// counted with the others.
+		is.Equal(count(t, db, "commits"), result.Processed)
+		is.Equal(pendingCount(t, db), len(envelopes)-result.Processed)
+		if db.Dialect() == store.SQLite {
+			is.Equal(result.Processed, 20) // one batch at a time
+		}
 	})
 }
 
@@ -525,11 +586,12 @@ func TestBatchesCommitSeparately(t *testing.T) {
 
 		is.NoErr(err)
 		is.Equal(result, silver.Result{Processed: 35})
-		batches := recorder.named("silver.transform.batch_completed")
-		is.Equal(len(batches), 4)
-		for i, claimed := range []int64{10, 10, 10, 5} {
-			is.Equal(batches[i]["claimed"], claimed) // no batch holds more than BatchSize events
+		var claimed []int64
+		for _, batch := range recorder.named("silver.transform.batch_completed") {
+			claimed = append(claimed, batch["claimed"].(int64))
 		}
+		slices.Sort(claimed)                      // on PostgreSQL, batches commit in any order
+		is.Equal(claimed, []int64{5, 10, 10, 10}) // no batch holds more than BatchSize events
 		is.Equal(len(recorder.named("silver.transform.completed")), 1)
 	})
 }
@@ -552,6 +614,7 @@ func TestCancelKeepsCommittedBatches(t *testing.T) {
 		}}
 		transformer := silver.NewTransformer(db, slog.New(recorder))
 		transformer.BatchSize = 10
+		transformer.Workers = 1 // a second batch could commit before the cancel
 
 		result, err := transformer.ProcessPending(ctx, 0)
 
@@ -602,5 +665,68 @@ func TestFailedEventLogged(t *testing.T) {
 		is.Equal(failures[0]["event_type"], silver.EventIssue)
 		is.Equal(failures[0]["reason"], string(silver.ReasonInvalidPayload))
 		is.Equal(failures[0]["err"], "invalid github.issue payload: id must not be null")
+	})
+}
+
+// TestLargeRunsRefreshStatistics checks when a run analyzes the Silver
+// tables on PostgreSQL: after a run of 1,000 events or more that adds at
+// least as many facts as event_facts held when it was last analyzed.
+// reltuples is the row count that the last ANALYZE found. SQLite is never
+// analyzed.
+func TestLargeRunsRefreshStatistics(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		is := is.New(t)
+		if db.Dialect() == store.Postgres {
+			// Autovacuum must not analyze the tables behind the test's back.
+			for _, table := range []string{"event_facts", "commits"} {
+				_, err := db.ExecContext(t.Context(), "ALTER TABLE "+table+" SET (autovacuum_enabled = false)")
+				is.NoErr(err)
+			}
+		}
+		transformer := silver.NewTransformer(db, nil)
+		next := 0
+		transform := func(n int) {
+			t.Helper()
+			var envelopes []bronze.Envelope
+			for range n {
+				envelopes = append(envelopes, envelope(silver.EventCommit, at(next),
+					commitPayload(fmt.Sprintf("sha-%d", next))))
+				next++
+			}
+			write(t, db, envelopes...)
+			result, err := transformer.ProcessPending(t.Context(), 0)
+			is.NoErr(err)
+			is.Equal(result.Processed, n)
+		}
+		estimate := func(table string) float64 {
+			t.Helper()
+			var rows float64
+			err := db.GetContext(t.Context(), &rows,
+				"SELECT reltuples FROM pg_class WHERE oid = to_regclass($1)", table)
+			is.NoErr(err)
+			return rows
+		}
+
+		transform(1200)
+		if db.Dialect() == store.SQLite {
+			var stats int
+			err := db.GetContext(t.Context(), &stats,
+				"SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'")
+			is.NoErr(err)
+			is.Equal(stats, 0) // never analyzed
+			return
+		}
+		is.Equal(estimate("event_facts"), 1200.0) // the first large run analyzed
+		is.Equal(estimate("commits"), 1200.0)
+
+		transform(1100)
+		is.Equal(estimate("event_facts"), 1200.0) // 1,100 new facts are fewer than 1,200
+
+		transform(1300)
+		is.Equal(estimate("event_facts"), 3600.0) // 1,300 are more
+		is.Equal(estimate("commits"), 3600.0)
+
+		transform(999)
+		is.Equal(estimate("event_facts"), 3600.0) // below the threshold of 1,000
 	})
 }

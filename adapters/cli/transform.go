@@ -24,6 +24,7 @@ func (a *app) transformCommand() *cobra.Command {
 	var (
 		limit     int
 		batchSize int
+		workers   int
 		ids       []string
 	)
 
@@ -31,11 +32,11 @@ func (a *app) transformCommand() *cobra.Command {
 		Use:   "transform",
 		Short: "Refine pending Bronze events into the Silver tables",
 		Long: "Process pending raw events in id order, in batches that each commit on their\n" +
-			"own, and print how many were processed, failed or skipped. Skipped events have\n" +
-			"a type with no Silver entity; they still become event facts. Failed events keep\n" +
-			"their reason and are not retried by later runs: pass their ids with --ids to\n" +
-			"process them again. The exit status is 1 when any event failed or an id in\n" +
-			"--ids names no raw event.",
+			"own (on PostgreSQL, --workers batches at once), and print how many were\n" +
+			"processed, failed or skipped. Skipped events have a type with no Silver entity;\n" +
+			"they still become event facts. Failed events keep their reason and are not\n" +
+			"retried by later runs: pass their ids with --ids to process them again. The\n" +
+			"exit status is 1 when any event failed or an id in --ids names no raw event.",
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -50,6 +51,9 @@ func (a *app) transformCommand() *cobra.Command {
 			}
 			if batchSize < 1 {
 				return usageError{fmt.Errorf("invalid --batch-size %d: use a positive number", batchSize)}
+			}
+			if workers < 1 {
+				return usageError{fmt.Errorf("invalid --workers %d: use a positive number", workers)}
 			}
 			if limit < 0 {
 				return usageError{fmt.Errorf("invalid --limit %d: use a positive number, or 0 for all", limit)}
@@ -66,6 +70,7 @@ func (a *app) transformCommand() *cobra.Command {
 
 			transformer := silver.NewTransformer(db, a.logger)
 			transformer.BatchSize = batchSize
+			transformer.Workers = workers
 
 			var (
 				res     silver.Result
@@ -107,6 +112,8 @@ func (a *app) transformCommand() *cobra.Command {
 	flags := cmd.Flags()
 	flags.IntVar(&limit, "limit", 0, "process at most this many pending events (0 for all)")
 	flags.IntVar(&batchSize, "batch-size", silver.DefaultBatchSize, "events per transaction")
+	flags.IntVar(&workers, "workers", silver.DefaultWorkers,
+		"batches transformed at once on PostgreSQL (SQLite runs one at a time)")
 	flags.StringSliceVar(&ids, "ids", nil,
 		"process these raw event ids, whatever their state, instead of the pending ones")
 	return cmd

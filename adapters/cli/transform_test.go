@@ -76,6 +76,7 @@ func TestTransformUsageErrors(t *testing.T) {
 		{"both", []string{"transform", "--ids", "1", "--limit", "2"}, "exclude each other"},
 		{"empty ids", []string{"transform", "--ids", ""}, "--ids is empty"},
 		{"batch size", []string{"transform", "--batch-size", "-5"}, "invalid --batch-size -5"},
+		{"workers", []string{"transform", "--workers", "0"}, "invalid --workers 0"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
