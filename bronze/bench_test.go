@@ -136,3 +136,40 @@ func insertBare(db *store.DB, rows [][]any) error {
 		return nil
 	})
 }
+
+// replayRounds is the number of stored batches that BenchmarkReplay
+// writes again.
+const replayRounds = 10
+
+// BenchmarkReplay measures Writer.WriteBatch on envelopes that are all
+// stored already, as when a file is imported a second time: 10,000
+// duplicates per operation into a table of 100,000 raw events. Every
+// row then takes the path that looks up the stored row's id.
+func BenchmarkReplay(b *testing.B) {
+	for _, d := range storetest.Dialects {
+		b.Run(string(d), func(b *testing.B) {
+			db := storetest.Open(b, d)
+			w := bronze.NewWriter(db)
+			batches := make([][]bronze.Envelope, replayRounds)
+			for round := range batches {
+				batches[round] = benchEnvelopes(round)
+				if _, err := w.WriteBatch(context.Background(), batches[round]); err != nil {
+					b.Fatal(err)
+				}
+			}
+
+			round := 0
+			for b.Loop() {
+				results, err := w.WriteBatch(context.Background(), batches[round%replayRounds])
+				if err != nil {
+					b.Fatal(err)
+				}
+				if !results[len(results)-1].Duplicate {
+					b.Fatal("a stored envelope was written as new")
+				}
+				round++
+			}
+			b.ReportMetric(float64(benchEvents*b.N)/b.Elapsed().Seconds(), "events/s")
+		})
+	}
+}

@@ -361,41 +361,87 @@ func (in *inserter) insertChunkSQLite(ctx context.Context, rows []prepared, resu
 
 // storedIDs returns the ids of the stored raw events with the rows' keys.
 func storedIDs(ctx context.Context, tx *store.Tx, rows []prepared) (map[identity]int64, error) {
-	var b strings.Builder
-	b.WriteString("SELECT id, source_system, dedupe_key FROM raw_events WHERE dedupe_key IN (")
-	args := make([]any, len(rows))
+	keys := make([]identity, len(rows))
 	for i, r := range rows {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString("?")
-		args[i] = r.dedupeKey
+		keys[i] = identity{r.SourceSystem, r.dedupeKey}
 	}
-	b.WriteString(")")
-
-	query, err := tx.QueryContext(ctx, tx.Rebind(b.String()), args...)
+	stored, err := lookupIDs(ctx, tx, keys)
 	if err != nil {
-		return nil, fmt.Errorf("find stored raw events: %w", store.Classify(err))
+		return nil, err
 	}
-	defer query.Close()
-	stored := make(map[identity]int64, len(rows))
-	for query.Next() {
-		var id int64
-		var key identity
-		if err := query.Scan(&id, &key.system, &key.key); err != nil {
-			return nil, fmt.Errorf("find stored raw events: %w", store.Classify(err))
-		}
-		stored[key] = id
-	}
-	if err := query.Err(); err != nil {
-		return nil, fmt.Errorf("find stored raw events: %w", store.Classify(err))
-	}
-	for _, r := range rows {
-		if _, ok := stored[identity{r.SourceSystem, r.dedupeKey}]; !ok {
-			return nil, fmt.Errorf("raw event with dedupe key %s not found after its insert", r.dedupeKey)
+	for _, key := range keys {
+		if _, ok := stored[key]; !ok {
+			return nil, fmt.Errorf("raw event with dedupe key %s not found after its insert", key.key)
 		}
 	}
 	return stored, nil
+}
+
+// lookupIDs returns the ids of the stored raw events with the given keys,
+// with one query per source system and chunk of keys. Each query names
+// its source system because the unique index of the keys starts with it.
+// Without it, SQLite read the whole index once per query.
+func lookupIDs(ctx context.Context, tx *store.Tx, keys []identity) (map[identity]int64, error) {
+	bySystem := map[string][]string{}
+	var systems []string
+	for _, key := range keys {
+		if _, ok := bySystem[key.system]; !ok {
+			systems = append(systems, key.system)
+		}
+		bySystem[key.system] = append(bySystem[key.system], key.key)
+	}
+
+	stored := make(map[identity]int64, len(keys))
+	for _, system := range systems {
+		for chunk := range slices.Chunk(bySystem[system], maxBatchRows) {
+			if err := lookupChunk(ctx, tx, system, chunk, stored); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return stored, nil
+}
+
+// lookupChunk adds the ids of the stored raw events of one source system
+// with the given keys to stored. PostgreSQL gets the keys as one array,
+// so the statement is the same for any number of keys. With a list of 500
+// parameters, one lookup took longer than 500 lookups of one key each.
+func lookupChunk(ctx context.Context, tx *store.Tx, system string, keys []string, stored map[identity]int64,
+) error {
+	var (
+		query string
+		args  []any
+	)
+	if tx.Dialect() == store.Postgres {
+		query = "SELECT id, dedupe_key FROM raw_events WHERE source_system = $1 AND dedupe_key = ANY($2)"
+		args = []any{system, keys}
+	} else {
+		query = "SELECT id, dedupe_key FROM raw_events WHERE source_system = ? AND dedupe_key IN (" +
+			strings.TrimSuffix(strings.Repeat("?, ", len(keys)), ", ") + ")"
+		args = append(args, system)
+		for _, key := range keys {
+			args = append(args, key)
+		}
+	}
+
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("find stored raw events: %w", store.Classify(err))
+	}
+	defer rows.Close()
+
+	for rows.Next() {
+		var id int64
+		var key string
+		if err := rows.Scan(&id, &key); err != nil {
+			return fmt.Errorf("find stored raw events: %w", store.Classify(err))
+		}
+		stored[identity{system, key}] = id
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("find stored raw events: %w", store.Classify(err))
+	}
+	return nil
 }
 
 // insertChunk inserts rows that are not stored yet and fills results with
@@ -404,7 +450,6 @@ func (in *inserter) insertChunk(ctx context.Context, rows []prepared, results []
 	ingestedAt store.Time,
 ) error {
 	const columns = 8
-	tx := in.tx
 	args := make([]any, 0, columns*len(rows))
 	for _, r := range rows {
 		args = append(args, r.SourceSystem, nullable(r.SourceEventID), r.EventType,
@@ -441,15 +486,14 @@ func (in *inserter) insertChunk(ctx context.Context, rows []prepared, results []
 		}
 		seen[key] = true
 	}
-	existing := map[identity]int64{}
+	existing, err := lookupIDs(ctx, in.tx, missing)
+	if err != nil {
+		return err
+	}
 	for _, key := range missing {
-		var id int64
-		err := tx.GetContext(ctx, &id, tx.Rebind(
-			"SELECT id FROM raw_events WHERE source_system = ? AND dedupe_key = ?"), key.system, key.key)
-		if err != nil {
-			return fmt.Errorf("find stored raw event %s: %w", key.key, store.Classify(err))
+		if _, ok := existing[key]; !ok {
+			return fmt.Errorf("raw event with dedupe key %s neither inserted nor found", key.key)
 		}
-		existing[key] = id
 	}
 
 	first := map[identity]bool{}

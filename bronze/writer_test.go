@@ -179,6 +179,37 @@ func TestWriteBatchDuplicatesInFullChunk(t *testing.T) {
 	})
 }
 
+// TestWriteBatchReplayTwoSystems writes a batch again whose envelopes come
+// from two source systems, interleaved, with the same event in each. Each
+// duplicate must get the id of the row of its own system.
+func TestWriteBatchReplayTwoSystems(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		is := is.New(t)
+		ctx := context.Background()
+		w := bronze.NewWriter(db)
+
+		batch := numberedBatch(1100)
+		for i := range batch {
+			if i%2 == 1 {
+				batch[i] = batch[i-1]
+				batch[i].SourceSystem = "gitlab"
+			}
+		}
+		first, err := w.WriteBatch(ctx, batch)
+		is.NoErr(err)
+		is.Equal(countRawEvents(t, db), 1100)
+
+		again, err := w.WriteBatch(ctx, batch)
+
+		is.NoErr(err)
+		for i := range again {
+			is.Equal(again[i], bronze.WriteResult{ID: first[i].ID, Duplicate: true})
+		}
+		is.True(first[0].ID != first[1].ID) // one row per system
+		is.Equal(countRawEvents(t, db), 1100)
+	})
+}
+
 // TestWriteBatchConcurrentOverlap runs writers whose batches share most
 // envelopes, over several chunks, so that on PostgreSQL their copies race
 // for the same keys and the losers fall back to inserting.
