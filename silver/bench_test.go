@@ -51,7 +51,8 @@ func benchmarkEnvelopes(n, round int) []bronze.Envelope {
 }
 
 // BenchmarkTransform measures ProcessPending over 10,000 new pending raw
-// events per iteration, next to a baseline: inserting as many rows of the
+// events per iteration, with the default number of workers and, on
+// PostgreSQL, with two, next to a baseline: inserting as many rows of the
 // same size into a table without keys or indexes, 500 rows per statement
 // and transaction.
 //
@@ -75,24 +76,35 @@ func BenchmarkTransform(b *testing.B) {
 			}
 			round := 1
 
-			b.Run("transform", func(b *testing.B) {
-				transformer := silver.NewTransformer(db, nil)
-				for range b.N {
-					b.StopTimer()
-					write(b, db, benchmarkEnvelopes(benchmarkEvents, round)...)
-					round++
-					b.StartTimer()
-
-					result, err := transformer.ProcessPending(context.Background(), 0)
-					if err != nil {
-						b.Fatal(err)
-					}
-					if result.Processed != benchmarkEvents {
-						b.Fatalf("processed %+v, expected %d events", result, benchmarkEvents)
-					}
+			workers := []int{silver.DefaultWorkers}
+			if d == store.Postgres {
+				workers = append(workers, 2)
+			}
+			for _, n := range workers {
+				name := "transform"
+				if n != silver.DefaultWorkers {
+					name = fmt.Sprintf("transform_workers_%d", n)
 				}
-				b.ReportMetric(float64(benchmarkEvents*b.N)/b.Elapsed().Seconds(), "events/s")
-			})
+				b.Run(name, func(b *testing.B) {
+					transformer := silver.NewTransformer(db, nil)
+					transformer.Workers = n
+					for range b.N {
+						b.StopTimer()
+						write(b, db, benchmarkEnvelopes(benchmarkEvents, round)...)
+						round++
+						b.StartTimer()
+
+						result, err := transformer.ProcessPending(context.Background(), 0)
+						if err != nil {
+							b.Fatal(err)
+						}
+						if result.Processed != benchmarkEvents {
+							b.Fatalf("processed %+v, expected %d events", result, benchmarkEvents)
+						}
+					}
+					b.ReportMetric(float64(benchmarkEvents*b.N)/b.Elapsed().Seconds(), "events/s")
+				})
+			}
 
 			b.Run("baseline_insert", func(b *testing.B) {
 				rows := baselineRows(b, benchmarkEnvelopes(benchmarkEvents, 0))

@@ -22,12 +22,9 @@ import (
 const DefaultBatchSize = 2000
 
 // DefaultWorkers is the number of batches that ProcessPending transforms
-// at once on PostgreSQL when Workers is not set. A batch keeps one
-// database server process busy, and the transformer's own work (decoding
-// payloads and building statements) overlaps the server's: on two cores,
-// two workers raised BenchmarkTransform's rate by about two fifths (see
-// docs/benchmarks.md).
-const DefaultWorkers = 2
+// at once when Workers is not set. One batch at a time applies events in
+// id order, so a run's result does not depend on timing (see Workers).
+const DefaultWorkers = 1
 
 // maxBatchAttempts bounds how often a batch that lost a race with another
 // transaction (a deadlock, or SQLite's busy timeout running out) is run
@@ -48,6 +45,16 @@ type Transformer struct {
 	// or less means DefaultWorkers. SQLite runs one transaction at a
 	// time, so there ProcessPending always runs one batch at a time. Set
 	// it before use.
+	//
+	// Two workers raised BenchmarkTransform's rate on two cores by about
+	// two fifths, because the transformer's own work then overlaps the
+	// server's (see docs/benchmarks.md). The price is order: batches
+	// commit in any order, so where one batch would apply events in id
+	// order, several settle some outcomes by timing. Of two snapshots
+	// with the same occurred_at, or two commit events of one commit with
+	// different fields, the one committed last wins. Of two events that
+	// clash (the same pull request in two repositories), either may be
+	// the one that fails. Several transformer processes behave the same.
 	Workers int
 
 	db     *store.DB
@@ -199,8 +206,8 @@ func (r *pendingRun) finish(size, claimed int, result Result, err error) {
 	}
 }
 
-// analyzeThreshold is the number of events after which a run refreshes
-// PostgreSQL's statistics of the tables it wrote.
+// analyzeThreshold is the number of new event facts after which a run
+// refreshes PostgreSQL's statistics of the tables it wrote.
 const analyzeThreshold = 1000
 
 // analyzeColumns are the columns of the Silver tables that reports
@@ -225,7 +232,8 @@ const analyzeColumns = `event_facts (raw_event_id, repo_external_id, event_type,
 // ANALYZE took a sixth of a round of BenchmarkTransform. SQLite's planner
 // needs no statistics here.
 func (t *Transformer) analyze(ctx context.Context, r Result) error {
-	if t.db.Dialect() != store.Postgres || r.total() < analyzeThreshold {
+	added := r.Processed + r.Skipped // failed events add no fact
+	if t.db.Dialect() != store.Postgres || added < analyzeThreshold {
 		return nil
 	}
 
@@ -238,7 +246,7 @@ func (t *Transformer) analyze(ctx context.Context, r Result) error {
 	if err != nil {
 		return fmt.Errorf("read the row estimate of event_facts: %w", store.Classify(err))
 	}
-	if float64(r.total()) < rows {
+	if float64(added) < rows {
 		return nil
 	}
 

@@ -719,14 +719,27 @@ func TestLargeRunsRefreshStatistics(t *testing.T) {
 		is.Equal(estimate("event_facts"), 1200.0) // the first large run analyzed
 		is.Equal(estimate("commits"), 1200.0)
 
+		transform(500) // below the threshold, so event_facts holds 1,700 unanalyzed
+
+		var invalid []bronze.Envelope
+		for i := range 1300 {
+			invalid = append(invalid, envelope(silver.EventCommit, at(i),
+				with(commitPayload(fmt.Sprintf("bad-%d", i)), "sha", nil)))
+		}
+		write(t, db, invalid...)
+		failed, err := transformer.ProcessPending(t.Context(), 0)
+		is.NoErr(err)
+		is.Equal(failed.Failed, 1300)
+		is.Equal(estimate("event_facts"), 1200.0) // failed events add no facts
+
 		transform(1100)
 		is.Equal(estimate("event_facts"), 1200.0) // 1,100 new facts are fewer than 1,200
 
 		transform(1300)
-		is.Equal(estimate("event_facts"), 3600.0) // 1,300 are more
-		is.Equal(estimate("commits"), 3600.0)
+		is.Equal(estimate("event_facts"), 4100.0) // 1,300 are more
+		is.Equal(estimate("commits"), 4100.0)
 
 		transform(999)
-		is.Equal(estimate("event_facts"), 3600.0) // below the threshold of 1,000
+		is.Equal(estimate("event_facts"), 4100.0) // below the threshold of 1,000
 	})
 }

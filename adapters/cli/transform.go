@@ -13,6 +13,10 @@ import (
 	"github.com/ghillie/ghillie/store"
 )
 
+// maxTransformWorkers bounds --workers. Each worker holds a connection,
+// and PostgreSQL accepts 100 by default (max_connections).
+const maxTransformWorkers = 32
+
 // transformReport is the JSON and YAML form of a transform run.
 type transformReport struct {
 	Processed int `json:"processed" yaml:"processed"`
@@ -32,7 +36,7 @@ func (a *app) transformCommand() *cobra.Command {
 		Use:   "transform",
 		Short: "Refine pending Bronze events into the Silver tables",
 		Long: "Process pending raw events in id order, in batches that each commit on their\n" +
-			"own (on PostgreSQL, --workers batches at once), and print how many were\n" +
+			"own (on PostgreSQL, up to --workers batches at once), and print how many were\n" +
 			"processed, failed or skipped. Skipped events have a type with no Silver entity;\n" +
 			"they still become event facts. Failed events keep their reason and are not\n" +
 			"retried by later runs: pass their ids with --ids to process them again. The\n" +
@@ -52,8 +56,9 @@ func (a *app) transformCommand() *cobra.Command {
 			if batchSize < 1 {
 				return usageError{fmt.Errorf("invalid --batch-size %d: use a positive number", batchSize)}
 			}
-			if workers < 1 {
-				return usageError{fmt.Errorf("invalid --workers %d: use a positive number", workers)}
+			if workers < 1 || workers > maxTransformWorkers {
+				return usageError{fmt.Errorf("invalid --workers %d: use 1 to %d, because each worker uses "+
+					"its own database connection", workers, maxTransformWorkers)}
 			}
 			if limit < 0 {
 				return usageError{fmt.Errorf("invalid --limit %d: use a positive number, or 0 for all", limit)}
@@ -86,6 +91,12 @@ func (a *app) transformCommand() *cobra.Command {
 				res, err = transformer.ProcessPending(ctx, limit)
 			}
 			if err != nil {
+				// Batches that committed before the failure stay committed.
+				if done := res.Processed + res.Failed + res.Skipped; done > 0 {
+					fmt.Fprintf(a.stderr, "%d events were transformed before the failure (%d processed, "+
+						"%d failed, %d skipped); they stay committed, and a new run goes on with the rest\n",
+						done, res.Processed, res.Failed, res.Skipped)
+				}
 				return err
 			}
 
@@ -113,7 +124,8 @@ func (a *app) transformCommand() *cobra.Command {
 	flags.IntVar(&limit, "limit", 0, "process at most this many pending events (0 for all)")
 	flags.IntVar(&batchSize, "batch-size", silver.DefaultBatchSize, "events per transaction")
 	flags.IntVar(&workers, "workers", silver.DefaultWorkers,
-		"batches transformed at once on PostgreSQL (SQLite runs one at a time)")
+		"batches of pending events transformed at once on PostgreSQL, each on its own connection;\n"+
+			"above 1, events with equal times or clashing rows resolve in commit order, not id order")
 	flags.StringSliceVar(&ids, "ids", nil,
 		"process these raw event ids, whatever their state, instead of the pending ones")
 	return cmd

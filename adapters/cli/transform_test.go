@@ -77,6 +77,7 @@ func TestTransformUsageErrors(t *testing.T) {
 		{"empty ids", []string{"transform", "--ids", ""}, "--ids is empty"},
 		{"batch size", []string{"transform", "--batch-size", "-5"}, "invalid --batch-size -5"},
 		{"workers", []string{"transform", "--workers", "0"}, "invalid --workers 0"},
+		{"many workers", []string{"transform", "--workers", "33"}, "invalid --workers 33: use 1 to 32,"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -84,6 +85,44 @@ func TestTransformUsageErrors(t *testing.T) {
 			r := run(t, env, tt.args...)
 			is.Equal(r.code, cli.ExitUsage)
 			is.True(strings.Contains(r.stderr, tt.want))
+		})
+	}
+}
+
+// TestTransformFailureCounts makes the second batch fail with a database
+// error from a trigger, after the first batch committed.
+func TestTransformFailureCounts(t *testing.T) {
+	for _, d := range []string{"sqlite", "postgres"} {
+		t.Run(d, func(t *testing.T) {
+			is := is.New(t)
+			env := migratedEnv(t, d)
+			r := runWithInput(t, env, transformInput, "events", "import", "-")
+			is.Equal(r.code, cli.ExitOK)
+
+			db, err := store.Open(context.Background(), env["GHILLIE_DATABASE_URL"])
+			is.NoErr(err)
+			defer db.Close()
+			trigger := `CREATE TRIGGER poison BEFORE INSERT ON issues
+				WHEN NEW.id = 101 BEGIN SELECT RAISE(ABORT, 'poisoned issue'); END`
+			if d == "postgres" {
+				_, err = db.Exec(`CREATE FUNCTION poison() RETURNS trigger LANGUAGE plpgsql
+					AS $$ BEGIN RAISE EXCEPTION 'poisoned issue'; END $$`)
+				is.NoErr(err)
+				trigger = `CREATE TRIGGER poison BEFORE INSERT ON issues
+					FOR EACH ROW WHEN (NEW.id = 101) EXECUTE FUNCTION poison()`
+			}
+			_, err = db.Exec(trigger)
+			is.NoErr(err)
+
+			r = run(t, env, "transform", "--batch-size", "1")
+
+			is.True(r.code != cli.ExitOK)
+			is.True(strings.Contains(r.stderr, "poisoned issue"))
+			is.True(strings.Contains(r.stderr,
+				"1 events were transformed before the failure (1 processed, 0 failed, 0 skipped)"))
+			var commits int
+			is.NoErr(db.Get(&commits, "SELECT count(*) FROM commits"))
+			is.Equal(commits, 1) // the first batch stays committed
 		})
 	}
 }
