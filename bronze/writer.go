@@ -377,11 +377,18 @@ func storedIDs(ctx context.Context, tx *store.Tx, rows []prepared) (map[identity
 	return stored, nil
 }
 
-// lookupIDs returns the ids of the stored raw events with the given keys,
-// with one query per source system and chunk of keys. Each query names
-// its source system because the unique index of the keys starts with it.
-// Without it, SQLite read the whole index once per query.
+// lookupIDs returns the ids of the stored raw events with the given keys.
 func lookupIDs(ctx context.Context, tx *store.Tx, keys []identity) (map[identity]int64, error) {
+	stored := make(map[identity]int64, len(keys))
+	if tx.Dialect() == store.Postgres {
+		for chunk := range slices.Chunk(keys, maxBatchRows) {
+			if err := lookupPostgres(ctx, tx, chunk, stored); err != nil {
+				return nil, err
+			}
+		}
+		return stored, nil
+	}
+
 	bySystem := map[string][]string{}
 	var systems []string
 	for _, key := range keys {
@@ -390,11 +397,9 @@ func lookupIDs(ctx context.Context, tx *store.Tx, keys []identity) (map[identity
 		}
 		bySystem[key.system] = append(bySystem[key.system], key.key)
 	}
-
-	stored := make(map[identity]int64, len(keys))
 	for _, system := range systems {
 		for chunk := range slices.Chunk(bySystem[system], maxBatchRows) {
-			if err := lookupChunk(ctx, tx, system, chunk, stored); err != nil {
+			if err := lookupSQLite(ctx, tx, system, chunk, stored); err != nil {
 				return nil, err
 			}
 		}
@@ -402,28 +407,45 @@ func lookupIDs(ctx context.Context, tx *store.Tx, keys []identity) (map[identity
 	return stored, nil
 }
 
-// lookupChunk adds the ids of the stored raw events of one source system
-// with the given keys to stored. PostgreSQL gets the keys as one array,
-// so the statement is the same for any number of keys. With a list of 500
-// parameters, one lookup took longer than 500 lookups of one key each.
-func lookupChunk(ctx context.Context, tx *store.Tx, system string, keys []string, stored map[identity]int64,
-) error {
-	var (
-		query string
-		args  []any
-	)
-	if tx.Dialect() == store.Postgres {
-		query = "SELECT id, dedupe_key FROM raw_events WHERE source_system = $1 AND dedupe_key = ANY($2)"
-		args = []any{system, keys}
-	} else {
-		query = "SELECT id, dedupe_key FROM raw_events WHERE source_system = ? AND dedupe_key IN (" +
-			strings.TrimSuffix(strings.Repeat("?, ", len(keys)), ", ") + ")"
-		args = append(args, system)
-		for _, key := range keys {
-			args = append(args, key)
-		}
-	}
+// lookupPostgresSQL joins the keys, given as two arrays, to raw_events.
+// Arrays keep the statement the same for any number of keys: with a list
+// of 500 parameters, one lookup took longer than 500 lookups of one key
+// each. The keys take the columns' collation so that the unique index
+// serves the join.
+const lookupPostgresSQL = `SELECT r.id, r.source_system, r.dedupe_key
+	FROM unnest($1::text[], $2::text[]) AS k(system, key)
+	JOIN raw_events r ON r.source_system = k.system COLLATE "C" AND r.dedupe_key = k.key COLLATE "C"`
 
+// lookupPostgres adds the ids of the stored raw events with the given
+// keys to stored.
+func lookupPostgres(ctx context.Context, tx *store.Tx, keys []identity, stored map[identity]int64) error {
+	systems := make([]string, len(keys))
+	values := make([]string, len(keys))
+	for i, key := range keys {
+		systems[i], values[i] = key.system, key.key
+	}
+	return scanLookup(ctx, tx, stored, lookupPostgresSQL, systems, values)
+}
+
+// lookupSQLite adds the ids of the stored raw events of one source system
+// with the given keys to stored. The query names its source system
+// because the unique index of the keys starts with it. Without it, SQLite
+// read the whole index once per query.
+func lookupSQLite(ctx context.Context, tx *store.Tx, system string, keys []string, stored map[identity]int64,
+) error {
+	query := "SELECT id, source_system, dedupe_key FROM raw_events WHERE source_system = ? AND dedupe_key IN (" +
+		strings.TrimSuffix(strings.Repeat("?, ", len(keys)), ", ") + ")"
+	args := make([]any, 0, 1+len(keys))
+	args = append(args, system)
+	for _, key := range keys {
+		args = append(args, key)
+	}
+	return scanLookup(ctx, tx, stored, query, args...)
+}
+
+// scanLookup runs a lookup query that returns id, source system and key,
+// and adds its rows to stored.
+func scanLookup(ctx context.Context, tx *store.Tx, stored map[identity]int64, query string, args ...any) error {
 	rows, err := tx.QueryContext(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("find stored raw events: %w", store.Classify(err))
@@ -432,11 +454,11 @@ func lookupChunk(ctx context.Context, tx *store.Tx, system string, keys []string
 
 	for rows.Next() {
 		var id int64
-		var key string
-		if err := rows.Scan(&id, &key); err != nil {
+		var key identity
+		if err := rows.Scan(&id, &key.system, &key.key); err != nil {
 			return fmt.Errorf("find stored raw events: %w", store.Classify(err))
 		}
-		stored[identity{system, key}] = id
+		stored[key] = id
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("find stored raw events: %w", store.Classify(err))
