@@ -11,9 +11,10 @@
 // as ad hoc rows with ingestion disabled.
 //
 // Events may arrive out of order. Pull requests, issues and documentation
-// changes record the occurred_at of the raw event that last set them
-// (observed_at), and an event older than that leaves the row unchanged, so
-// a late "closed" snapshot cannot undo a newer "reopened" one. Commits
+// changes record the occurred_at and the id of the raw event that last set
+// them (observed_at, observed_raw_event_id). An event older than that, or
+// of the same time and a lower id, leaves the row unchanged, so a late
+// "closed" snapshot cannot undo a newer "reopened" one. Commits
 // carry no state that ages, so a commit event fills in the fields its
 // payload has and keeps the others.
 //

@@ -24,7 +24,8 @@ import (
 //   - Rows that replace different optional columns (labels, metadata) go
 //     to separate statements.
 //   - Pull requests, issues and documentation changes are guarded by
-//     observed_at in SQL, so the stored row decides, not the batch.
+//     observed_at and the raw event id in SQL (see notNewer), so the
+//     stored row decides, not the batch.
 //
 // NOTE: the guard rejects an older event whole. When the newest snapshot
 // lacked labels or metadata (null or absent) and an older one carried
@@ -126,24 +127,24 @@ func upsertCommitsSQL(d store.Dialect, rows, shape int) string {
 }
 
 // upsertDocChangesSQL inserts documentation changes or overwrites stored
-// ones with an event at least as new as the one that set them.
+// ones with an event not older than the one that set them (see notNewer).
 func upsertDocChangesSQL(d store.Dialect, rows, shape int) string {
 	set := `change_type = excluded.change_type, is_roadmap = excluded.is_roadmap,
 		is_adr = excluded.is_adr, occurred_at = excluded.occurred_at,
-		observed_at = excluded.observed_at`
+		observed_at = excluded.observed_at, observed_raw_event_id = excluded.observed_raw_event_id`
 	if shape&replacesMetadata != 0 {
 		set += ", metadata = excluded.metadata"
 	}
 	return d.Rebind(`INSERT INTO documentation_changes (repo_id, commit_sha, path, change_type,
-		is_roadmap, is_adr, metadata, occurred_at, observed_at) VALUES ` + valuesRows(rows, 9) +
-		" ON CONFLICT (repo_id, commit_sha, path) DO UPDATE SET " + set +
-		" WHERE documentation_changes.observed_at <= excluded.observed_at")
+		is_roadmap, is_adr, metadata, occurred_at, observed_at, observed_raw_event_id) VALUES ` +
+		valuesRows(rows, 10) + " ON CONFLICT (repo_id, commit_sha, path) DO UPDATE SET " + set +
+		" WHERE " + notNewer("documentation_changes"))
 }
 
 // upsertPullRequestsSQL inserts pull requests or overwrites stored ones
-// with an event at least as new as the one that set them. Null author,
-// merge and close fields overwrite; labels and metadata are replaced only
-// by the variants for payloads that have them. A stored row of another
+// with an event not older than the one that set them (see notNewer). Null
+// author, merge and close fields overwrite; labels and metadata are
+// replaced only by the variants for payloads that have them. A stored row of another
 // repository is left alone and not returned, for the caller to report.
 func upsertPullRequestsSQL(d store.Dialect, rows, shape int) string {
 	set := `number = excluded.number, title = excluded.title,
@@ -151,13 +152,14 @@ func upsertPullRequestsSQL(d store.Dialect, rows, shape int) string {
 		merged_at = excluded.merged_at, closed_at = excluded.closed_at,
 		created_at = excluded.created_at, is_draft = excluded.is_draft,
 		base_branch = excluded.base_branch, head_branch = excluded.head_branch,
-		observed_at = excluded.observed_at` + optionalSets(shape)
+		observed_at = excluded.observed_at,
+		observed_raw_event_id = excluded.observed_raw_event_id` + optionalSets(shape)
 	return d.Rebind(`INSERT INTO pull_requests (id, repo_id, number, title, author_login, state,
 		merged_at, closed_at, created_at, labels, is_draft, base_branch, head_branch, metadata,
-		observed_at) VALUES ` + valuesRows(rows, 15) + " ON CONFLICT (id) DO UPDATE SET " + set +
-		` WHERE pull_requests.repo_id = excluded.repo_id
-			AND pull_requests.observed_at <= excluded.observed_at
-		RETURNING id`)
+		observed_at, observed_raw_event_id) VALUES ` + valuesRows(rows, 16) +
+		" ON CONFLICT (id) DO UPDATE SET " + set +
+		" WHERE pull_requests.repo_id = excluded.repo_id AND " + notNewer("pull_requests") +
+		" RETURNING id")
 }
 
 // upsertIssuesSQL is upsertPullRequestsSQL for issues.
@@ -165,12 +167,23 @@ func upsertIssuesSQL(d store.Dialect, rows, shape int) string {
 	set := `number = excluded.number, title = excluded.title,
 		author_login = excluded.author_login, state = excluded.state,
 		created_at = excluded.created_at, closed_at = excluded.closed_at,
-		observed_at = excluded.observed_at` + optionalSets(shape)
+		observed_at = excluded.observed_at,
+		observed_raw_event_id = excluded.observed_raw_event_id` + optionalSets(shape)
 	return d.Rebind(`INSERT INTO issues (id, repo_id, number, title, author_login, state,
-		created_at, closed_at, labels, metadata, observed_at) VALUES ` + valuesRows(rows, 11) +
-		" ON CONFLICT (id) DO UPDATE SET " + set +
-		` WHERE issues.repo_id = excluded.repo_id AND issues.observed_at <= excluded.observed_at
-		RETURNING id`)
+		created_at, closed_at, labels, metadata, observed_at, observed_raw_event_id) VALUES ` +
+		valuesRows(rows, 12) + " ON CONFLICT (id) DO UPDATE SET " + set +
+		" WHERE issues.repo_id = excluded.repo_id AND " + notNewer("issues") + " RETURNING id")
+}
+
+// notNewer is the guard of an upsert into table: the stored row was set
+// by an event no newer than the incoming one. Events of the same time are
+// ordered by raw event id, so the outcome does not depend on the order in
+// which they are processed. A row set before raw event ids were recorded
+// has none and yields to any event of its time.
+func notNewer(table string) string {
+	return "(" + table + ".observed_at < excluded.observed_at OR (" + table +
+		".observed_at = excluded.observed_at AND COALESCE(" + table +
+		".observed_raw_event_id, 0) <= excluded.observed_raw_event_id))"
 }
 
 func optionalSets(shape int) string {
@@ -227,7 +240,7 @@ func upsertDocChanges(ctx context.Context, tx *store.Tx, events []*event) error 
 		key := ev.repoID + "\x00" + p.CommitSHA + "\x00" + p.Path
 		rows = append(rows, row[string]{ev: ev, key: key, shape: shape, args: []any{
 			ev.repoID, p.CommitSHA, p.Path, p.ChangeType, p.IsRoadmap, p.IsADR, metadata,
-			store.NewTime(p.OccurredAt), ev.raw.occurredAt,
+			store.NewTime(p.OccurredAt), ev.raw.occurredAt, ev.raw.id,
 		}})
 	}
 
@@ -247,7 +260,7 @@ func upsertPullRequests(ctx context.Context, tx *store.Tx, events []*event) erro
 		rows = append(rows, row[int64]{ev: ev, key: p.ID, shape: shape, args: []any{
 			p.ID, ev.repoID, p.Number, p.Title, p.AuthorLogin, p.State, optionalTime(p.MergedAt),
 			optionalTime(p.ClosedAt), store.NewTime(p.CreatedAt), labels, p.IsDraft, p.BaseBranch,
-			p.HeadBranch, metadata, ev.raw.occurredAt,
+			p.HeadBranch, metadata, ev.raw.occurredAt, ev.raw.id,
 		}})
 	}
 	return upsertObserved(ctx, tx, "pull_requests", "pull request", rows, upsertPullRequestsSQL)
@@ -265,7 +278,7 @@ func upsertIssues(ctx context.Context, tx *store.Tx, events []*event) error {
 		shape := labelsShape | metadataShape
 		rows = append(rows, row[int64]{ev: ev, key: p.ID, shape: shape, args: []any{
 			p.ID, ev.repoID, p.Number, p.Title, p.AuthorLogin, p.State, store.NewTime(p.CreatedAt),
-			optionalTime(p.ClosedAt), labels, metadata, ev.raw.occurredAt,
+			optionalTime(p.ClosedAt), labels, metadata, ev.raw.occurredAt, ev.raw.id,
 		}})
 	}
 	return upsertObserved(ctx, tx, "issues", "issue", rows, upsertIssuesSQL)

@@ -399,6 +399,36 @@ func TestEqualObservedAtOverwrites(t *testing.T) {
 	})
 }
 
+// TestTieIgnoresProcessingOrder processes two snapshots of the same time
+// highest id first, each on its own, as another transformer or a run by
+// ids may: the higher raw event id still wins.
+func TestTieIgnoresProcessingOrder(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		is := is.New(t)
+		ids := write(t, db,
+			envelope(silver.EventPullRequest, at(0), prPayload(17, "open")),
+			envelope(silver.EventIssue, at(0), issuePayload(18, "open")),
+			envelope(silver.EventDocChange, at(0), with(docPayload("abc", "docs/a.md"), "change_type", "added")),
+			envelope(silver.EventPullRequest, at(0), prPayload(17, "closed")),
+			envelope(silver.EventIssue, at(0), issuePayload(18, "closed")),
+			envelope(silver.EventDocChange, at(0), with(docPayload("abc", "docs/a.md"), "change_type", "removed")))
+		transformer := silver.NewTransformer(db, nil)
+
+		for _, i := range []int{3, 4, 5, 0, 1, 2} {
+			result, err := transformer.ProcessIDs(t.Context(), []int64{ids[i]})
+			is.NoErr(err)
+			is.Equal(result, silver.Result{Processed: 1})
+		}
+
+		is.Equal(pullRequest(t, db, 17).State, "closed")
+		var issueState, changeType string
+		is.NoErr(db.Get(&issueState, "SELECT state FROM issues WHERE id = 18"))
+		is.Equal(issueState, "closed")
+		is.NoErr(db.Get(&changeType, "SELECT change_type FROM documentation_changes"))
+		is.Equal(changeType, "removed")
+	})
+}
+
 func TestRepositoryNamesIgnoreCase(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		is := is.New(t)

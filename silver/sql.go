@@ -5,7 +5,7 @@ import (
 )
 
 // Statement sizes. A multi-row statement binds columns × rows parameters,
-// and 500 rows of the widest table (15 columns) stay far below SQLite's
+// and 500 rows of the widest table (16 columns) stay far below SQLite's
 // limit of 32766 parameters and PostgreSQL's of 65535.
 const (
 	maxRowsPerStatement = 500

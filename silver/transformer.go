@@ -50,11 +50,12 @@ type Transformer struct {
 	// two fifths, because the transformer's own work then overlaps the
 	// server's (see docs/benchmarks.md). The price is order: batches
 	// commit in any order, so where one batch would apply events in id
-	// order, several settle some outcomes by timing. Of two snapshots
-	// with the same occurred_at, or two commit events of one commit with
-	// different fields, the one committed last wins. Of two events that
-	// clash (the same pull request in two repositories), either may be
-	// the one that fails. Several transformer processes behave the same.
+	// order, several settle some outcomes by timing. Of two commit events
+	// of one commit with different fields, or two default branches
+	// reported at the same time, the one committed last wins. Of two
+	// events that clash (the same pull request in two repositories),
+	// either may be the one that fails. Several transformer processes
+	// behave the same.
 	Workers int
 
 	db     *store.DB

@@ -125,7 +125,7 @@ func (a *app) transformCommand() *cobra.Command {
 	flags.IntVar(&batchSize, "batch-size", silver.DefaultBatchSize, "events per transaction")
 	flags.IntVar(&workers, "workers", silver.DefaultWorkers,
 		"batches of pending events transformed at once on PostgreSQL, each on its own connection;\n"+
-			"above 1, events with equal times or clashing rows resolve in commit order, not id order")
+			"above 1, some ties and clashing rows resolve in commit order, not id order")
 	flags.StringSliceVar(&ids, "ids", nil,
 		"process these raw event ids, whatever their state, instead of the pending ones")
 	return cmd
