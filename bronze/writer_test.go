@@ -231,17 +231,7 @@ func TestWriteBatchConcurrentOverlap(t *testing.T) {
 			batches[w] = append(batches[w], e)
 		}
 
-		results := make([][]bronze.WriteResult, writers)
-		errs := make([]error, writers)
-		var wg sync.WaitGroup
-		for w := range writers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				results[w], errs[w] = bronze.NewWriter(db).WriteBatch(ctx, batches[w])
-			}()
-		}
-		wg.Wait()
+		results, errs := writeConcurrently(ctx, db, batches)
 
 		fresh := 0
 		for w := range writers {
@@ -257,6 +247,20 @@ func TestWriteBatchConcurrentOverlap(t *testing.T) {
 		is.Equal(fresh, shared) // each shared envelope is new to one writer only
 		is.Equal(countRawEvents(t, db), shared+writers)
 	})
+}
+
+// writeConcurrently writes each batch with a writer of its own, all at
+// once, and returns each writer's results and error.
+func writeConcurrently(ctx context.Context, db *store.DB, batches [][]bronze.Envelope,
+) ([][]bronze.WriteResult, []error) {
+	results := make([][]bronze.WriteResult, len(batches))
+	errs := make([]error, len(batches))
+	var wg sync.WaitGroup
+	for w, batch := range batches {
+		wg.Go(func() { results[w], errs[w] = bronze.NewWriter(db).WriteBatch(ctx, batch) })
+	}
+	wg.Wait()
+	return results, errs
 }
 
 // TestWriteBatchOverlapInOtherOrder runs three writers whose batches hold
@@ -278,19 +282,9 @@ func TestWriteBatchOverlapInOtherOrder(t *testing.T) {
 			backward := slices.Clone(forward)
 			slices.Reverse(backward)
 			rotated := append(slices.Clone(forward[shared/2:]), forward[:shared/2]...)
-			batches := [writers][]bronze.Envelope{forward, backward, rotated}
+			batches := [][]bronze.Envelope{forward, backward, rotated}
 
-			var results [writers][]bronze.WriteResult
-			var errs [writers]error
-			var wg sync.WaitGroup
-			for w := range writers {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					results[w], errs[w] = bronze.NewWriter(db).WriteBatch(ctx, batches[w])
-				}()
-			}
-			wg.Wait()
+			results, errs := writeConcurrently(ctx, db, batches)
 
 			ids := map[string]int64{}
 			fresh := 0
