@@ -265,8 +265,8 @@ func insertRepositories(ctx context.Context, tx *store.Tx, refs []repoRef, lastB
 // storeDefaultBranches stores the default branch that the newest commit
 // event of each repository reported, when it is newer than the stored
 // one, and bumps updated_at. The stored branch keeps the time of its
-// observation, so the result does not depend on the order in which
-// events are processed. Failed events report nothing.
+// observation, so an older report processed later does not replace a
+// newer branch. Failed events report nothing.
 //
 // It runs last in a batch because the updates lock the repositories'
 // rows until the batch commits. Every batch of an active estate updates

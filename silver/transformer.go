@@ -47,7 +47,7 @@ type Transformer struct {
 	// it before use.
 	//
 	// Two workers raised BenchmarkTransform's rate on two cores by about
-	// two fifths, because the transformer's own work then overlaps the
+	// a third, because the transformer's own work then overlaps the
 	// server's (see docs/benchmarks.md). The price is order: batches
 	// commit in any order, so where one batch would apply events in id
 	// order, several settle some outcomes by timing. Of two commit events

@@ -13,8 +13,8 @@ import (
 	"github.com/ghillie/ghillie/store"
 )
 
-// maxTransformWorkers bounds --workers. Each worker holds a connection,
-// and PostgreSQL accepts 100 by default (max_connections).
+// maxTransformWorkers bounds --workers. Each worker uses a connection of
+// its own, and PostgreSQL accepts 100 by default (max_connections).
 const maxTransformWorkers = 32
 
 // transformReport is the JSON and YAML form of a transform run.
