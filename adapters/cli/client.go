@@ -74,10 +74,19 @@ type request struct {
 }
 
 // endpoint returns the URL of path below the base URL, without
-// credentials, which the base URL never has.
+// credentials, which the base URL never has. The path is escaped already
+// (see pathEscape), so it goes into the URL as it is: setting only
+// url.URL.Path would escape the escapes, and send the key "a b" as
+// "a%2520b".
 func (c *apiClient) endpoint(path string, query url.Values) string {
 	u := *c.base
-	u.Path = c.base.Path + path
+	u.RawPath = c.base.EscapedPath() + path
+	if unescaped, err := url.PathUnescape(u.RawPath); err == nil {
+		u.Path = unescaped
+	} else {
+		u.Path = c.base.Path + path
+		u.RawPath = ""
+	}
 	u.RawQuery = query.Encode()
 	return u.String()
 }

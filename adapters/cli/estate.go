@@ -33,6 +33,9 @@ func (a *app) estateImportCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 
+			if err := checkEstateKey(estate.Key); err != nil {
+				return err
+			}
 			if err := catalogue.CheckCommitSHA(commitSHA); err != nil {
 				return usageError{fmt.Errorf("--commit-sha: %w", err)}
 			}

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 
@@ -30,4 +31,14 @@ func checkNames(owner, name string, keys map[string]string) error {
 		}
 	}
 	return nil
+}
+
+// checkEstateKey checks a required --estate-key. Cobra takes a flag given
+// an empty value for a given flag, which the CLI counts as not given.
+func checkEstateKey(key string) error {
+	if key == "" {
+		return usageError{errors.New("--estate-key must not be empty: " +
+			"give the key of the estate, such as wildside")}
+	}
+	return checkNames("", "", map[string]string{"estate-key": key})
 }

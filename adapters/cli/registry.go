@@ -25,6 +25,9 @@ func (a *app) estateSyncCommand() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 
+			if err := checkEstateKey(estateKey); err != nil {
+				return err
+			}
 			wait, err := wf.resolve(cmd)
 			if err != nil {
 				return err

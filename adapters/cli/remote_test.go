@@ -571,3 +571,44 @@ func TestRemoteRunNoWait(t *testing.T) {
 	is.Equal(r.code, cli.ExitUsage)
 	is.True(strings.Contains(r.stderr, "--no-wait needs remote mode"))
 }
+
+// TestRemotePathParameters checks that a path parameter is escaped once:
+// escaping it again sent the id "a b" as "a%2520b".
+func TestRemotePathParameters(t *testing.T) {
+	is := is.New(t)
+	api := newFakeAPI(t, func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		fmt.Fprint(w, `{"title": "Review not found"}`)
+	})
+
+	r := run(t, nil, "--api-base-url", api.URL+"/base%20path", "report", "reviews", "resolve", "a b/c")
+	is.Equal(r.code, cli.ExitFailure)
+	is.Equal(api.count(), 1)
+	is.Equal(api.last().URL.EscapedPath(), "/base%20path/reports/reviews/a%20b%2Fc/resolve")
+}
+
+func TestEstateKeyChecked(t *testing.T) {
+	api := newFakeAPI(t, noEstates)
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"sync spaces", []string{"estate", "sync", "--estate-key", "a b"}},
+		{"sync empty", []string{"estate", "sync", "--estate-key", ""}},
+		{"import capitals", []string{"estate", "import", "--estate-key", "Bad", "--catalogue-path",
+			"x.yaml", "--commit-sha", ""}},
+		{"import empty", []string{"estate", "import", "--estate-key", "", "--catalogue-path",
+			"x.yaml", "--commit-sha", ""}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			is := is.New(t)
+			for _, remote := range [][]string{nil, {"--api-base-url", api.URL}} {
+				r := run(t, nil, append(remote, tc.args...)...)
+				is.Equal(r.code, cli.ExitUsage)
+				is.True(strings.Contains(r.stderr, "--estate-key"))
+			}
+			is.Equal(api.count(), 0)
+		})
+	}
+}

@@ -70,7 +70,7 @@ func (a *app) runCommand() *cobra.Command {
 			if err := checkIngestFlags(recordDir, replayDir, lookbackDays, maxEvents); err != nil {
 				return err
 			}
-			if err := checkNames("", "", map[string]string{"estate-key": estate.Key}); err != nil {
+			if err := checkEstateKey(estate.Key); err != nil {
 				return err
 			}
 			var opts reporting.RunOptions

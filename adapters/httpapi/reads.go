@@ -102,9 +102,7 @@ func (a *api) projectSubject(w http.ResponseWriter, r *http.Request) (reportSubj
 		return reportSubject{}, false
 	}
 	if ref == "" {
-		writeError(w, http.StatusNotFound, apiError{Title: "Report not found",
-			Description: fmt.Sprintf("The project '%s' of estate '%s' has no reports yet: "+
-				"write one with 'ghillie report run --scope project'.", projectKey, estateKey)})
+		a.projectWithoutReports(w, r, estateKey, estateID, projectKey)
 		return reportSubject{}, false
 	}
 
@@ -120,6 +118,30 @@ func (a *api) projectSubject(w http.ResponseWriter, r *http.Request) (reportSubj
 			return reporting.RenderProject(rep, b), nil
 		},
 	}, true
+}
+
+// projectWithoutReports writes the 404 of a project that has no reports:
+// one the catalogue does not list, or one not reported on yet.
+func (a *api) projectWithoutReports(w http.ResponseWriter, r *http.Request,
+	estateKey, estateID, projectKey string) {
+	var known int
+	cat := a.cfg.DB.Catalogue()
+	err := cat.GetContext(r.Context(), &known, cat.Rebind(`SELECT count(*) FROM projects
+		WHERE estate_id = ? AND key = ?`), estateID, projectKey)
+	if err != nil {
+		a.fail(w, r, "http.reports.read_failed", err, "estate", estateKey, "project", projectKey)
+		return
+	}
+	if known == 0 {
+		writeError(w, http.StatusNotFound, apiError{Title: "Project not found",
+			Description: fmt.Sprintf("The estate '%s' has no project '%s'; check the key.",
+				estateKey, projectKey)})
+		return
+	}
+	writeError(w, http.StatusNotFound, apiError{Title: "Report not found",
+		Description: fmt.Sprintf("The project '%s' of estate '%s' has no reports yet: an estate "+
+			"report run writes them (POST /reports/runs with scope estate, or "+
+			"'ghillie report run --scope estate').", projectKey, estateKey)})
 }
 
 // estateReportSubject resolves the estate path parameter as a report

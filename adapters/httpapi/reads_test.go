@@ -80,6 +80,16 @@ func TestReadRoutesBeforeReports(t *testing.T) {
 		r := c.do(http.MethodGet, "/estates/wildside/reports/latest", "Accept", markdown)
 		is.Equal(r.status, http.StatusNotFound)
 		is.Equal(r.apiError(t).Title, "Report not found")
+
+		// A project the catalogue lacks is not one without reports yet.
+		r = c.do(http.MethodGet, "/estates/wildside/projects/nope/reports/latest")
+		is.Equal(r.status, http.StatusNotFound)
+		is.Equal(r.apiError(t).Title, "Project not found")
+		r = c.do(http.MethodGet, "/estates/wildside/projects/wildside/reports/latest")
+		is.Equal(r.status, http.StatusNotFound)
+		e := r.apiError(t)
+		is.Equal(e.Title, "Report not found")
+		is.True(strings.Contains(e.Description, "scope estate"))
 	})
 }
 
