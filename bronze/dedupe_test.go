@@ -249,6 +249,12 @@ func TestParseEnvelope(t *testing.T) {
 	is.Equal(e.SourceEventID, "9")
 	is.True(e.OccurredAt.Equal(time.Date(2024, 7, 2, 9, 30, 0, 0, time.UTC)))
 	is.Equal(e.Payload["id"], json.Number("9007199254740993")) // exact beyond float precision
+
+	// RFC 3339 allows a lower-case "t" and "z".
+	e, err = bronze.ParseEnvelope([]byte(`{"source_system":"g","event_type":"t",` +
+		`"occurred_at":"2024-07-02t09:30:00.5z","payload":{}}`))
+	is.NoErr(err)
+	is.True(e.OccurredAt.Equal(time.Date(2024, 7, 2, 9, 30, 0, 5e8, time.UTC)))
 }
 
 func TestParseEnvelopeErrors(t *testing.T) {
@@ -274,6 +280,12 @@ func TestParseEnvelopeErrors(t *testing.T) {
 			"event_type is missing"},
 		{"two values", `{"source_system":"g","event_type":"t","occurred_at":"2024-07-02T10:30:00Z",` +
 			`"payload":{}} {}`, "more than one value"},
+		{"array line", `[1, 2, 3]`, "the line is a JSON array: give one envelope object per line"},
+		{"number line", ` 42`, "the line is a JSON number"},
+		{"number field", `{"source_system":5}`, "source_system is a JSON number: give a string"},
+		{"object time", `{"occurred_at":{}}`, "occurred_at is a JSON object: give a string with"},
+		{"zero time", `{"source_system":"g","event_type":"t","occurred_at":"0001-01-01T00:00:00Z",` +
+			`"payload":{}}`, "Go's zero time"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

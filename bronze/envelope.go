@@ -75,7 +75,8 @@ func (e Envelope) validate() error {
 	occurred := e.OccurredAt.UTC().Truncate(time.Microsecond)
 	switch {
 	case occurred.IsZero():
-		problems = append(problems, "occurred_at is missing or zero")
+		problems = append(problems, "occurred_at is missing or zero: the first microsecond of "+
+			"0001-01-01 UTC is Go's zero time, which Ghillie takes for a missing time")
 	case occurred.Year() < 1 || occurred.Year() > 9999:
 		problems = append(problems, fmt.Sprintf("occurred_at %s is outside the years 1 to 9999 in UTC",
 			e.OccurredAt.Format(time.RFC3339Nano)))
@@ -113,9 +114,18 @@ func ParseEnvelope(data []byte) (Envelope, error) {
 		OccurredAt     *string         `json:"occurred_at"`
 		Payload        json.RawMessage `json:"payload"`
 	}
+	if kind := jsonKind(data); kind != "object" && kind != "" {
+		return Envelope{}, fmt.Errorf("invalid envelope JSON: the line is a JSON %s: "+
+			"give one envelope object per line", kind)
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&raw); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) && typeErr.Field != "" {
+			return Envelope{}, fmt.Errorf("invalid envelope JSON: %s is a JSON %s: give a %s",
+				typeErr.Field, typeErr.Value, fieldKind(typeErr.Field))
+		}
 		return Envelope{}, fmt.Errorf("invalid envelope JSON: %w", err)
 	}
 	if dec.More() {
@@ -133,7 +143,9 @@ func ParseEnvelope(data []byte) (Envelope, error) {
 	if raw.OccurredAt == nil {
 		return Envelope{}, errors.New("invalid envelope: occurred_at is missing")
 	}
-	occurred, err := time.Parse(time.RFC3339Nano, *raw.OccurredAt)
+	// RFC 3339 allows a lower-case "t" and "z", which time.Parse does
+	// not; nothing else in a valid time has letters.
+	occurred, err := time.Parse(time.RFC3339Nano, strings.ToUpper(*raw.OccurredAt))
 	if err == nil && !strictRFC3339(*raw.OccurredAt) {
 		err = errors.New("not RFC 3339")
 	}
@@ -152,6 +164,41 @@ func ParseEnvelope(data []byte) (Envelope, error) {
 		return Envelope{}, fmt.Errorf("invalid envelope: payload must be a JSON object: %w", err)
 	}
 	return e, e.validate()
+}
+
+// jsonKind names the kind of JSON value that data starts with, or ""
+// when it starts with none, for the decoder to report.
+func jsonKind(data []byte) string {
+	trimmed := bytes.TrimLeft(data, " \t\r\n")
+	if len(trimmed) == 0 {
+		return ""
+	}
+	switch c := trimmed[0]; {
+	case c == '{':
+		return "object"
+	case c == '[':
+		return "array"
+	case c == '"':
+		return "string"
+	case c == 't' || c == 'f':
+		return "boolean"
+	case c == 'n':
+		return "null"
+	case c == '-' || (c >= '0' && c <= '9'):
+		return "number"
+	}
+	return ""
+}
+
+// fieldKind names the JSON kind that an envelope field takes.
+func fieldKind(field string) string {
+	switch field {
+	case "payload":
+		return "object"
+	case "occurred_at":
+		return "string with an RFC 3339 time"
+	}
+	return "string"
 }
 
 // strictRFC3339 rejects what time.Parse accepts beyond RFC 3339: a comma

@@ -110,8 +110,8 @@ func (a *app) transformCommand() *cobra.Command {
 				return renderErr
 			}
 			if len(missing) > 0 {
-				fmt.Fprintf(a.stderr, "raw events not found: %s\n", joinIDs(missing))
-				return &exitError{code: ExitFailure}
+				return fmt.Errorf("no raw event has the id %s: --ids takes ids of raw_events, "+
+					"such as those of failed events (transform_state 2)", joinIDs(missing))
 			}
 			if report.Failed > 0 {
 				return &exitError{code: ExitFailure}

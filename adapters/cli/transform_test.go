@@ -59,7 +59,7 @@ func TestTransformCommand(t *testing.T) {
 
 			r = run(t, env, "transform", "--ids", fmt.Sprintf("1,%d,999", failed))
 			is.Equal(r.code, cli.ExitFailure)
-			is.True(strings.Contains(r.stderr, "raw events not found: 999"))
+			is.True(strings.Contains(r.stderr, "ghillie: no raw event has the id 999: --ids takes"))
 		})
 	}
 }
