@@ -40,6 +40,34 @@ func TestOpenSQLiteSettings(t *testing.T) {
 	is.Equal(busy, store.SQLiteBusyTimeout.Milliseconds())
 }
 
+// TestReadOnlySQLiteExplained checks that a failed write to a read-only
+// SQLite database names the file and the fix. Tests run as root, and file
+// permissions do not stop root, so the test sets query_only instead:
+// SQLite reports both cases as SQLITE_READONLY.
+func TestReadOnlySQLiteExplained(t *testing.T) {
+	is := is.New(t)
+	ctx := context.Background()
+
+	path := filepath.Join(t.TempDir(), "g.db")
+	db, err := store.Open(ctx, "sqlite:"+path)
+	is.NoErr(err)
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+	_, err = db.ExecContext(ctx, "CREATE TABLE t (x INTEGER)")
+	is.NoErr(err)
+	_, err = db.ExecContext(ctx, "PRAGMA query_only = 1")
+	is.NoErr(err)
+
+	err = db.InTx(ctx, func(tx *store.Tx) error {
+		_, err := tx.ExecContext(ctx, "INSERT INTO t VALUES (1)")
+		return err
+	})
+	is.True(err != nil)
+	is.True(strings.Contains(err.Error(), "readonly database"))                      // SQLite's own words
+	is.True(strings.Contains(err.Error(), "cannot write the database sqlite:"+path)) // which file
+	is.True(strings.Contains(err.Error(), "check their permissions"))                // and the fix
+}
+
 func TestOpenSQLiteMemorySharesOneDatabase(t *testing.T) {
 	is := is.New(t)
 	ctx := context.Background()

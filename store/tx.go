@@ -57,7 +57,7 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 				"for longer than %s; retry, or use PostgreSQL for many concurrent writers: %w",
 				SQLiteBusyTimeout, err)
 		}
-		return fmt.Errorf("begin transaction: %w", err)
+		return db.explainAccess(fmt.Errorf("begin transaction: %w", err))
 	}
 	tx := &Tx{Tx: sqltx, dialect: db.dialect, conn: conn}
 
@@ -72,13 +72,24 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 		if rbErr := sqltx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
 			return errors.Join(Classify(err), fmt.Errorf("roll back transaction: %w", rbErr))
 		}
-		return Classify(err)
+		return db.explainAccess(Classify(err))
 	}
 
 	if err := sqltx.Commit(); err != nil {
-		return wrapf(err, "commit transaction")
+		return db.explainAccess(wrapf(err, "commit transaction"))
 	}
 	return nil
+}
+
+// explainAccess adds the likely cause and its fix to a SQLite error that
+// means the database cannot be written. A read-only file opens and reads
+// without error, so such errors appear only at the first write.
+func (db *DB) explainAccess(err error) error {
+	if db.dialect != SQLite || !isSQLiteAccessError(err) {
+		return err
+	}
+	return fmt.Errorf("%w: this user cannot write the database %s or its folder, where "+
+		"SQLite keeps its -wal and -shm files; check their permissions", err, db)
 }
 
 // Lock takes an exclusive lock named key that is held until the
