@@ -747,6 +747,76 @@ func (s *Service) skipRollups(ctx context.Context, estateKey string, projects []
 	return append(outcomes, Outcome{Scope: gold.ScopeEstate, Subject: estateKey, Skipped: true})
 }
 
+// fileChecker is a sink that reports whether it contains a document's
+// files.
+type fileChecker interface {
+	Contains(doc Document) bool
+}
+
+// restoreRollups writes the Markdown of the estate's latest project and
+// estate reports again where the sink lacks it, as a run does for a
+// repository window reported already. Roll-ups skipped for want of new
+// evidence would otherwise never write it again.
+func (s *Service) restoreRollups(ctx context.Context, estateID, estateKey string, keys []string) error {
+	checker, ok := s.sink.(fileChecker)
+	if !ok {
+		return nil
+	}
+
+	restore := func(sub gold.Subject, folder []string,
+		render func(r gold.Report) (string, error)) error {
+		latest, err := s.gold.Latest(ctx, sub)
+		if err != nil || latest == nil {
+			return err
+		}
+		doc := Document{Folder: folder, ReportID: latest.ID, WindowEnd: latest.WindowEnd,
+			Latest: true, Rewrite: true}
+		if checker.Contains(doc) {
+			return nil
+		}
+		if doc.Markdown, err = render(*latest); err != nil {
+			return err
+		}
+		if err := s.sink.Write(ctx, doc); err != nil {
+			return fmt.Errorf("report %s is stored, but writing its Markdown failed: %w", latest.ID, err)
+		}
+		s.log.InfoContext(ctx, "reporting.markdown.restored", "scope", sub.Scope, "report_id", latest.ID)
+		return nil
+	}
+
+	var errs []error
+	for _, key := range keys {
+		ref, err := s.gold.ProjectID(ctx, estateID, key)
+		if err != nil || ref == "" {
+			errs = append(errs, err)
+			continue
+		}
+		err = restore(gold.Subject{Scope: gold.ScopeProject, ID: ref},
+			[]string{"estates", estateKey, "projects", key}, func(r gold.Report) (string, error) {
+				b, err := s.builder.Project(ctx, estateID, key, r.WindowStart, r.WindowEnd)
+				if err != nil {
+					return "", err
+				}
+				return RenderProject(r, b), nil
+			})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("project %s: %w", key, err))
+		}
+	}
+	err := restore(gold.Subject{Scope: gold.ScopeEstate, ID: estateID}, []string{"estates", estateKey},
+		func(r gold.Report) (string, error) {
+			b, err := s.builder.Estate(ctx, estateID, r.WindowStart, r.WindowEnd)
+			if err != nil {
+				return "", err
+			}
+			return RenderEstate(r, b), nil
+		})
+	if err != nil {
+		errs = append(errs, fmt.Errorf("estate %s: %w", estateKey, err))
+	}
+	return errors.Join(errs...)
+}
+
 // RunEstateRollups reports on every project of the estate, ordered by
 // key, then on the estate itself, all with one window end. It is the
 // second half of RunEstateAll, for callers that report on the
@@ -786,7 +856,7 @@ func (s *Service) runRollups(ctx context.Context, estateID string, opts RunOptio
 			return nil, err
 		}
 		if !fresh {
-			return s.skipRollups(ctx, estateKey, keys), nil
+			return s.skipRollups(ctx, estateKey, keys), s.restoreRollups(ctx, estateID, estateKey, keys)
 		}
 	}
 

@@ -492,6 +492,59 @@ func TestRollupsSkippedWithoutNews(t *testing.T) {
 	})
 }
 
+// TestRollupsRestoreLostMarkdown checks that a run with nothing new to
+// report writes the Markdown of the latest roll-ups again when it was
+// deleted, as it does for a repository window reported already, and
+// leaves files that are there alone.
+func TestRollupsRestoreLostMarkdown(t *testing.T) {
+	storetest.RunLayouts(t, func(t *testing.T, db *store.DB) {
+		is := is.New(t)
+		ctx := context.Background()
+		f := newEstate(t, db)
+		base := t.TempDir()
+		s := newService(t, db, status.NewMock(), base)
+
+		_, err := s.RunEstateAll(ctx, f.estateID, reporting.RunOptions{})
+		is.NoErr(err)
+		estateDir := filepath.Join(base, "estates", "wildside")
+		first, err := os.ReadFile(filepath.Join(estateDir, "latest.md"))
+		is.NoErr(err)
+		projectLatest := filepath.Join(estateDir, "projects", "wildside", "latest.md")
+		oldTime := time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)
+		is.NoErr(os.Chtimes(projectLatest, oldTime, oldTime))
+
+		is.NoErr(os.Remove(filepath.Join(estateDir, "latest.md")))
+		outcomes, err := s.RunEstateAll(ctx, f.estateID, reporting.RunOptions{})
+		is.NoErr(err)
+		for _, o := range outcomes {
+			is.True(o.Skipped || !o.Created) // nothing new was reported
+		}
+		again, err := os.ReadFile(filepath.Join(estateDir, "latest.md"))
+		is.NoErr(err)
+		is.Equal(string(again), string(first))
+		checkLinks(t, estateDir, string(again), 2)
+		info, err := os.Stat(projectLatest)
+		is.NoErr(err)
+		is.True(info.ModTime().Equal(oldTime)) // a file that is there is not written again
+
+		is.NoErr(os.RemoveAll(base))
+		_, err = s.RunEstateAll(ctx, f.estateID, reporting.RunOptions{})
+		is.NoErr(err)
+		for _, dir := range []string{estateDir, filepath.Dir(projectLatest), filepath.Join(base,
+			"leynos", "wildside")} {
+			entries, err := os.ReadDir(dir)
+			is.NoErr(err)
+			files := 0
+			for _, e := range entries {
+				if !e.IsDir() {
+					files++
+				}
+			}
+			is.Equal(files, 2) // latest.md and the dated copy
+		}
+	})
+}
+
 func TestRollupsWaitForRepositoryReports(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		is := is.New(t)

@@ -59,6 +59,26 @@ func checkSegment(kind, s string) error {
 	return nil
 }
 
+// Contains reports whether the folder of doc contains its dated copy and,
+// when doc is its subject's latest report, latest.md. A run with nothing
+// new to report calls it to write deleted Markdown again.
+func (s FilesystemSink) Contains(doc Document) bool {
+	if s.Base == "" || len(doc.Folder) == 0 {
+		return false
+	}
+	dir := filepath.Join(append([]string{s.Base}, doc.Folder...)...)
+	names := []string{ArchiveName(doc.WindowEnd, doc.ReportID)}
+	if doc.Latest {
+		names = append(names, "latest.md")
+	}
+	for _, name := range names {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
 // Write stores the document.
 func (s FilesystemSink) Write(ctx context.Context, doc Document) error {
 	if s.Base == "" {
