@@ -379,13 +379,21 @@ func runEstateReports(ctx context.Context, db *store.DB, svc *reporting.Service,
 		return runs.Run{}, err
 	}
 
+	invalid := 0
+	for _, o := range outcomes {
+		if errors.Is(o.Err, reporting.ErrWindow) {
+			invalid++
+		}
+	}
+
 	failed := 0
 	for _, o := range outcomes {
 		u := runs.Reported(o.Subject, o)
 		switch {
-		case errors.Is(o.Err, reporting.ErrWindow):
+		case errors.Is(o.Err, reporting.ErrWindow) && invalid < len(outcomes):
 			// The workers skip such a repository before they queue its
-			// report, and so does this run.
+			// report, and so does this run, unless no repository has a
+			// window to report: then --as-of is wrong, not the repository.
 			u = runs.Unit{Name: o.Subject, State: runs.UnitSkipped, Detail: o.Err.Error()}
 		case o.Err != nil:
 			failed++

@@ -76,6 +76,21 @@ func TestRunReplayEndsAtRecordedTime(t *testing.T) {
 				is.Equal(row.WindowStart, "2025-06-06T16:00:00Z") // seven days before the recording
 				is.Equal(row.WindowEnd, "2025-06-13T16:00:00Z")   // the time of the recording
 			}
+
+			// Every repository is reported past this time, so the run can
+			// report nothing and fails instead of skipping each one.
+			env["GHILLIE_STATUS_MODEL_BACKEND"] = "mock"
+			r = run(t, env, "-o", "json", "report", "run", "--scope", "estate", "--estate-key",
+				"kestrel", "--as-of", "2025-06-10T00:00:00Z")
+			is.Equal(r.code, cli.ExitRunFailed)
+			ran := decodeRun(t, r)
+			is.Equal(ran.State, "failed")
+			for name, u := range ran.units() {
+				is.Equal(u.State+" "+name, "failed "+name)
+				if name != "roll-up" {
+					is.True(strings.Contains(u.Detail, "predates the end of the last report's window"))
+				}
+			}
 		})
 	}
 }

@@ -481,11 +481,13 @@ func (w *reportEstateWorker) Work(ctx context.Context, job *river.Job[ReportEsta
 		type skip struct{ slug, why string }
 		var queue []registry.Repository
 		var skips []skip
+		invalid := 0
 		opts := reporting.RunOptions{AsOf: a.AsOf, WindowDays: a.WindowDays}
 		for _, r := range repos {
 			has, err := w.q.reports.HasEvents(ctx, r.ID, opts)
 			switch {
 			case errors.Is(err, reporting.ErrWindow):
+				invalid++
 				skips = append(skips, skip{r.Slug(), err.Error()})
 			case err != nil:
 				return err
@@ -501,11 +503,23 @@ func (w *reportEstateWorker) Work(ctx context.Context, job *river.Job[ReportEsta
 			if err != nil || !planned {
 				return err
 			}
+			// When no repository has a window to report, the run's as_of
+			// is wrong, not the repositories, and the run fails as a local
+			// one does.
+			allInvalid := invalid > 0 && invalid == len(repos)
+			state := runs.UnitSkipped
+			if allInvalid {
+				state = runs.UnitFailed
+			}
 			for _, s := range skips {
-				u := runs.Unit{Name: s.slug, State: runs.UnitSkipped, Detail: s.why}
+				u := runs.Unit{Name: s.slug, State: state, Detail: s.why}
 				if _, err := w.q.runs.Finish(ctx, tx, a.RunID, u); err != nil {
 					return err
 				}
+			}
+			if allInvalid {
+				_, err := w.q.runs.Finish(ctx, tx, a.RunID, runs.RollupNotRun(invalid))
+				return err
 			}
 			for _, r := range queue {
 				args := ReportRepositoryArgs{RunID: a.RunID, RepositoryID: r.ID, Slug: r.Slug(),

@@ -495,3 +495,39 @@ func TestEstateRunOfReportedWindow(t *testing.T) {
 		is.Equal(countReports(t, db, "repository"), 1)
 	})
 }
+
+// TestEstateRunBeforeEveryReport checks that an estate run whose as_of
+// predates every repository's latest report fails: skipping each one, as
+// a run does for a repository reported past as_of, would succeed having
+// done nothing.
+func TestEstateRunBeforeEveryReport(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		is := is.New(t)
+		ctx := context.Background()
+		migrated(t, db)
+		repos, err := registry.NewService(db, nil).List(ctx, registry.ListOptions{EstateKey: "wildside"})
+		is.NoErr(err)
+		for _, r := range repos {
+			commit(t, db, r.Slug(), "c-"+r.Name)
+		}
+		q := start(t, worker.Config{DB: db, Model: status.NewMock()})
+
+		first, err := q.StartReports(ctx, runs.ScopeEstate, "wildside", untilAsOf)
+		is.NoErr(err)
+		first = wait(t, q.Runs(), first.ID, time.Minute)
+		is.Equal(first.State, runs.StateSucceeded)
+
+		earlier := reporting.RunOptions{AsOf: asOf.Add(-48 * time.Hour)}
+		again, err := q.StartReports(ctx, runs.ScopeEstate, "wildside", earlier)
+		is.NoErr(err)
+		again = wait(t, q.Runs(), again.ID, time.Minute)
+		is.Equal(again.State, runs.StateFailed)
+		for _, u := range again.Units {
+			if u.Name != runs.RollupUnit {
+				is.Equal(u.State, runs.UnitFailed)
+				is.True(strings.Contains(u.Detail, "predates the end of the last report's window"))
+			}
+		}
+		is.Equal(countReports(t, db, "repository"), len(repos))
+	})
+}
