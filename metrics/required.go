@@ -28,7 +28,9 @@ type Required struct {
 	PullRequestsClosedUnmerged int `json:"pull_requests_closed_unmerged"`
 
 	// MeanTimeToMergeSeconds is the mean of merged_at - created_at over
-	// the pull requests merged in the window.
+	// the pull requests merged in the window. A pull request merged before
+	// its created_at, which only wrong clocks or hand-made events give,
+	// counts as merged but has no duration.
 	MeanTimeToMergeSeconds *float64 `json:"mean_time_to_merge_seconds"`
 
 	// IssuesResolved counts issues with closed_at in the window.
@@ -47,8 +49,9 @@ type Required struct {
 }
 
 // ResolvedDurations are the mean and median of closed_at - created_at
-// over the issues resolved in a window. The median of an even count is
-// the mean of the two middle values.
+// over the issues resolved in a window, except those closed before their
+// created_at. The median of an even count is the mean of the two middle
+// values.
 type ResolvedDurations struct {
 	Mean   *float64 `json:"mean"`
 	Median *float64 `json:"median"`

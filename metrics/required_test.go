@@ -197,6 +197,32 @@ func TestForRepository(t *testing.T) {
 	})
 }
 
+// TestTimesOutOfOrder checks that a pull request merged, or an issue
+// closed, before its created_at counts but adds no negative duration.
+func TestTimesOutOfOrder(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		is := is.New(t)
+		repo := addRepo(t, db, "clock", "")
+		addPullRequests(t, db, repo,
+			pr{created: day, merged: ptr(day - 19*time.Hour), state: "merged"},
+			pr{created: day, merged: ptr(day + time.Hour), state: "merged"}, // 3600
+		)
+		addIssues(t, db, repo,
+			issue{created: 2 * day, closed: ptr(day), state: "closed"},
+			issue{created: day, closed: ptr(day + 2*time.Hour), state: "closed"}, // 7200
+		)
+
+		got, err := metrics.ForRepository(context.Background(), db, repo, start, end)
+		is.NoErr(err)
+		want := metrics.Required{PullRequestsMerged: 2, MeanTimeToMergeSeconds: secs(3600),
+			IssuesResolved: 2, ResolvedIssueOpenSeconds: metrics.ResolvedDurations{Mean: secs(7200),
+				Median: secs(7200)}}
+		if diff := cmp.Diff(want, got.Metrics); diff != "" {
+			t.Errorf("metrics (-want +got):\n%s", diff)
+		}
+	})
+}
+
 func TestForEstate(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		is := is.New(t)

@@ -94,8 +94,9 @@ func pullRequests(ctx context.Context, db *store.DB, f filter, w window, perRepo
 	query := `SELECT ` + key + ` AS repo_id,
 		count(CASE WHEN ` + merged + ` THEN 1 END) AS merged,
 		count(CASE WHEN merged_at IS NULL THEN 1 END) AS closed_unmerged,
-		CAST(avg(CASE WHEN ` + merged + ` THEN ` + micros(d, "merged_at") + ` - ` +
-		micros(d, "created_at") + ` END) AS DOUBLE PRECISION) AS merge_micros
+		CAST(avg(CASE WHEN ` + merged + ` AND merged_at >= created_at THEN ` +
+		micros(d, "merged_at") + ` - ` + micros(d, "created_at") + ` END)
+			AS DOUBLE PRECISION) AS merge_micros
 		FROM pull_requests
 		WHERE ` + f.sql + ` AND ((` + merged + `)
 			OR (merged_at IS NULL AND closed_at >= ? AND closed_at < ?))` + groupBy
@@ -134,8 +135,9 @@ func issues(ctx context.Context, db *store.DB, f filter, w window, perRepository
 
 	query := `SELECT ` + key + ` AS repo_id,
 		count(CASE WHEN ` + resolved + ` THEN 1 END) AS resolved,
-		CAST(avg(CASE WHEN ` + resolved + ` THEN ` + micros(d, "closed_at") + ` - ` +
-		micros(d, "created_at") + ` END) AS DOUBLE PRECISION) AS resolved_mean,
+		CAST(avg(CASE WHEN ` + resolved + ` AND closed_at >= created_at THEN ` +
+		micros(d, "closed_at") + ` - ` + micros(d, "created_at") + ` END)
+			AS DOUBLE PRECISION) AS resolved_mean,
 		count(CASE WHEN ` + outstanding + ` THEN 1 END) AS outstanding,
 		CAST(avg(CASE WHEN ` + outstanding + ` THEN ` + age + ` END) AS DOUBLE PRECISION) AS age_mean,
 		CAST(max(CASE WHEN ` + outstanding + ` THEN ` + age + ` END) AS DOUBLE PRECISION) AS age_max
@@ -184,7 +186,8 @@ func resolvedMedians(ctx context.Context, db *store.DB, f filter, w window, perR
 				count(*) OVER (` + partition + `) AS n
 			FROM (SELECT repo_id, ` + micros(d, "closed_at") + ` - ` + micros(d, "created_at") +
 		` AS open_micros
-				FROM issues WHERE ` + f.sql + ` AND closed_at >= ? AND closed_at < ?) durations
+				FROM issues WHERE ` + f.sql + ` AND closed_at >= ? AND closed_at < ?
+					AND closed_at >= created_at) durations
 		) ranked
 		WHERE row_rank IN ((n + 1) / 2, (n + 2) / 2)` + groupBy
 	args := append(append([]any{}, f.args...), w.start, w.end)
