@@ -546,7 +546,7 @@ func lagCells(l ingest.Lag) []string {
 		if s == nil {
 			return "never"
 		}
-		return (time.Duration(*s) * time.Second).Round(time.Second).String()
+		return humanAge(time.Duration(*s) * time.Second)
 	}
 	backlog, stalled := "no", "no"
 	if l.HasPendingCursors {
@@ -674,4 +674,15 @@ func runQuery(scope, owner, name, estateKey string) url.Values {
 		return url.Values{"scope": {scope}, "owner": {owner}, "name": {name}}
 	}
 	return url.Values{"scope": {scope}, "estate_key": {estateKey}}
+}
+
+// humanAge formats an age to the second, in days and hours from two days
+// on: "539d14h" reads better than "12950h47m14s".
+func humanAge(d time.Duration) string {
+	if d < 48*time.Hour {
+		return d.Round(time.Second).String()
+	}
+	days := d / (24 * time.Hour)
+	hours := (d % (24 * time.Hour)) / time.Hour
+	return fmt.Sprintf("%dd%dh", days, hours)
 }

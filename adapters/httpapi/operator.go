@@ -312,7 +312,7 @@ func checkExportParams(r *http.Request, kind export.Kind) *apiError {
 		"format": true, "include_coverage": kind == export.KindReports}
 	for name := range r.URL.Query() {
 		if !allowed[name] {
-			e := invalidInput(name, fmt.Sprintf("Unknown query parameter %q for a %s export.",
+			e := invalidInput(name, fmt.Sprintf("Unknown query parameter %q for %s exports.",
 				truncate(name, 80), kind))
 			return &e
 		}
@@ -339,7 +339,7 @@ func exportRequest(r *http.Request, kind export.Kind) (export.Request, *apiError
 			}
 		}
 		if req.Format == "" {
-			e := invalidInput("format", fmt.Sprintf("Invalid format %q for a %s export: use "+
+			e := invalidInput("format", fmt.Sprintf("Invalid format %q for %s exports: use "+
 				"one of %v.", truncate(raw, 80), kind, export.FormatsOf(kind)))
 			return req, &e
 		}
