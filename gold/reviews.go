@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/ghillie/ghillie/store"
 )
 
@@ -19,8 +21,15 @@ type ValidationIssue struct {
 // Review is a marker asking a person to look at a subject's window,
 // left when every attempt to write its report failed validation.
 type Review struct {
-	ID          string
-	Subject     Subject
+	ID      string
+	Subject Subject
+
+	// SubjectName names the subject as operators do: owner/name for a
+	// repository, estate/project for a project and the key for an estate.
+	// It is empty when the subject is gone. GetReview, Reviews and
+	// ResolveReview fill it in.
+	SubjectName string
+
 	EstateID    string
 	WindowStart time.Time
 	WindowEnd   time.Time
@@ -134,7 +143,11 @@ func (s *Store) GetReview(ctx context.Context, id string) (Review, error) {
 	if err != nil {
 		return Review{}, fmt.Errorf("read review %s: %w", id, store.Classify(err))
 	}
-	return row.review(), nil
+	reviews := []Review{row.review()}
+	if err := s.nameSubjects(ctx, reviews); err != nil {
+		return Review{}, err
+	}
+	return reviews[0], nil
 }
 
 // ReviewFilter selects review markers; zero fields select everything.
@@ -170,7 +183,92 @@ func (s *Store) Reviews(ctx context.Context, f ReviewFilter) ([]Review, error) {
 	for i := range rows {
 		out[i] = rows[i].review()
 	}
+	if err := s.nameSubjects(ctx, out); err != nil {
+		return nil, err
+	}
 	return out, nil
+}
+
+// SubjectName names a subject as Review.SubjectName does, or returns ""
+// when it is gone.
+func (s *Store) SubjectName(ctx context.Context, sub Subject) (string, error) {
+	reviews := []Review{{Subject: sub}}
+	if err := s.nameSubjects(ctx, reviews); err != nil {
+		return "", err
+	}
+	return reviews[0].SubjectName, nil
+}
+
+// nameSubjects sets the SubjectName of each review. Estate keys come from
+// the catalogue, which may be a database of its own, so each kind of
+// subject takes one query.
+func (s *Store) nameSubjects(ctx context.Context, reviews []Review) error {
+	ids := map[Scope][]string{}
+	for _, r := range reviews {
+		ids[r.Subject.Scope] = append(ids[r.Subject.Scope], r.Subject.ID)
+	}
+
+	type named struct {
+		ID       string `db:"id"`
+		Name     string `db:"name"`
+		EstateID string `db:"estate_id"`
+	}
+	read := func(db *store.DB, query string, ids []string) ([]named, error) {
+		if len(ids) == 0 {
+			return nil, nil
+		}
+		q, args, err := sqlx.In(query, ids)
+		if err != nil {
+			return nil, err
+		}
+		var rows []named
+		if err := db.SelectContext(ctx, &rows, db.Rebind(q), args...); err != nil {
+			return nil, fmt.Errorf("read the names of review subjects: %w", store.Classify(err))
+		}
+		return rows, nil
+	}
+
+	names := map[Subject]string{}
+	repos, err := read(s.db, `SELECT id, github_owner || '/' || github_name AS name, '' AS estate_id
+		FROM repositories WHERE id IN (?)`, ids[ScopeRepository])
+	if err != nil {
+		return err
+	}
+	for _, r := range repos {
+		names[Subject{Scope: ScopeRepository, ID: r.ID}] = r.Name
+	}
+	projects, err := read(s.db, `SELECT id, key AS name, coalesce(estate_id, '') AS estate_id
+		FROM report_projects WHERE id IN (?)`, ids[ScopeProject])
+	if err != nil {
+		return err
+	}
+
+	estateIDs := ids[ScopeEstate]
+	for _, p := range projects {
+		estateIDs = append(estateIDs, p.EstateID)
+	}
+	estates, err := read(s.db.Catalogue(), `SELECT id, key AS name, '' AS estate_id FROM estates
+		WHERE id IN (?)`, estateIDs)
+	if err != nil {
+		return err
+	}
+	estateKeys := map[string]string{}
+	for _, e := range estates {
+		estateKeys[e.ID] = e.Name
+		names[Subject{Scope: ScopeEstate, ID: e.ID}] = e.Name
+	}
+	for _, p := range projects {
+		name := p.Name
+		if key := estateKeys[p.EstateID]; key != "" {
+			name = key + "/" + p.Name
+		}
+		names[Subject{Scope: ScopeProject, ID: p.ID}] = name
+	}
+
+	for i := range reviews {
+		reviews[i].SubjectName = names[reviews[i].Subject]
+	}
+	return nil
 }
 
 // ErrAlreadyResolved reports an attempt to resolve a resolved review.

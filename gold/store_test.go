@@ -295,6 +295,54 @@ func TestReviewMarkers(t *testing.T) {
 	})
 }
 
+// TestReviewSubjectNames checks that markers name their subjects as
+// operators do, with estate keys read from the catalogue wherever it
+// lives.
+func TestReviewSubjectNames(t *testing.T) {
+	storetest.RunLayouts(t, func(t *testing.T, db *store.DB) {
+		is := is.New(t)
+		ctx := context.Background()
+		s := gold.NewStore(db)
+
+		estateID := store.NewID()
+		cat := db.Catalogue()
+		_, err := cat.Exec(cat.Rebind(`INSERT INTO estates (id, key, name) VALUES (?, 'kestrel', 'Kestrel')`),
+			estateID)
+		is.NoErr(err)
+		repo := addRepository(t, db, "reef")
+		project, err := s.EnsureProject(ctx, gold.ProjectRef{Key: "courier", Name: "Courier",
+			EstateID: estateID})
+		is.NoErr(err)
+		deleted := addRepository(t, db, "deleted")
+
+		want := map[string]string{}
+		for _, sub := range []gold.Subject{
+			{Scope: gold.ScopeRepository, ID: repo},
+			{Scope: gold.ScopeProject, ID: project.ID},
+			{Scope: gold.ScopeEstate, ID: estateID},
+			{Scope: gold.ScopeRepository, ID: deleted},
+		} {
+			marker, err := s.MarkForReview(ctx, gold.Review{Subject: sub, EstateID: estateID,
+				WindowStart: w0, WindowEnd: w0.Add(time.Hour), AttemptCount: 2})
+			is.NoErr(err)
+			want[marker.ID] = map[string]string{repo: "octo/reef", project.ID: "kestrel/courier",
+				estateID: "kestrel", deleted: ""}[sub.ID]
+		}
+		_, err = db.Exec(db.Rebind(`DELETE FROM repositories WHERE id = ?`), deleted)
+		is.NoErr(err)
+
+		reviews, err := s.Reviews(ctx, gold.ReviewFilter{})
+		is.NoErr(err)
+		is.Equal(len(reviews), 3) // deleting a repository deletes its markers
+		for _, r := range reviews {
+			is.Equal(r.SubjectName, want[r.ID])
+		}
+		got, err := s.ResolveReview(ctx, reviews[0].ID, "")
+		is.NoErr(err)
+		is.Equal(got.SubjectName, want[reviews[0].ID])
+	})
+}
+
 func TestEnsureProject(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		is := is.New(t)

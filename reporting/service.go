@@ -356,8 +356,12 @@ func (s *Service) checkOverlap(ctx context.Context, sub gold.Subject, start, end
 	if err != nil || clash == nil {
 		return err
 	}
+	name, err := s.gold.SubjectName(ctx, sub)
+	if err != nil || name == "" {
+		name = sub.ID
+	}
 	return fmt.Errorf("window %s to %s of %s %s: %w (report %s covers %s to %s)",
-		start.Format(time.RFC3339), end.Format(time.RFC3339), sub.Scope, sub.ID, gold.ErrOverlap,
+		start.Format(time.RFC3339), end.Format(time.RFC3339), sub.Scope, name, gold.ErrOverlap,
 		clash.ID, clash.WindowStart.Format(time.RFC3339), clash.WindowEnd.Format(time.RFC3339))
 }
 

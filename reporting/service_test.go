@@ -149,6 +149,7 @@ func TestRunRepository(t *testing.T) {
 		_, err = s.RunRepository(ctx, f.repoID, reporting.RunOptions{Start: asOf.Add(-3 * time.Hour),
 			End: asOf})
 		is.True(errors.Is(err, gold.ErrOverlap))
+		is.True(strings.Contains(err.Error(), "of repository leynos/wildside: ")) // named, not an id
 		_, err = s.RunRepository(ctx, f.repoID, reporting.RunOptions{Start: asOf, End: asOf})
 		is.True(err != nil)
 	})

@@ -553,6 +553,7 @@ func (a *app) latestReport(ctx context.Context, db *store.DB, sf scopeFlags) (*g
 type reviewRow struct {
 	ID          string                 `json:"id" yaml:"id"`
 	Scope       string                 `json:"scope" yaml:"scope"`
+	Subject     string                 `json:"subject" yaml:"subject"`
 	SubjectID   string                 `json:"subject_id" yaml:"subject_id"`
 	WindowStart time.Time              `json:"window_start" yaml:"window_start"`
 	WindowEnd   time.Time              `json:"window_end" yaml:"window_end"`
@@ -564,7 +565,8 @@ type reviewRow struct {
 }
 
 func newReviewRow(r gold.Review) reviewRow {
-	return reviewRow{ID: r.ID, Scope: string(r.Subject.Scope), SubjectID: r.Subject.ID,
+	return reviewRow{ID: r.ID, Scope: string(r.Subject.Scope), Subject: r.SubjectName,
+		SubjectID:   r.Subject.ID,
 		WindowStart: r.WindowStart.UTC(), WindowEnd: r.WindowEnd.UTC(), Model: r.Model, Attempts: r.AttemptCount,
 		Issues: r.Issues, State: string(r.State), Note: r.ResolutionNote}
 }
@@ -578,13 +580,18 @@ func (a *app) renderReviews(reviews []gold.Review) error {
 }
 
 func (a *app) renderReviewRows(rows []reviewRow) error {
-	t := table{header: []string{"ID", "SCOPE", "WINDOW", "STATE", "ATTEMPTS", "FIRST ISSUE"}}
+	t := table{header: []string{"ID", "SCOPE", "SUBJECT", "WINDOW", "STATE", "ATTEMPTS",
+		"FIRST ISSUE"}}
 	for _, row := range rows {
 		first := "-"
 		if len(row.Issues) > 0 {
 			first = row.Issues[0].Code
 		}
-		t.rows = append(t.rows, []string{row.ID, row.Scope,
+		subject := row.Subject
+		if subject == "" {
+			subject = "(deleted)"
+		}
+		t.rows = append(t.rows, []string{row.ID, row.Scope, subject,
 			day(row.WindowStart) + " to " + day(row.WindowEnd), row.State,
 			strconv.Itoa(row.Attempts), first})
 	}

@@ -1,15 +1,19 @@
 package cli_test
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/matryer/is"
 
 	"github.com/ghillie/ghillie/adapters/cli"
+	"github.com/ghillie/ghillie/gold"
+	"github.com/ghillie/ghillie/store"
 )
 
 const wildsideCommit = `{"source_system":"github","event_type":"github.commit",` +
@@ -112,6 +116,22 @@ func TestReportCommands(t *testing.T) {
 			r = run(t, env, "report", "reviews", "--state", "pending")
 			is.Equal(r.code, cli.ExitOK)
 			is.True(strings.Contains(r.stdout, "ID"))
+
+			// A marker names its subject, not only its id.
+			db, err := store.Open(context.Background(), env["GHILLIE_DATABASE_URL"])
+			is.NoErr(err)
+			defer db.Close()
+			var repoID string
+			is.NoErr(db.Get(&repoID, `SELECT id FROM repositories WHERE github_name = 'wildside'`))
+			_, err = gold.NewStore(db).MarkForReview(context.Background(), gold.Review{
+				Subject:     gold.Subject{Scope: gold.ScopeRepository, ID: repoID},
+				WindowStart: time.Date(2024, 7, 14, 0, 0, 0, 0, time.UTC),
+				WindowEnd:   time.Date(2024, 7, 21, 0, 0, 0, 0, time.UTC), AttemptCount: 2})
+			is.NoErr(err)
+			r = run(t, env, "report", "reviews", "--state", "pending")
+			is.Equal(r.code, cli.ExitOK)
+			is.Equal(strings.Fields(strings.Split(r.stdout, "\n")[0])[2], "SUBJECT")
+			is.Equal(strings.Fields(strings.Split(r.stdout, "\n")[1])[2], "leynos/wildside")
 		})
 	}
 }

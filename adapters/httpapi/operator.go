@@ -95,6 +95,7 @@ func (a *api) ingestionHealth(w http.ResponseWriter, r *http.Request) {
 type reviewBody struct {
 	ID          string                 `json:"id"`
 	Scope       string                 `json:"scope"`
+	Subject     string                 `json:"subject"`
 	SubjectID   string                 `json:"subject_id"`
 	WindowStart time.Time              `json:"window_start"`
 	WindowEnd   time.Time              `json:"window_end"`
@@ -110,7 +111,8 @@ func newReviewBody(r gold.Review) reviewBody {
 	if issues == nil {
 		issues = []gold.ValidationIssue{}
 	}
-	return reviewBody{ID: r.ID, Scope: string(r.Subject.Scope), SubjectID: r.Subject.ID,
+	return reviewBody{ID: r.ID, Scope: string(r.Subject.Scope), Subject: r.SubjectName,
+		SubjectID:   r.Subject.ID,
 		WindowStart: r.WindowStart.UTC(), WindowEnd: r.WindowEnd.UTC(), Model: r.Model,
 		Attempts: r.AttemptCount, Issues: issues, State: string(r.State), Note: r.ResolutionNote}
 }
