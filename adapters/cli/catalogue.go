@@ -42,6 +42,15 @@ func (a *app) catalogueLintCommand() *cobra.Command {
 				return usageError{fmt.Errorf("--json-out %s is the catalogue itself: "+
 					"choose another path", jsonOut)}
 			}
+			for _, out := range []struct{ flag, path, example string }{
+				{"json-out", jsonOut, "catalogue.json"},
+				{"schema-out", schemaOut, "catalogue.schema.json"},
+			} {
+				if info, err := os.Stat(out.path); out.path != "" && err == nil && info.IsDir() {
+					return usageError{fmt.Errorf("--%s %s is a folder: give a file path, such as %s",
+						out.flag, out.path, filepath.Join(out.path, out.example))}
+				}
+			}
 
 			// The schema does not depend on the catalogue, so it is written
 			// even when the catalogue is invalid.

@@ -244,6 +244,19 @@ func TestLintJSONOutSameAsInput(t *testing.T) {
 	is.Equal(string(content), original) // catalogue not overwritten
 }
 
+func TestLintOutputFolder(t *testing.T) {
+	for _, flag := range []string{"--json-out", "--schema-out"} {
+		t.Run(flag, func(t *testing.T) {
+			is := is.New(t)
+			dir := t.TempDir()
+
+			r := run(t, nil, "catalogue", "lint", example, flag, dir)
+			is.Equal(r.code, cli.ExitUsage)
+			is.True(strings.Contains(r.stderr, flag+" "+dir+" is a folder: give a file path"))
+		})
+	}
+}
+
 func TestLintWritesSchemaWhenInvalid(t *testing.T) {
 	is := is.New(t)
 	dir := t.TempDir()

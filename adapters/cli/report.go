@@ -237,7 +237,7 @@ func (a *app) reportRunCommand() *cobra.Command {
 
 			cfg, err := reporting.ConfigFromEnv(a.env)
 			if err != nil {
-				return err
+				return usageError{err}
 			}
 			if sinkPath != "" {
 				cfg.SinkPath = sinkPath

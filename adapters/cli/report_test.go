@@ -3,6 +3,7 @@ package cli_test
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -163,6 +164,9 @@ func TestReportCommandErrors(t *testing.T) {
 			"--window-start", "2024-07-01T00:00:00Z"}, cli.ExitUsage, "go together"},
 		{"estate only", env, []string{"report", "run", "--scope", "project", "--estate-key", "w",
 			"--project-key", "p", "--estate-only"}, cli.ExitUsage, "--estate-only goes with"},
+		{"bad window days", withEnv(env, "GHILLIE_REPORTING_WINDOW_DAYS", "0"), []string{"report",
+			"run", "--scope", "estate", "--estate-key", "wildside"}, cli.ExitUsage,
+			"GHILLIE_REPORTING_WINDOW_DAYS"},
 		{"no model", noModel, []string{"report", "run", "--scope", "estate", "--estate-key",
 			"wildside"}, cli.ExitFailure, "GHILLIE_STATUS_MODEL_BACKEND"},
 		{"unknown estate", env, []string{"report", "run", "--scope", "estate", "--estate-key", "nope"},
@@ -187,4 +191,11 @@ func TestReportCommandErrors(t *testing.T) {
 			is.True(strings.Contains(r.stderr, tt.want)) // stderr names the problem
 		})
 	}
+}
+
+// withEnv returns a copy of env with one more variable.
+func withEnv(env map[string]string, name, value string) map[string]string {
+	out := maps.Clone(env)
+	out[name] = value
+	return out
 }

@@ -127,7 +127,7 @@ type runPlan struct {
 func (a *app) runAll(ctx context.Context, p runPlan) error {
 	cfg, err := reporting.ConfigFromEnv(a.env)
 	if err != nil {
-		return err
+		return usageError{err}
 	}
 	switch {
 	case p.sinkPath != "":
