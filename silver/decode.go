@@ -188,9 +188,16 @@ func (r *fieldReader) integer(field string, lowest, highest int64) int64 {
 	return n
 }
 
-// requiredID reads a GitHub database id, a positive 64-bit integer.
+// maxID is the largest pull request or issue id: 18 digits. The entity
+// key that reports join event facts on holds 1 to 18 digits on both
+// databases (see migration 00010), so a longer id would be stored but
+// never reported. GitHub's database ids have about 10 digits.
+const maxID = 999_999_999_999_999_999
+
+// requiredID reads a GitHub database id, a positive integer of at most
+// 18 digits.
 func (r *fieldReader) requiredID(field string) int64 {
-	return r.integer(field, 1, 1<<63-1)
+	return r.integer(field, 1, maxID)
 }
 
 // requiredNumber reads a pull request or issue number, which GitHub

@@ -64,13 +64,13 @@ func TestDecodeRepositoryNames(t *testing.T) {
 
 func TestDecodePullRequestFields(t *testing.T) {
 	is := is.New(t)
-	payload := with(prPayload(17, "open"), "id", int64(1)<<62, "is_draft", true,
+	payload := with(prPayload(17, "open"), "id", int64(999_999_999_999_999_999), "is_draft", true,
 		"merged_at", nil, "labels", []string{})
 
 	p, err := silver.DecodePullRequest(decoded(t, payload))
 
 	is.NoErr(err)
-	is.Equal(p.ID, int64(1)<<62) // 64-bit ids stay exact
+	is.Equal(p.ID, int64(999_999_999_999_999_999)) // ids beyond float64 precision stay exact
 	is.Equal(p.Number, 17)
 	is.Equal(p.Title, "Pull request 17")
 	is.Equal(p.State, "open")
@@ -152,9 +152,12 @@ func TestDecodeRejectsInvalidPayloads(t *testing.T) {
 		{"fractional id", decodePR, with(prPayload(1, "open"), "id", 17.5),
 			"id must be an integer, got 17.5"},
 		{"zero id", decodePR, with(prPayload(1, "open"), "id", 0),
-			"id is 0: it must be between 1 and 9223372036854775807"},
+			"id is 0: it must be between 1 and 999999999999999999"},
 		{"huge id", decodePR, with(prPayload(1, "open"), "id", json.Number("99999999999999999999")),
-			"id is 99999999999999999999: it must be between 1 and 9223372036854775807"},
+			"id is 99999999999999999999: it must be between 1 and 999999999999999999"},
+		{"19 digit id", decodeIssue, with(issuePayload(1, "open"), "id",
+			json.Number("1234567890123456789")),
+			"id is 1234567890123456789: it must be between 1 and 999999999999999999"},
 		{"boolean id", decodePR, with(prPayload(1, "open"), "id", true),
 			"id must be an integer, got a boolean"},
 		{"large number", decodePR, with(prPayload(1, "open"), "number", int64(1)<<31),
