@@ -280,6 +280,8 @@ func TestParseEnvelopeErrors(t *testing.T) {
 			"event_type is missing"},
 		{"two values", `{"source_system":"g","event_type":"t","occurred_at":"2024-07-02T10:30:00Z",` +
 			`"payload":{}} {}`, "more than one value"},
+		{"invalid UTF-8", "{\"source_system\":\"g\xff\"}",
+			"the byte at offset 19 is not valid UTF-8: write the line in UTF-8"},
 		{"array line", `[1, 2, 3]`, "the line is a JSON array: give one envelope object per line"},
 		{"number line", ` 42`, "the line is a JSON number"},
 		{"number field", `{"source_system":5}`, "source_system is a JSON number: give a string"},

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Envelope is one raw event to store.
@@ -114,6 +115,13 @@ func ParseEnvelope(data []byte) (Envelope, error) {
 		OccurredAt     *string         `json:"occurred_at"`
 		Payload        json.RawMessage `json:"payload"`
 	}
+	// JSON text is UTF-8. encoding/json would replace invalid bytes with
+	// U+FFFD, and two events that differ only in them would then share a
+	// dedupe key, so the second would be dropped as a duplicate.
+	if !utf8.Valid(data) {
+		return Envelope{}, fmt.Errorf("invalid envelope JSON: the byte at offset %d is not valid "+
+			"UTF-8: write the line in UTF-8", invalidUTF8Offset(data))
+	}
 	if kind := jsonKind(data); kind != "object" && kind != "" {
 		return Envelope{}, fmt.Errorf("invalid envelope JSON: the line is a JSON %s: "+
 			"give one envelope object per line", kind)
@@ -164,6 +172,19 @@ func ParseEnvelope(data []byte) (Envelope, error) {
 		return Envelope{}, fmt.Errorf("invalid envelope: payload must be a JSON object: %w", err)
 	}
 	return e, e.validate()
+}
+
+// invalidUTF8Offset returns the offset of the first byte of data that
+// does not start a valid UTF-8 sequence.
+func invalidUTF8Offset(data []byte) int {
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && size == 1 {
+			return i
+		}
+		i += size
+	}
+	return len(data)
 }
 
 // jsonKind names the kind of JSON value that data starts with, or ""
