@@ -98,7 +98,22 @@ type Run struct {
 	CreatedAt  time.Time
 	StartedAt  *time.Time
 	FinishedAt *time.Time
+
+	// HeartbeatAt is the last sign of life of the process that carries
+	// out the run in its own process (see KeepAlive), nil for runs of the
+	// background workers.
+	HeartbeatAt *time.Time
 }
+
+// HeartbeatInterval is how often KeepAlive records that a run's process
+// is alive, and StaleAfter how long after its last heartbeat an
+// unfinished run counts as failed. StaleAfter spans several intervals,
+// so that a heartbeat waiting for SQLite's write lock behind a long
+// transaction of the same run does not fail it.
+const (
+	HeartbeatInterval = 30 * time.Second
+	StaleAfter        = 3 * time.Minute
+)
 
 // Unit is a finished unit of a run.
 type Unit struct {
@@ -189,6 +204,39 @@ func (s *Store) Fail(ctx context.Context, id string, cause error) error {
 		return fmt.Errorf("record the failure of run %s: %w", id, store.Classify(err))
 	}
 	return nil
+}
+
+// KeepAlive records at once, and then every HeartbeatInterval until stop
+// is called, that the calling process carries out the run. A run whose
+// process dies without finishing it reads as failed StaleAfter after the
+// last heartbeat, instead of running for good. A heartbeat that fails is
+// tried again at the next interval.
+func (s *Store) KeepAlive(ctx context.Context, id string) (stop func()) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	beat := func() {
+		_, _ = s.db.ExecContext(ctx, s.db.Rebind(`UPDATE runs SET heartbeat_at = ?
+			WHERE id = ? AND finished_at IS NULL`), store.NewTime(s.now()), id)
+	}
+
+	beat()
+	go func() {
+		defer close(done)
+		ticker := time.NewTicker(HeartbeatInterval)
+		defer ticker.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-ticker.C:
+				beat()
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
 }
 
 // Progress is how far a run has come after Finish.
@@ -291,7 +339,7 @@ func (s *Store) Get(ctx context.Context, id string) (Run, error) {
 		UnitFinishedAt *store.Time    `db:"unit_finished_at"`
 	}
 	err := s.db.SelectContext(ctx, &rows, s.db.Rebind(`SELECT r.id, r.kind, r.scope, r.subject,
-		r.units_total, r.error, r.created_at, r.started_at, r.finished_at,
+		r.units_total, r.error, r.created_at, r.started_at, r.finished_at, r.heartbeat_at,
 		u.unit, u.state, u.detail, u.finished_at AS unit_finished_at
 		FROM runs r LEFT JOIN run_units u ON u.run_id = r.id
 		WHERE r.id = ? ORDER BY u.finished_at, u.unit`), id)
@@ -310,7 +358,7 @@ func (s *Store) Get(ctx context.Context, id string) (Run, error) {
 		units = append(units, unitRow{Name: row.Unit.String, State: row.State.String,
 			Detail: row.Detail, FinishedAt: *row.UnitFinishedAt})
 	}
-	return rows[0].runRow.run(units), nil
+	return rows[0].runRow.run(units, s.now()), nil
 }
 
 type runRow struct {
@@ -323,6 +371,7 @@ type runRow struct {
 	CreatedAt  store.Time     `db:"created_at"`
 	StartedAt  *store.Time    `db:"started_at"`
 	FinishedAt *store.Time    `db:"finished_at"`
+	Heartbeat  *store.Time    `db:"heartbeat_at"`
 }
 
 type unitRow struct {
@@ -337,7 +386,8 @@ func (r unitRow) unit() Unit {
 		FinishedAt: r.FinishedAt.Time}
 }
 
-func (r runRow) run(units []unitRow) Run {
+// run builds the run of the row and its units as read at now.
+func (r runRow) run(units []unitRow, now time.Time) Run {
 	run := Run{ID: r.ID, Kind: Kind(r.Kind), Scope: Scope(r.Scope), Subject: r.Subject,
 		Error: r.Error.String, CreatedAt: r.CreatedAt.Time}
 	if r.Total.Valid {
@@ -349,6 +399,9 @@ func (r runRow) run(units []unitRow) Run {
 	}
 	if r.FinishedAt != nil {
 		run.FinishedAt = &r.FinishedAt.Time
+	}
+	if r.Heartbeat != nil {
+		run.HeartbeatAt = &r.Heartbeat.Time
 	}
 
 	for _, row := range units {
@@ -364,6 +417,12 @@ func (r runRow) run(units []unitRow) Run {
 		}
 	}
 	run.State = run.state()
+	if !run.State.Terminal() && run.HeartbeatAt != nil && now.Sub(*run.HeartbeatAt) > StaleAfter {
+		run.State = StateFailed
+		run.Error = fmt.Sprintf("the process carrying out the run stopped without finishing it: "+
+			"its last heartbeat was at %s, and it was killed or lost the database; run it again",
+			run.HeartbeatAt.UTC().Format(time.RFC3339))
+	}
 	return run
 }
 

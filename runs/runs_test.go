@@ -3,8 +3,10 @@ package runs_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ghillie/ghillie/runs"
 	"github.com/ghillie/ghillie/store"
@@ -223,6 +225,67 @@ func TestGetUnknown(t *testing.T) {
 		_, err := runs.New(db).Get(context.Background(), "nope")
 		if !errors.Is(err, runs.ErrNotFound) {
 			t.Fatalf("err = %v, want ErrNotFound", err)
+		}
+	})
+}
+
+// TestStaleHeartbeatFails checks that a run whose process stopped
+// sending heartbeats without finishing it reads as failed, while a
+// finished run and a run of the workers, which sends none, do not.
+func TestStaleHeartbeatFails(t *testing.T) {
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		s := runs.New(db)
+		r := create(t, db, s)
+		plan(t, db, s, r.ID, 2)
+		if err := s.Start(ctx, r.ID); err != nil {
+			t.Fatal(err)
+		}
+
+		stop := s.KeepAlive(ctx, r.ID)
+		stop()
+		got := get(t, s, r.ID)
+		if got.HeartbeatAt == nil || got.State != runs.StateRunning {
+			t.Fatalf("run = %+v, want running with a heartbeat", got)
+		}
+
+		setHeartbeat := func(id string, at time.Time) {
+			t.Helper()
+			_, err := db.Exec(db.Rebind(`UPDATE runs SET heartbeat_at = ? WHERE id = ?`),
+				store.NewTime(at), id)
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		setHeartbeat(r.ID, time.Now().Add(-runs.StaleAfter+time.Minute))
+		if got := get(t, s, r.ID); got.State != runs.StateRunning {
+			t.Fatalf("state = %s a minute before the heartbeat goes stale, want running", got.State)
+		}
+
+		setHeartbeat(r.ID, time.Now().Add(-runs.StaleAfter-time.Minute))
+		got = get(t, s, r.ID)
+		if got.State != runs.StateFailed || !strings.Contains(got.Error, "stopped without finishing it") {
+			t.Fatalf("run = %+v, want failed because its process stopped", got)
+		}
+
+		// The units that finished still count, and a finished run keeps
+		// its outcome however old its last heartbeat.
+		finish(t, db, s, r.ID, runs.Unit{Name: "a/one", State: runs.UnitSucceeded})
+		if got := get(t, s, r.ID); got.State != runs.StateFailed || got.Succeeded != 1 {
+			t.Fatalf("run = %+v, want failed with one unit succeeded", got)
+		}
+		finish(t, db, s, r.ID, runs.Unit{Name: "a/two", State: runs.UnitSucceeded})
+		if got := get(t, s, r.ID); got.State != runs.StateSucceeded {
+			t.Fatalf("state = %s after every unit finished, want succeeded", got.State)
+		}
+
+		worker := create(t, db, s)
+		plan(t, db, s, worker.ID, 1)
+		if err := s.Start(ctx, worker.ID); err != nil {
+			t.Fatal(err)
+		}
+		if got := get(t, s, worker.ID); got.State != runs.StateRunning || got.HeartbeatAt != nil {
+			t.Fatalf("run = %+v, want a running run without heartbeats", got)
 		}
 	})
 }

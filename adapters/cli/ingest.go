@@ -169,6 +169,7 @@ func (a *app) ingestRunCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			defer lr.close()
 			results, err := a.ingestAll(ctx, worker, repos, progress,
 				func(r repoIngestion) error { return lr.finish(ctx, r.unit()) })
 			if access.recorder != nil {

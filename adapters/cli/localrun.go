@@ -15,6 +15,10 @@ type localRun struct {
 	db    *store.DB
 	store *runs.Store
 	id    string
+
+	// stop ends the heartbeats that tell readers the run's process is
+	// alive.
+	stop func()
 }
 
 // startLocalRun records a started run. units is its number of units, or
@@ -37,8 +41,16 @@ func startLocalRun(ctx context.Context, db *store.DB, kind runs.Kind, scope runs
 	if err != nil {
 		return nil, err
 	}
-	return r, r.store.Start(ctx, r.id)
+	if err := r.store.Start(ctx, r.id); err != nil {
+		return nil, err
+	}
+	r.stop = r.store.KeepAlive(ctx, r.id)
+	return r, nil
 }
+
+// close stops the run's heartbeats. A run that close leaves unfinished
+// reads as failed after runs.StaleAfter.
+func (r *localRun) close() { r.stop() }
 
 // plan sets the number of units of a run started without one.
 func (r *localRun) plan(ctx context.Context, units int) error {

@@ -342,6 +342,7 @@ func runOneReport(ctx context.Context, db *store.DB, scope runs.Scope, subject, 
 	if err != nil {
 		return runs.Run{}, err
 	}
+	defer lr.close()
 
 	out, err := report()
 	u := runs.Reported(unit, out)
@@ -366,6 +367,7 @@ func runEstateReports(ctx context.Context, db *store.DB, svc *reporting.Service,
 	if err != nil {
 		return runs.Run{}, err
 	}
+	defer lr.close()
 
 	outcomes, err := svc.RunEstateRepositories(ctx, estate, opts)
 	if err != nil && len(outcomes) == 0 {
