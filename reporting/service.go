@@ -400,8 +400,24 @@ func errorType(err error) string {
 		return "ResponseError"
 	case errors.As(err, &se):
 		return "StoreError"
+	case errors.Is(err, context.Canceled):
+		return "Canceled"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "Timeout"
+	case errors.Is(err, ErrWindow):
+		return "WindowError"
+	case errors.Is(err, gold.ErrOverlap):
+		return "OverlapError"
 	}
-	return fmt.Sprintf("%T", err)
+	// A wrapped error's own type, such as *fmt.wrapError, does not name
+	// its cause.
+	for {
+		inner := errors.Unwrap(err)
+		if inner == nil {
+			return fmt.Sprintf("%T", err)
+		}
+		err = inner
+	}
 }
 
 // latencyMS rounds half to even, as the Python Ghillie did.
