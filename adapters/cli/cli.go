@@ -26,7 +26,8 @@ const (
 	// partial: some repositories or reports failed while others
 	// succeeded or were not run. In remote mode, a request to the HTTP
 	// API that fails exits with it too, unless the server returned that
-	// the subject does not exist, which exits with ExitFailure as locally.
+	// the subject does not exist or that its state rejects the request,
+	// which exit with ExitFailure as locally.
 	ExitRunFailed = 3
 
 	// ExitBackend ends a command whose external tool failed or is
@@ -98,8 +99,9 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if errors.As(err, &remote) {
 		fmt.Fprintf(stderr, "ghillie: %v\n", err)
 
-		// A subject the server does not know fails as it does locally.
-		if remote.notFound {
+		// A subject the server does not know, or whose state rejects the
+		// request, fails as it does locally.
+		if remote.notFound || remote.conflict {
 			return ExitFailure
 		}
 		return ExitRunFailed

@@ -46,6 +46,11 @@ type remoteError struct {
 	// request does not exist, as opposed to a path that no route
 	// matches, which a wrong base URL gives.
 	notFound bool
+
+	// conflict is set when the server rejected the request for the
+	// subject's state, such as a repository whose ingestion is disabled
+	// or a review resolved already, which fail the same way locally.
+	conflict bool
 }
 
 func (e *remoteError) Error() string { return e.msg }
@@ -192,7 +197,8 @@ func (c *apiClient) statusError(method, target string, resp *http.Response) erro
 			hint = "\nthe server rejected the token of --auth-token or GHILLIE_AUTH_TOKEN"
 		}
 	}
-	return &remoteError{status: resp.StatusCode, notFound: notFound,
+	conflict := resp.StatusCode == http.StatusConflict && fromGhillie
+	return &remoteError{status: resp.StatusCode, notFound: notFound, conflict: conflict,
 		msg: fmt.Sprintf("%s %s returned %s: %s%s", method, target, resp.Status, message, hint)}
 }
 

@@ -281,9 +281,7 @@ func ingestTargets(ctx context.Context, db *store.DB, scope, owner, name,
 			return nil, err
 		}
 		if !repo.IngestionEnabled {
-			return nil, fmt.Errorf("ingestion of %s/%s is disabled: enable it with "+
-				"'ghillie estate repo set --owner %s --name %s --ingestion-enabled'",
-				repo.Owner, repo.Name, repo.Owner, repo.Name)
+			return nil, registry.DisabledError(repo)
 		}
 		return []registry.Repository{repo}, nil
 	}

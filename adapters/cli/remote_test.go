@@ -612,3 +612,20 @@ func TestEstateKeyChecked(t *testing.T) {
 		})
 	}
 }
+
+// TestRemoteConflict checks that a request the server rejects for its
+// subject's state, such as ingesting a repository whose ingestion is
+// disabled, exits with 1 as locally.
+func TestRemoteConflict(t *testing.T) {
+	is := is.New(t)
+	api := newFakeAPI(t, func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusConflict)
+		fmt.Fprint(w, `{"title": "Ingestion disabled", "description": "ingestion of o/n is disabled."}`)
+	})
+
+	r := run(t, nil, "--api-base-url", api.URL, "ingest", "run", "--scope", "repository",
+		"--owner", "o", "--name", "n")
+	is.Equal(r.code, cli.ExitFailure)
+	is.True(strings.Contains(r.stderr, "Ingestion disabled: ingestion of o/n is disabled."))
+}

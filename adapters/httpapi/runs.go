@@ -177,6 +177,10 @@ func (a *api) startRun(w http.ResponseWriter, r *http.Request, kind runs.Kind) {
 	case errors.Is(err, registry.ErrEstateNotFound):
 		writeError(w, http.StatusNotFound, estateNotFound(subject))
 		return
+	case errors.Is(err, registry.ErrIngestionDisabled):
+		writeError(w, http.StatusConflict, apiError{Title: "Ingestion disabled",
+			Description: err.Error() + "."})
+		return
 	case errors.Is(err, reporting.ErrWindow):
 		writeError(w, http.StatusBadRequest, invalidInput("as_of", err.Error()))
 		return

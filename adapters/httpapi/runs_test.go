@@ -12,6 +12,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/ghillie/ghillie/adapters/worker"
+	"github.com/ghillie/ghillie/registry"
 	"github.com/ghillie/ghillie/status"
 	"github.com/ghillie/ghillie/store"
 	"github.com/ghillie/ghillie/store/storetest"
@@ -122,6 +123,10 @@ func TestRunErrors(t *testing.T) {
 		cfg.Runner = startQueue(t, db)
 		c := newClient(t, cfg)
 		noQueue := newClient(t, config(db, status.NewMock()))
+		_, err := registry.NewService(db, nil).Disable(context.Background(), "leynos", "ortho-config")
+		if err != nil {
+			t.Fatal(err)
+		}
 
 		tests := []struct {
 			name   string
@@ -141,6 +146,8 @@ func TestRunErrors(t *testing.T) {
 				"/reports/runs?scope=estate&estate_key=wildside&as_of=2099-01-01T00:00:00Z", true, 400},
 			{"unknown repository", c, http.MethodPost,
 				"/ingestion/runs?scope=repository&owner=nobody&name=nothing", true, 404},
+			{"ingestion disabled", c, http.MethodPost,
+				"/ingestion/runs?scope=repository&owner=leynos&name=ortho-config", true, 409},
 			{"unknown run", c, http.MethodGet, "/reports/runs/0190", false, 404},
 			{"no queue", noQueue, http.MethodPost, "/reports/runs?scope=estate&estate_key=wildside", true, 503},
 		}

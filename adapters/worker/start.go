@@ -9,6 +9,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/ghillie/ghillie/ingest"
+	"github.com/ghillie/ghillie/registry"
 	"github.com/ghillie/ghillie/reporting"
 	"github.com/ghillie/ghillie/runs"
 	"github.com/ghillie/ghillie/store"
@@ -43,8 +44,9 @@ func (q *Queue) startRun(ctx context.Context, kind runs.Kind, scope runs.Scope, 
 // enabled (an estate key, with ScopeEstate), and returns the queued run.
 // The non-zero fields of limits replace the worker's settings for this
 // run only, and the lookback must be whole days. An unknown repository or
-// estate is an error wrapping the registry's not-found errors, and
-// nothing is queued.
+// estate is an error wrapping the registry's not-found errors, and a
+// repository whose ingestion is disabled one wrapping
+// registry.ErrIngestionDisabled; nothing is queued then.
 func (q *Queue) StartIngestion(ctx context.Context, scope runs.Scope, subject string,
 	limits ingest.Limits) (runs.Run, error) {
 	l, err := ingestLimits(limits)
@@ -57,6 +59,9 @@ func (q *Queue) StartIngestion(ctx context.Context, scope runs.Scope, subject st
 		repo, err := q.registry.GetBySlug(ctx, subject)
 		if err != nil {
 			return runs.Run{}, err
+		}
+		if !repo.IngestionEnabled {
+			return runs.Run{}, registry.DisabledError(repo)
 		}
 		return q.startRun(ctx, runs.KindIngestion, scope, repo.Slug(), func(id string) river.JobArgs {
 			return IngestRepositoryArgs{RunID: id, Owner: repo.Owner, Name: repo.Name,

@@ -227,6 +227,17 @@ func TestRepositoryRuns(t *testing.T) {
 		_, err = q.StartIngestion(ctx, runs.ScopeEstate, "nowhere", ingest.Limits{})
 		is.True(errors.Is(err, registry.ErrEstateNotFound))
 
+		// A repository whose ingestion is disabled gets no run, as locally.
+		_, err = registry.NewService(db, nil).Disable(ctx, "leynos", "ortho-config")
+		is.NoErr(err)
+		_, err = q.StartIngestion(ctx, runs.ScopeRepository, "leynos/ortho-config", ingest.Limits{})
+		is.True(errors.Is(err, registry.ErrIngestionDisabled))
+		is.True(strings.Contains(err.Error(), "--ingestion-enabled"))
+		var queued int
+		is.NoErr(db.Get(&queued, db.Rebind(`SELECT count(*) FROM runs WHERE subject = ?`),
+			"leynos/ortho-config"))
+		is.Equal(queued, 0)
+
 		// Without events the repository's report is skipped.
 		run, err := q.StartReports(ctx, runs.ScopeRepository, "leynos/wildside", untilAsOf)
 		is.NoErr(err)
