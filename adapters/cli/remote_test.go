@@ -474,9 +474,13 @@ func fakeRuns(t *testing.T, state, final string, reads int) *fakeAPI {
 		if strings.HasPrefix(r.URL.Path, "/reports/") {
 			kind = "report"
 		}
+		failed := 0
+		if current == "partial" || current == "failed" {
+			failed = 1
+		}
 		body := map[string]any{"run_id": "run-1", "kind": kind, "scope": "estate",
 			"subject": "wildside", "state": current, "units_total": 2, "succeeded": 1,
-			"skipped": 0, "failed": 0, "created_at": time.Now().UTC(), "started_at": nil,
+			"skipped": 0, "failed": failed, "created_at": time.Now().UTC(), "started_at": nil,
 			"finished_at": nil, "units": []map[string]any{{"name": "leynos/wildside",
 				"state": "succeeded", "finished_at": time.Now().UTC()}}}
 		w.Header().Set("Content-Type", "application/json")
@@ -511,6 +515,8 @@ func TestRemoteRunWait(t *testing.T) {
 			is.Equal(r.code, tt.code)
 			is.True(strings.HasPrefix(r.stdout, "ingestion run run-1 of estate wildside: "+tt.want))
 			is.True(strings.Contains(r.stdout, "leynos/wildside  succeeded")) // the units
+			failedLine := strings.Contains(r.stderr, "1 of 2 repositories failed")
+			is.Equal(failedLine, tt.code == cli.ExitRunFailed) // the line a local ingestion prints
 		})
 	}
 

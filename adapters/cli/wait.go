@@ -175,7 +175,13 @@ func (a *app) waitForRun(ctx context.Context, run runs.Run, wf *waitFlags, follo
 		}
 		run = next
 	}
-	return a.finishRun(run)
+
+	err := a.finishRun(run)
+	if run.Kind == runs.KindIngestion && run.Failed > 0 && run.Total != nil {
+		// A local ingestion prints the same line after its table.
+		fmt.Fprintf(a.stderr, "%d of %d repositories failed\n", run.Failed, *run.Total)
+	}
+	return err
 }
 
 // finishRun prints a finished run and returns its exit status.
