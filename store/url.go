@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Dialect names the SQL dialect of an open database.
@@ -140,6 +142,15 @@ func parsePostgres(raw, rest string) (Target, error) {
 	}
 	u.RawQuery = q.Encode()
 
+	// pgx checks the port and the parameters only when it connects, and
+	// its message shows the URL with the connect_timeout added above.
+	if _, err := pgconn.ParseConfig(u.String()); err != nil {
+		reason := err.Error()
+		if _, after, ok := strings.Cut(reason, "`: "); ok {
+			reason = after
+		}
+		return Target{}, fmt.Errorf("database URL %s is invalid: %s", Redact(raw), reason)
+	}
 	return Target{Dialect: Postgres, DSN: u.String()}, nil
 }
 

@@ -72,14 +72,18 @@ func TestParseURLErrors(t *testing.T) {
 		{"fragment", "postgres://u@127.0.0.1/db#x", `percent-encode it as %23`},
 		{"ssl disagrees", "postgresql+asyncpg://u@h/db?ssl=true&sslmode=disable", "disagree"},
 		{"keyword form", "host=127.0.0.1 password=secret", "has no scheme"},
+		{"port out of range", "postgres://u:secret@127.0.0.1:99999/db",
+			"database URL postgres://u:xxxxx@127.0.0.1:99999/db is invalid: invalid port"},
+		{"bad sslmode", "postgres://u:secret@127.0.0.1/db?sslmode=bogus", "sslmode is invalid"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			is := is.New(t)
 			_, err := store.ParseURL(tt.url)
 			is.True(err != nil)
-			is.True(strings.Contains(err.Error(), tt.want))   // error names the problem
-			is.True(!strings.Contains(err.Error(), "secret")) // password never shown
+			is.True(strings.Contains(err.Error(), tt.want))            // error names the problem
+			is.True(!strings.Contains(err.Error(), "secret"))          // password never shown
+			is.True(!strings.Contains(err.Error(), "connect_timeout")) // nor settings added to it
 		})
 	}
 }
