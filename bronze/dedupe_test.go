@@ -250,6 +250,14 @@ func TestParseEnvelope(t *testing.T) {
 	is.True(e.OccurredAt.Equal(time.Date(2024, 7, 2, 9, 30, 0, 0, time.UTC)))
 	is.Equal(e.Payload["id"], json.Number("9007199254740993")) // exact beyond float precision
 
+	// A surrogate pair is one character, and an escaped backslash before
+	// "ud800" is not an escape.
+	e, err = bronze.ParseEnvelope([]byte(`{"source_system":"g","event_type":"t",` +
+		`"occurred_at":"2024-07-02T09:30:00Z","payload":{"a":"\ud83d\ude00","b":"\\ud800"}}`))
+	is.NoErr(err)
+	is.Equal(e.Payload["a"], "\U0001F600")
+	is.Equal(e.Payload["b"], `\ud800`)
+
 	// RFC 3339 allows a lower-case "t" and "z".
 	e, err = bronze.ParseEnvelope([]byte(`{"source_system":"g","event_type":"t",` +
 		`"occurred_at":"2024-07-02t09:30:00.5z","payload":{}}`))
@@ -282,6 +290,10 @@ func TestParseEnvelopeErrors(t *testing.T) {
 			`"payload":{}} {}`, "more than one value"},
 		{"invalid UTF-8", "{\"source_system\":\"g\xff\"}",
 			"the byte at offset 19 is not valid UTF-8: write the line in UTF-8"},
+		{"lone high surrogate", `{"source_system":"g","payload":{"t":"a\ud800"}}`,
+			"the escape at offset 38 is half of a UTF-16 surrogate pair"},
+		{"lone low surrogate", `{"source_event_id":"k\udfff"}`, "the escape at offset 21 is half"},
+		{"high before text", `{"source_event_id":"\ud83dx\ude00"}`, "the escape at offset 20 is half"},
 		{"array line", `[1, 2, 3]`, "the line is a JSON array: give one envelope object per line"},
 		{"number line", ` 42`, "the line is a JSON number"},
 		{"number field", `{"source_system":5}`, "source_system is a JSON number: give a string"},

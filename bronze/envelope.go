@@ -122,6 +122,11 @@ func ParseEnvelope(data []byte) (Envelope, error) {
 		return Envelope{}, fmt.Errorf("invalid envelope JSON: the byte at offset %d is not valid "+
 			"UTF-8: write the line in UTF-8", invalidUTF8Offset(data))
 	}
+	if offset := loneSurrogate(data); offset >= 0 {
+		return Envelope{}, fmt.Errorf("invalid envelope JSON: the escape at offset %d is half of "+
+			"a UTF-16 surrogate pair, which encoding/json would read as U+FFFD: escape the "+
+			"whole character", offset)
+	}
 	if kind := jsonKind(data); kind != "object" && kind != "" {
 		return Envelope{}, fmt.Errorf("invalid envelope JSON: the line is a JSON %s: "+
 			"give one envelope object per line", kind)
@@ -185,6 +190,58 @@ func invalidUTF8Offset(data []byte) int {
 		i += size
 	}
 	return len(data)
+}
+
+// loneSurrogate returns the offset of the first \u escape in data that is
+// a UTF-16 surrogate without its other half, or -1 when there is none.
+// Like invalid bytes, such escapes decode to U+FFFD, so two strings that
+// differ only in them would be stored as one value.
+func loneSurrogate(data []byte) int {
+	for i := 0; i < len(data)-1; i++ {
+		if data[i] != '\\' {
+			continue
+		}
+		if data[i+1] != 'u' {
+			i++ // an escaped character, such as \\ before a "u"
+			continue
+		}
+		r, ok := hexRune(data, i+2)
+		switch {
+		case !ok || r < 0xd800 || r > 0xdfff:
+		case r >= 0xdc00:
+			return i // a low half without a high half before it
+		default:
+			low, ok := hexRune(data, i+8)
+			if i+7 >= len(data) || data[i+6] != '\\' || data[i+7] != 'u' || !ok ||
+				low < 0xdc00 || low > 0xdfff {
+				return i
+			}
+			i += 6 // the low half, which the pair used
+		}
+		i += 5
+	}
+	return -1
+}
+
+// hexRune reads the four hex digits at data[at:].
+func hexRune(data []byte, at int) (rune, bool) {
+	if at+4 > len(data) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range data[at : at+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
 }
 
 // jsonKind names the kind of JSON value that data starts with, or ""

@@ -84,6 +84,9 @@ func (a *app) estateRepoListCommand() *cobra.Command {
 				return usageError{fmt.Errorf("invalid --limit %d or --offset %d: use 0 or more",
 					opts.Limit, opts.Offset)}
 			}
+			if err := checkNames("", "", map[string]string{"estate-key": opts.EstateKey}); err != nil {
+				return err
+			}
 
 			repos, err := a.listRepositories(ctx, opts)
 			if err != nil {

@@ -601,6 +601,7 @@ func TestEstateKeyChecked(t *testing.T) {
 		args []string
 	}{
 		{"sync spaces", []string{"estate", "sync", "--estate-key", "a b"}},
+		{"repo list spaces", []string{"estate", "repo", "list", "--estate-key", "a b"}},
 		{"sync empty", []string{"estate", "sync", "--estate-key", ""}},
 		{"import capitals", []string{"estate", "import", "--estate-key", "Bad", "--catalogue-path",
 			"x.yaml", "--commit-sha", ""}},

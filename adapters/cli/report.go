@@ -504,6 +504,12 @@ func (a *app) latestReport(ctx context.Context, db *store.DB, sf scopeFlags) (*g
 	g := gold.NewStore(db)
 	b := evidence.NewBuilder(db)
 	noReport := fmt.Errorf("no %s report yet: write one with 'ghillie report run'", sf.scope)
+	if sf.scope != "repository" {
+		// Project reports are written with their estate's, from the
+		// repositories up.
+		noReport = fmt.Errorf("no %s report yet: write one with "+
+			"'ghillie report run --scope estate --estate-key %s'", sf.scope, sf.estateKey)
+	}
 
 	if sf.scope == "repository" {
 		repo, err := registry.NewService(db, a.logger).Get(ctx, sf.owner, sf.name)

@@ -431,6 +431,11 @@ func (a *api) serveHistory(w http.ResponseWriter, r *http.Request, s reportSubje
 }
 
 func noReports(s reportSubject) apiError {
+	if s.sub.Scope != gold.ScopeRepository {
+		return apiError{Title: "Report not found", Description: fmt.Sprintf(
+			"The %s %s has no reports yet: an estate report run writes them (POST /reports/runs "+
+				"with scope estate, or 'ghillie report run --scope estate').", s.sub.Scope, s.name)}
+	}
 	return apiError{Title: "Report not found", Description: fmt.Sprintf(
 		"The %s %s has no reports yet: write one with POST /reports/repositories/{owner}/{name} "+
 			"or 'ghillie report run'.", s.sub.Scope, s.name)}
