@@ -44,6 +44,10 @@ var (
 	// ErrConnection reports that the database could not be reached or the
 	// connection broke.
 	ErrConnection = errors.New("database connection failed")
+
+	// ErrReadOnly reports a write to a SQLite database that this process
+	// may only read, such as a file or folder of another user.
+	ErrReadOnly = errors.New("database is read-only")
 )
 
 // Error is a classified driver error. errors.Is matches both Kind and the
@@ -60,8 +64,16 @@ type Error struct {
 	Err error
 }
 
-// Error returns the driver's message, which already names the problem.
-func (e *Error) Error() string { return e.Err.Error() }
+// Error returns the driver's message, which names the problem, and for
+// ErrReadOnly what to check, because a read-only SQLite file opens and
+// reads without error, and fails only at the first write.
+func (e *Error) Error() string {
+	if e.Kind == ErrReadOnly {
+		return e.Err.Error() + ": this user cannot write the SQLite database file or its " +
+			"folder, where SQLite keeps its -wal and -shm files; check their permissions"
+	}
+	return e.Err.Error()
+}
 
 // Unwrap returns the sentinel and the driver error.
 func (e *Error) Unwrap() []error { return []error{e.Kind, e.Err} }
@@ -152,6 +164,8 @@ func classifySQLite(err error) *Error {
 		return classified(ErrConnection)
 	case sqlite3.SQLITE_TOOBIG, sqlite3.SQLITE_MISMATCH:
 		return classified(ErrInvalidValue)
+	case sqlite3.SQLITE_READONLY:
+		return classified(ErrReadOnly)
 	}
 	return nil
 }

@@ -63,9 +63,10 @@ func TestReadOnlySQLiteExplained(t *testing.T) {
 		return err
 	})
 	is.True(err != nil)
-	is.True(strings.Contains(err.Error(), "readonly database"))                      // SQLite's own words
-	is.True(strings.Contains(err.Error(), "cannot write the database sqlite:"+path)) // which file
-	is.True(strings.Contains(err.Error(), "check their permissions"))                // and the fix
+	is.True(strings.Contains(err.Error(), "readonly database")) // SQLite's own words
+	is.True(errors.Is(err, store.ErrReadOnly))
+	is.True(strings.Contains(err.Error(), "(the database is sqlite:"+path+")")) // which file
+	is.True(strings.Contains(err.Error(), "check their permissions"))           // and the fix
 }
 
 func TestOpenSQLiteMemorySharesOneDatabase(t *testing.T) {

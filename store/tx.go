@@ -81,15 +81,13 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	return nil
 }
 
-// explainAccess adds the likely cause and its fix to a SQLite error that
-// means the database cannot be written. A read-only file opens and reads
-// without error, so such errors appear only at the first write.
+// explainAccess names the database in an error that means it cannot be
+// written. Classify adds what to check (see ErrReadOnly).
 func (db *DB) explainAccess(err error) error {
-	if db.dialect != SQLite || !isSQLiteAccessError(err) {
+	if db.dialect != SQLite || !errors.Is(err, ErrReadOnly) {
 		return err
 	}
-	return fmt.Errorf("%w: this user cannot write the database %s or its folder, where "+
-		"SQLite keeps its -wal and -shm files; check their permissions", err, db)
+	return fmt.Errorf("%w (the database is %s)", err, db)
 }
 
 // Lock takes an exclusive lock named key that is held until the
