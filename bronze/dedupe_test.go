@@ -258,6 +258,14 @@ func TestParseEnvelope(t *testing.T) {
 	is.Equal(e.Payload["a"], "\U0001F600")
 	is.Equal(e.Payload["b"], `\ud800`)
 
+	// Keys repeated inside the payload, or inside strings, are the
+	// payload's own business.
+	e, err = bronze.ParseEnvelope([]byte(`{"source_system":"g","event_type":"t",` +
+		`"occurred_at":"2024-07-02T09:30:00Z","payload":{"x":{"source_system":1},` +
+		`"y":[{"k":1},{"k":2}],"s":"\",\"source_system\":"}}`))
+	is.NoErr(err)
+	is.Equal(e.SourceSystem, "g")
+
 	// RFC 3339 allows a lower-case "t" and "z".
 	e, err = bronze.ParseEnvelope([]byte(`{"source_system":"g","event_type":"t",` +
 		`"occurred_at":"2024-07-02t09:30:00.5z","payload":{}}`))
@@ -294,6 +302,10 @@ func TestParseEnvelopeErrors(t *testing.T) {
 			"the escape at offset 38 is half of a UTF-16 surrogate pair"},
 		{"lone low surrogate", `{"source_event_id":"k\udfff"}`, "the escape at offset 21 is half"},
 		{"high before text", `{"source_event_id":"\ud83dx\ude00"}`, "the escape at offset 20 is half"},
+		{"repeated payload", `{"payload":{"a":1},"source_system":"g","payload":{"a":2}}`,
+			`the field "payload" appears more than once`},
+		{"repeated escaped key", `{"event_type":"t","event\u005ftype":"u"}`,
+			`the field "event_type" appears more than once`},
 		{"array line", `[1, 2, 3]`, "the line is a JSON array: give one envelope object per line"},
 		{"number line", ` 42`, "the line is a JSON number"},
 		{"number field", `{"source_system":5}`, "source_system is a JSON number: give a string"},

@@ -131,6 +131,10 @@ func ParseEnvelope(data []byte) (Envelope, error) {
 		return Envelope{}, fmt.Errorf("invalid envelope JSON: the line is a JSON %s: "+
 			"give one envelope object per line", kind)
 	}
+	if key := repeatedKey(data); key != "" {
+		return Envelope{}, fmt.Errorf("invalid envelope JSON: the field %q appears more than "+
+			"once, and encoding/json would keep only the last: give each field once", key)
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&raw); err != nil {
@@ -221,6 +225,53 @@ func loneSurrogate(data []byte) int {
 		i += 5
 	}
 	return -1
+}
+
+// repeatedKey returns the first key that the envelope object in data has
+// twice, or "" when it has none. Only the envelope's own keys count:
+// the payload is JSON that Bronze stores as decoded. It scans the bytes,
+// so a line that is not valid JSON returns "" and fails to decode later.
+func repeatedKey(data []byte) string {
+	seen := make(map[string]bool, 8)
+	depth := 0
+	expectKey := false
+	for i := 0; i < len(data); i++ {
+		switch c := data[i]; c {
+		case '{':
+			depth++
+			expectKey = depth == 1
+		case '[':
+			depth++
+		case '}', ']':
+			depth--
+		case ',':
+			expectKey = depth == 1
+		case '"':
+			end := i + 1
+			for end < len(data) && data[end] != '"' {
+				if data[end] == '\\' {
+					end++
+				}
+				end++
+			}
+			if end >= len(data) {
+				return ""
+			}
+			if expectKey {
+				var key string
+				if err := json.Unmarshal(data[i:end+1], &key); err != nil {
+					return ""
+				}
+				if seen[key] {
+					return key
+				}
+				seen[key] = true
+				expectKey = false
+			}
+			i = end
+		}
+	}
+	return ""
 }
 
 // hexRune reads the four hex digits at data[at:].

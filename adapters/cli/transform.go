@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -86,6 +87,9 @@ func (a *app) transformCommand() *cobra.Command {
 				if err != nil {
 					return err
 				}
+				if len(missing) == len(slices.Compact(slices.Sorted(slices.Values(eventIDs)))) {
+					return missingIDsError(missing) // nothing to transform, so no table
+				}
 				res, err = transformer.ProcessIDs(ctx, eventIDs)
 			} else {
 				res, err = transformer.ProcessPending(ctx, limit)
@@ -110,8 +114,7 @@ func (a *app) transformCommand() *cobra.Command {
 				return renderErr
 			}
 			if len(missing) > 0 {
-				return fmt.Errorf("no raw event has the id %s: --ids takes ids of raw_events, "+
-					"such as those of failed events (transform_state 2)", joinIDs(missing))
+				return missingIDsError(missing)
 			}
 			if report.Failed > 0 {
 				return &exitError{code: ExitFailure}
@@ -175,4 +178,13 @@ func parseIDs(values []string) ([]int64, error) {
 		ids = append(ids, id)
 	}
 	return ids, nil
+}
+
+func missingIDsError(missing []int64) error {
+	noun := "the id"
+	if len(missing) > 1 {
+		noun = "any of the ids"
+	}
+	return fmt.Errorf("no raw event has %s %s: --ids takes ids of raw_events, "+
+		"such as those of failed events (transform_state 2)", noun, joinIDs(missing))
 }

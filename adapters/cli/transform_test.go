@@ -60,6 +60,12 @@ func TestTransformCommand(t *testing.T) {
 			r = run(t, env, "transform", "--ids", fmt.Sprintf("1,%d,999", failed))
 			is.Equal(r.code, cli.ExitFailure)
 			is.True(strings.Contains(r.stderr, "ghillie: no raw event has the id 999: --ids takes"))
+			is.True(strings.Contains(r.stdout, "PROCESSED")) // the others were transformed
+
+			r = run(t, env, "transform", "--ids", "999,998,999")
+			is.Equal(r.code, cli.ExitFailure)
+			is.Equal(r.stdout, "") // nothing to transform, so no table of zeros
+			is.True(strings.Contains(r.stderr, "ghillie: no raw event has any of the ids 999, 998: "))
 		})
 	}
 }
