@@ -583,16 +583,26 @@ func (s *Service) RunProject(ctx context.Context, estateID, projectKey string, o
 	if err != nil {
 		return Outcome{}, err
 	}
-	b, err := s.builder.Project(ctx, estateID, projectKey, start, end)
-	if err != nil {
-		return Outcome{}, err
-	}
 	estateKey, err := s.estateKey(ctx, estateID)
 	if err != nil {
 		return Outcome{}, err
 	}
+	a, err := s.projectAttempt(ctx, estateID, estateKey, projectKey, sub, start, end)
+	if err != nil {
+		return Outcome{}, err
+	}
+	return s.run(ctx, a)
+}
 
-	return s.run(ctx, attempt{
+// projectAttempt builds the evidence of a project's window and returns
+// the attempt that reports on it.
+func (s *Service) projectAttempt(ctx context.Context, estateID, estateKey, projectKey string,
+	sub gold.Subject, start, end time.Time) (attempt, error) {
+	b, err := s.builder.Project(ctx, estateID, projectKey, start, end)
+	if err != nil {
+		return attempt{}, err
+	}
+	return attempt{
 		scope: gold.ScopeProject, subject: sub, name: projectKey, estateID: estateID,
 		start: start, end: end,
 		summary: func(ctx context.Context) (status.Result, error) {
@@ -600,8 +610,19 @@ func (s *Service) RunProject(ctx context.Context, estateID, projectKey string, o
 		},
 		validate: func(ms gold.MachineSummary) []gold.ValidationIssue { return ValidateProject(ms, b) },
 		render:   func(r gold.Report) string { return RenderProject(r, b) },
-		folder:   []string{"estates", estateKey, "projects", projectKey},
-	})
+		folder:   projectFolder(estateKey, projectKey),
+	}, nil
+}
+
+// projectFolder is the sink folder of a project's reports, inside its
+// estate's, so that two estates may use the same project key.
+func projectFolder(estateKey, projectKey string) []string {
+	return []string{"estates", estateKey, "projects", projectKey}
+}
+
+// estateFolder is the sink folder of an estate's reports.
+func estateFolder(estateKey string) []string {
+	return []string{"estates", estateKey}
 }
 
 // RunEstate reports on an estate from its projects' latest reports.
@@ -616,21 +637,32 @@ func (s *Service) RunEstate(ctx context.Context, estateID string, opts RunOption
 	if err != nil {
 		return Outcome{}, err
 	}
-	b, err := s.builder.Estate(ctx, estateID, start, end)
+	a, err := s.estateAttempt(ctx, estateID, key, start, end)
 	if err != nil {
 		return Outcome{}, err
 	}
+	return s.run(ctx, a)
+}
 
-	return s.run(ctx, attempt{
-		scope: gold.ScopeEstate, subject: sub, name: key, estateID: estateID,
+// estateAttempt builds the evidence of an estate's window and returns the
+// attempt that reports on it.
+func (s *Service) estateAttempt(ctx context.Context, estateID, key string, start, end time.Time,
+) (attempt, error) {
+	b, err := s.builder.Estate(ctx, estateID, start, end)
+	if err != nil {
+		return attempt{}, err
+	}
+	return attempt{
+		scope: gold.ScopeEstate, subject: gold.Subject{Scope: gold.ScopeEstate, ID: estateID},
+		name: key, estateID: estateID,
 		start: start, end: end,
 		summary: func(ctx context.Context) (status.Result, error) {
 			return s.model.SummarizeEstate(ctx, b)
 		},
 		validate: func(ms gold.MachineSummary) []gold.ValidationIssue { return ValidateEstate(ms, b) },
 		render:   func(r gold.Report) string { return RenderEstate(r, b) },
-		folder:   []string{"estates", key},
-	})
+		folder:   estateFolder(key),
+	}, nil
 }
 
 // RepositoryError is one repository's failure in RunEstateRepositories.
@@ -783,22 +815,24 @@ func (s *Service) restoreRollups(ctx context.Context, estateID, estateKey string
 		return nil
 	}
 
+	// restore writes the subject's latest report, rendered by the attempt
+	// that build returns for its window, unless the sink has its files.
 	restore := func(sub gold.Subject, folder []string,
-		render func(r gold.Report) (string, error)) error {
+		build func(start, end time.Time) (attempt, error)) error {
 		latest, err := s.gold.Latest(ctx, sub)
 		if err != nil || latest == nil {
 			return err
 		}
-		doc := Document{Folder: folder, ReportID: latest.ID, WindowEnd: latest.WindowEnd,
-			Latest: true, Rewrite: true}
-		if checker.Contains(doc) {
+		if checker.Contains(Document{Folder: folder, ReportID: latest.ID,
+			WindowEnd: latest.WindowEnd, Latest: true}) {
 			return nil
 		}
-		if doc.Markdown, err = render(*latest); err != nil {
+		a, err := build(latest.WindowStart, latest.WindowEnd)
+		if err != nil {
 			return err
 		}
-		if err := s.sink.Write(ctx, doc); err != nil {
-			return fmt.Errorf("report %s is stored, but writing its Markdown failed: %w", latest.ID, err)
+		if err := s.write(ctx, a, *latest, a.render(*latest), true); err != nil {
+			return err
 		}
 		s.log.InfoContext(ctx, "reporting.markdown.restored", "scope", sub.Scope, "report_id", latest.ID)
 		return nil
@@ -811,25 +845,17 @@ func (s *Service) restoreRollups(ctx context.Context, estateID, estateKey string
 			errs = append(errs, err)
 			continue
 		}
-		err = restore(gold.Subject{Scope: gold.ScopeProject, ID: ref},
-			[]string{"estates", estateKey, "projects", key}, func(r gold.Report) (string, error) {
-				b, err := s.builder.Project(ctx, estateID, key, r.WindowStart, r.WindowEnd)
-				if err != nil {
-					return "", err
-				}
-				return RenderProject(r, b), nil
-			})
+		sub := gold.Subject{Scope: gold.ScopeProject, ID: ref}
+		err = restore(sub, projectFolder(estateKey, key), func(start, end time.Time) (attempt, error) {
+			return s.projectAttempt(ctx, estateID, estateKey, key, sub, start, end)
+		})
 		if err != nil {
 			errs = append(errs, fmt.Errorf("project %s: %w", key, err))
 		}
 	}
-	err := restore(gold.Subject{Scope: gold.ScopeEstate, ID: estateID}, []string{"estates", estateKey},
-		func(r gold.Report) (string, error) {
-			b, err := s.builder.Estate(ctx, estateID, r.WindowStart, r.WindowEnd)
-			if err != nil {
-				return "", err
-			}
-			return RenderEstate(r, b), nil
+	err := restore(gold.Subject{Scope: gold.ScopeEstate, ID: estateID}, estateFolder(estateKey),
+		func(start, end time.Time) (attempt, error) {
+			return s.estateAttempt(ctx, estateID, estateKey, start, end)
 		})
 	if err != nil {
 		errs = append(errs, fmt.Errorf("estate %s: %w", estateKey, err))
