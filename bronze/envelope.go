@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -274,25 +275,13 @@ func repeatedKey(data []byte) string {
 	return ""
 }
 
-// hexRune reads the four hex digits at data[at:].
+// hexRune reads the four hex digits of a \u escape at data[at:].
 func hexRune(data []byte, at int) (rune, bool) {
 	if at+4 > len(data) {
 		return 0, false
 	}
-	var r rune
-	for _, c := range data[at : at+4] {
-		switch {
-		case c >= '0' && c <= '9':
-			r = r<<4 | rune(c-'0')
-		case c >= 'a' && c <= 'f':
-			r = r<<4 | rune(c-'a'+10)
-		case c >= 'A' && c <= 'F':
-			r = r<<4 | rune(c-'A'+10)
-		default:
-			return 0, false
-		}
-	}
-	return r, true
+	n, err := strconv.ParseUint(string(data[at:at+4]), 16, 16)
+	return rune(n), err == nil
 }
 
 // jsonKind names the kind of JSON value that data starts with, or ""

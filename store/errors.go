@@ -64,13 +64,18 @@ type Error struct {
 	Err error
 }
 
-// Error returns the driver's message, which names the problem, and for
-// ErrReadOnly what to check, because a read-only SQLite file opens and
-// reads without error, and fails only at the first write.
+// sqliteAccessHint is the advice for a SQLite database that cannot be
+// opened or written.
+const sqliteAccessHint = "this user cannot write the SQLite database file or its folder, " +
+	"where SQLite keeps its -wal and -shm files; check their permissions"
+
+// Error returns the driver's message, which names the problem. For
+// ErrReadOnly it adds what to check: a read-only SQLite file opens and
+// reads without error, so the message of the first failed write is the
+// first sign of the problem.
 func (e *Error) Error() string {
 	if e.Kind == ErrReadOnly {
-		return e.Err.Error() + ": this user cannot write the SQLite database file or its " +
-			"folder, where SQLite keeps its -wal and -shm files; check their permissions"
+		return e.Err.Error() + ": " + sqliteAccessHint
 	}
 	return e.Err.Error()
 }

@@ -88,8 +88,10 @@ func open(ctx context.Context, rawURL string, mustExist bool) (*DB, error) {
 	if err := ping(ctx, db); err != nil {
 		_ = db.Close()
 		if target.Dialect == SQLite && isSQLiteAccessError(err) {
-			return nil, fmt.Errorf("open database %s: this user cannot write the file or its folder, "+
-				"where SQLite keeps its -wal and -shm files; check their permissions: %w", db, err)
+			if errors.Is(err, ErrReadOnly) {
+				return nil, fmt.Errorf("open database %s: %w", db, err) // the advice is in err
+			}
+			return nil, fmt.Errorf("open database %s: %s: %w", db, sqliteAccessHint, err)
 		}
 		return nil, fmt.Errorf("connect to database %s: %w", db, err)
 	}

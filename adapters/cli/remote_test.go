@@ -52,6 +52,16 @@ func (f *fakeAPI) last() *http.Request {
 	return f.requests[len(f.requests)-1]
 }
 
+// errorBody responds with the status and a JSON error body, as the API
+// does.
+func errorBody(status int, body string) http.HandlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		fmt.Fprint(w, body)
+	}
+}
+
 // noEstates serves GET /estates with an empty list.
 func noEstates(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
@@ -193,9 +203,9 @@ func TestRemoteToken(t *testing.T) {
 			noEstates(w, r)
 			return
 		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusUnauthorized)
-		fmt.Fprint(w, `{"title": "Unauthorized", "description": "bad token"}`)
+		unauthorized := errorBody(http.StatusUnauthorized,
+			`{"title": "Unauthorized", "description": "bad token"}`)
+		unauthorized(w, r)
 	})
 
 	is := is.New(t)
@@ -272,12 +282,9 @@ func TestRemoteUnreachable(t *testing.T) {
 
 func TestRemoteAPIError(t *testing.T) {
 	is := is.New(t)
-	api := newFakeAPI(t, func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusNotFound)
-		fmt.Fprint(w, `{"title": "Estate not found", "description": "No estate has the key 'x'.",
-			"field": "estate"}`)
-	})
+	api := newFakeAPI(t, errorBody(http.StatusNotFound,
+		`{"title": "Estate not found", "description": "No estate has the key 'x'.",
+			"field": "estate"}`))
 
 	r := run(t, nil, "--api-base-url", api.URL, "estate", "sync", "--estate-key", "x")
 	is.Equal(r.code, cli.ExitFailure) // as locally, where the estate is not found either
@@ -356,11 +363,8 @@ func TestRemoteRunFromOtherServer(t *testing.T) {
 
 func TestRemoteServerError(t *testing.T) {
 	is := is.New(t)
-	api := newFakeAPI(t, func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusInternalServerError)
-		fmt.Fprint(w, `{"title": "Internal error", "description": "The database is unreachable."}`)
-	})
+	api := newFakeAPI(t, errorBody(http.StatusInternalServerError,
+		`{"title": "Internal error", "description": "The database is unreachable."}`))
 
 	r := run(t, nil, "--api-base-url", api.URL, "estate", "sync", "--estate-key", "x")
 	is.Equal(r.code, cli.ExitRunFailed)
@@ -582,11 +586,7 @@ func TestRemoteRunNoWait(t *testing.T) {
 // escaping it again sent the id "a b" as "a%2520b".
 func TestRemotePathParameters(t *testing.T) {
 	is := is.New(t)
-	api := newFakeAPI(t, func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusNotFound)
-		fmt.Fprint(w, `{"title": "Review not found"}`)
-	})
+	api := newFakeAPI(t, errorBody(http.StatusNotFound, `{"title": "Review not found"}`))
 
 	r := run(t, nil, "--api-base-url", api.URL+"/base%20path", "report", "reviews", "resolve", "a b/c")
 	is.Equal(r.code, cli.ExitFailure)
@@ -625,11 +625,8 @@ func TestEstateKeyChecked(t *testing.T) {
 // disabled, exits with 1 as locally.
 func TestRemoteConflict(t *testing.T) {
 	is := is.New(t)
-	api := newFakeAPI(t, func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusConflict)
-		fmt.Fprint(w, `{"title": "Ingestion disabled", "description": "ingestion of o/n is disabled."}`)
-	})
+	api := newFakeAPI(t, errorBody(http.StatusConflict,
+		`{"title": "Ingestion disabled", "description": "ingestion of o/n is disabled."}`))
 
 	r := run(t, nil, "--api-base-url", api.URL, "ingest", "run", "--scope", "repository",
 		"--owner", "o", "--name", "n")
