@@ -70,3 +70,16 @@ func ListEstates(ctx context.Context, db *store.DB) ([]EstateSummary, error) {
 	}
 	return estates, nil
 }
+
+// HasProject reports whether the estate with the id catalogues a project
+// with the key. It reads db.Catalogue().
+func HasProject(ctx context.Context, db *store.DB, estateID, key string) (bool, error) {
+	db = db.Catalogue()
+	var known int
+	err := db.GetContext(ctx, &known, db.Rebind(`SELECT count(*) FROM projects
+		WHERE estate_id = ? AND key = ?`), estateID, key)
+	if err != nil {
+		return false, fmt.Errorf("look up project %q: %w", key, store.Classify(err))
+	}
+	return known > 0, nil
+}

@@ -708,6 +708,27 @@ func TestListEstates(t *testing.T) {
 	})
 }
 
+func TestHasProject(t *testing.T) {
+	storetest.RunLayouts(t, func(t *testing.T, db *store.DB) {
+		is := is.New(t)
+		ctx := context.Background()
+		importFile(t, db, "alpha", examplePath, "")
+		var estateID string
+		cat := db.Catalogue()
+		is.NoErr(cat.Get(&estateID, `SELECT id FROM estates WHERE key = 'alpha'`))
+
+		known, err := catalogue.HasProject(ctx, db, estateID, "wildside")
+		is.NoErr(err)
+		is.True(known)
+		known, err = catalogue.HasProject(ctx, db, estateID, "nope")
+		is.NoErr(err)
+		is.True(!known)
+		known, err = catalogue.HasProject(ctx, db, "another-estate", "wildside")
+		is.NoErr(err)
+		is.True(!known) // keys belong to their estate
+	})
+}
+
 func TestImportEarlierCommitAgain(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		is := is.New(t)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ghillie/ghillie/catalogue"
 	"github.com/ghillie/ghillie/evidence"
 	"github.com/ghillie/ghillie/gold"
 	"github.com/ghillie/ghillie/registry"
@@ -423,14 +424,11 @@ func runEstateReports(ctx context.Context, db *store.DB, svc *reporting.Service,
 // checkProject returns an error naming the fix when the estate has no
 // project with the key of sf.
 func checkProject(ctx context.Context, db *store.DB, estate string, sf scopeFlags) error {
-	var known int
-	cat := db.Catalogue()
-	err := cat.GetContext(ctx, &known, cat.Rebind(`SELECT count(*) FROM projects
-		WHERE estate_id = ? AND key = ?`), estate, sf.projectKey)
+	known, err := catalogue.HasProject(ctx, db, estate, sf.projectKey)
 	if err != nil {
-		return store.Classify(err)
+		return err
 	}
-	if known == 0 {
+	if !known {
 		return fmt.Errorf("project %q not found in estate %q: check the key", sf.projectKey,
 			sf.estateKey)
 	}

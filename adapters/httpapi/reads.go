@@ -124,15 +124,12 @@ func (a *api) projectSubject(w http.ResponseWriter, r *http.Request) (reportSubj
 // one the catalogue does not list, or one not reported on yet.
 func (a *api) projectWithoutReports(w http.ResponseWriter, r *http.Request,
 	estateKey, estateID, projectKey string) {
-	var known int
-	cat := a.cfg.DB.Catalogue()
-	err := cat.GetContext(r.Context(), &known, cat.Rebind(`SELECT count(*) FROM projects
-		WHERE estate_id = ? AND key = ?`), estateID, projectKey)
+	known, err := catalogue.HasProject(r.Context(), a.cfg.DB, estateID, projectKey)
 	if err != nil {
 		a.fail(w, r, "http.reports.read_failed", err, "estate", estateKey, "project", projectKey)
 		return
 	}
-	if known == 0 {
+	if !known {
 		writeError(w, http.StatusNotFound, apiError{Title: "Project not found",
 			Description: fmt.Sprintf("The estate '%s' has no project '%s'; check the key.",
 				estateKey, projectKey)})
